@@ -1,0 +1,124 @@
+#pragma once
+// The deployment's configuration: one JSON file (config/spillway.json documents every key and its
+// default), overridden by SPILLWAY_* environment variables. Every binary reads the sections it
+// needs. Parsing is one step that validates everything and names the key on error.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace spillway::config {
+
+using std::chrono::milliseconds;
+
+// A configuration mistake: what() names the key, e.g. "kafka.topic: expected a string".
+class config_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// "host:port"; host may be a name, an IPv4 address or a bracketed IPv6 address.
+struct host_port {
+    std::string host;
+    std::uint16_t port = 0;
+
+    std::string to_string() const;
+};
+
+struct backend_config {
+    std::string url = "http://127.0.0.1:3000";
+    host_port address{"127.0.0.1", 3000};  // derived from url
+    milliseconds connect_timeout{1000};
+    milliseconds response_timeout{30000};
+    std::size_t pool_max_idle = 64;  // idle keep-alive connections kept per worker thread
+    milliseconds pool_idle_timeout{60000};
+};
+
+struct limits_config {
+    std::size_t max_header_bytes = 16 * 1024;
+    milliseconds header_timeout{10000};
+    milliseconds body_timeout{60000};
+    milliseconds idle_timeout{60000};
+    std::size_t max_connections = 10000;
+};
+
+struct capture_config {
+    std::size_t max_body_bytes = 10 * 1024 * 1024;
+    std::vector<unsigned> on{502, 503, 504};
+    unsigned response_status = 503;
+    unsigned retry_after_s = 30;
+    std::vector<std::string> redact_headers{"Authorization", "Proxy-Authorization", "Cookie"};
+};
+
+struct kafka_config {
+    std::string brokers = "127.0.0.1:9092";
+    std::string topic = "failed-requests";
+    std::string key = "id";  // id | client_ip | header:<Name>
+    milliseconds delivery_timeout{5000};
+    std::map<std::string, std::string> properties;  // passed to librdkafka as is
+};
+
+struct spool_config {
+    std::string dir = "/var/lib/spillway/spool";
+    std::uint64_t max_bytes = 1ull << 30;
+};
+
+struct replay_config {
+    std::string group_id = "spillway-replay";
+    std::string dlq_topic = "failed-requests.dlq";
+    unsigned concurrency = 16;
+    double rate_limit = 0;  // requests per second, 0 = none
+    unsigned max_attempts = 10;
+    milliseconds backoff_initial{500};
+    milliseconds backoff_max{60000};
+    milliseconds probe_interval{1000};
+};
+
+struct admin_config {
+    // Empty means the binary's own default: 127.0.0.1:9901 (proxy), 127.0.0.1:9902 (replay).
+    std::optional<host_port> listen;
+};
+
+struct log_config {
+    std::string level = "info";  // trace debug info warn error critical off
+    std::string format = "text";  // text | json
+    bool access_log = true;
+};
+
+struct config {
+    host_port listen{"0.0.0.0", 8080};
+    unsigned threads = 0;  // 0 = one per core
+    milliseconds shutdown_timeout{10000};
+    std::string health_path = "/health";
+    backend_config backend;
+    limits_config limits;
+    capture_config capture;
+    kafka_config kafka;
+    spool_config spool;
+    replay_config replay;
+    admin_config admin;
+    log_config log;
+
+    // The number of worker threads to run: `threads`, or one per core when it is 0.
+    unsigned worker_threads() const;
+};
+
+// An environment lookup, injectable so tests need not touch the process environment.
+using env_lookup = std::optional<std::string> (*)(const char* name);
+std::optional<std::string> process_env(const char* name);
+
+// Parses and validates a JSON document (the file's text) with env overrides applied.
+// Throws config_error naming the key (or the environment variable) on any mistake.
+config parse(const std::string& json_text, env_lookup env = process_env);
+
+// Reads FILE and parses it; a missing or unreadable file is a config_error naming the file.
+config load_file(const std::string& path, env_lookup env = process_env);
+
+// "host:port" -> host_port; throws config_error prefixed with `key`.
+host_port parse_host_port(const std::string& key, const std::string& text);
+
+}  // namespace spillway::config

@@ -1,0 +1,59 @@
+#include "spillway/core/ids.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <random>
+
+namespace spillway::core {
+
+namespace {
+
+std::mt19937_64& engine() {
+    // Seeded once per thread from the OS; ids need uniqueness, not secrecy.
+    thread_local std::mt19937_64 rng{[] {
+        std::random_device rd;
+        std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
+        return std::mt19937_64(seq);
+    }()};
+    return rng;
+}
+
+}  // namespace
+
+std::string new_request_id() {
+    std::uint64_t hi = engine()();
+    std::uint64_t lo = engine()();
+    hi = (hi & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
+    lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 10
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out(36, '-');
+    std::size_t pos = 0;
+    auto put = [&](std::uint64_t v, int nibbles) {
+        for (int i = nibbles - 1; i >= 0; --i) {
+            if (pos == 8 || pos == 13 || pos == 18 || pos == 23) {
+                ++pos;
+            }
+            out[pos++] = hex[(v >> (i * 4)) & 0xf];
+        }
+    };
+    put(hi, 16);
+    put(lo, 16);
+    return out;
+}
+
+std::string now_rfc3339() {
+    using namespace std::chrono;
+    const auto now = system_clock::now();
+    const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    const std::time_t t = system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::array<char, 40> buf{};
+    std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf.data() + n, buf.size() - n, ".%03dZ", static_cast<int>(ms));
+    return std::string(buf.data());
+}
+
+}  // namespace spillway::core

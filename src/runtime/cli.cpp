@@ -1,0 +1,95 @@
+#include "spillway/runtime/cli.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace spillway::runtime {
+
+namespace {
+
+void print_help(const program_info& info) {
+    std::cout << info.name << " " << SPILLWAY_VERSION << " - " << info.summary << "\n\n"
+              << "usage: " << info.name << " [--config FILE] [options]\n\n"
+              << "  --config FILE     the JSON configuration (default: $SPILLWAY_CONFIG, else\n"
+              << "                    built-in defaults); SPILLWAY_* variables override it\n"
+              << "  --check-config    validate the configuration and exit (0 valid, 2 invalid)\n"
+              << "  --version         print the version and exit\n"
+              << "  --help            print this help and exit\n";
+    for (const auto& flag : info.flags) {
+        std::string left = flag.name + (flag.value_name.empty() ? "" : " " + flag.value_name);
+        left.resize(std::max<std::size_t>(left.size() + 1, 18), ' ');
+        std::cout << "  " << left << flag.help << "\n";
+    }
+}
+
+[[noreturn]] void usage_error(const program_info& info, const std::string& what) {
+    std::cerr << info.name << ": " << what << " (see --help)\n";
+    std::exit(2);
+}
+
+}  // namespace
+
+cli_result parse_command_line(int argc, char** argv, const program_info& info) {
+    cli_result result;
+    std::optional<std::string> config_path;
+    bool check_only = false;
+
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::optional<std::string> inline_value;
+        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+            inline_value = arg.substr(eq + 1);
+            arg.resize(eq);
+        }
+        auto take_value = [&]() -> std::string {
+            if (inline_value) {
+                return *inline_value;
+            }
+            if (i + 1 >= argc) {
+                usage_error(info, arg + " needs a value");
+            }
+            return argv[++i];
+        };
+        if (arg == "--help" || arg == "-h") {
+            print_help(info);
+            std::exit(0);
+        } else if (arg == "--version") {
+            std::cout << info.name << " " << SPILLWAY_VERSION << "\n";
+            std::exit(0);
+        } else if (arg == "--config" || arg == "-c") {
+            config_path = take_value();
+        } else if (arg == "--check-config") {
+            check_only = true;
+        } else {
+            const cli_flag* known = nullptr;
+            for (const auto& flag : info.flags) {
+                if (flag.name == arg) {
+                    known = &flag;
+                }
+            }
+            if (known == nullptr) {
+                usage_error(info, "unknown option " + arg);
+            }
+            result.flags[arg] = known->value_name.empty() ? "" : take_value();
+        }
+    }
+
+    if (!config_path) {
+        config_path = config::process_env("SPILLWAY_CONFIG");
+    }
+    try {
+        result.cfg = config_path ? config::load_file(*config_path) : config::parse("{}");
+    } catch (const config::config_error& e) {
+        std::cerr << info.name << ": configuration error: " << e.what() << "\n";
+        std::exit(2);
+    }
+    if (check_only) {
+        std::cout << info.name << ": configuration OK"
+                  << (config_path ? " (" + *config_path + ")" : std::string(" (defaults)")) << "\n";
+        std::exit(0);
+    }
+    return result;
+}
+
+}  // namespace spillway::runtime

@@ -1,0 +1,147 @@
+#include "spillway/config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+namespace spillway::config {
+namespace {
+
+std::map<std::string, std::string>& fake_env() {
+    static std::map<std::string, std::string> env;
+    return env;
+}
+
+std::optional<std::string> lookup(const char* name) {
+    auto it = fake_env().find(name);
+    if (it == fake_env().end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+class ConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override { fake_env().clear(); }
+    void TearDown() override { fake_env().clear(); }
+
+    static std::string error_of(const std::string& text) {
+        try {
+            parse(text, lookup);
+        } catch (const config_error& e) {
+            return e.what();
+        }
+        return "(no error)";
+    }
+};
+
+TEST_F(ConfigTest, EmptyDocumentGivesDocumentedDefaults) {
+    config c = parse("{}", lookup);
+    EXPECT_EQ(c.listen.to_string(), "0.0.0.0:8080");
+    EXPECT_EQ(c.backend.address.host, "127.0.0.1");
+    EXPECT_EQ(c.backend.address.port, 3000);
+    EXPECT_EQ(c.kafka.topic, "failed-requests");
+    EXPECT_EQ(c.replay.dlq_topic, "failed-requests.dlq");
+    EXPECT_EQ(c.replay.group_id, "spillway-replay");
+    EXPECT_EQ(c.capture.on, (std::vector<unsigned>{502, 503, 504}));
+    EXPECT_EQ(c.capture.response_status, 503u);
+    EXPECT_FALSE(c.admin.listen.has_value());
+    EXPECT_EQ(c.health_path, "/health");
+}
+
+TEST_F(ConfigTest, ShippedConfigFileParsesAndMatchesTheDefaults) {
+    config shipped = load_file(SPILLWAY_SOURCE_DIR "/config/spillway.json", lookup);
+    config defaults = parse("{}", lookup);
+    EXPECT_EQ(shipped.listen.to_string(), defaults.listen.to_string());
+    EXPECT_EQ(shipped.backend.url, defaults.backend.url);
+    EXPECT_EQ(shipped.limits.max_header_bytes, defaults.limits.max_header_bytes);
+    EXPECT_EQ(shipped.capture.max_body_bytes, defaults.capture.max_body_bytes);
+    EXPECT_EQ(shipped.capture.redact_headers, defaults.capture.redact_headers);
+    EXPECT_EQ(shipped.kafka.delivery_timeout, defaults.kafka.delivery_timeout);
+    EXPECT_EQ(shipped.spool.max_bytes, defaults.spool.max_bytes);
+    EXPECT_EQ(shipped.replay.max_attempts, defaults.replay.max_attempts);
+    EXPECT_EQ(shipped.shutdown_timeout, defaults.shutdown_timeout);
+}
+
+TEST_F(ConfigTest, WrongTypeNamesTheKey) {
+    EXPECT_EQ(error_of(R"({"kafka":{"topic":5}})"), "kafka.topic: expected a string");
+    EXPECT_EQ(error_of(R"({"threads":"many"})"), "threads: expected a non-negative integer");
+    EXPECT_EQ(error_of(R"({"threads":-1})"), "threads: expected a non-negative integer");
+    EXPECT_EQ(error_of(R"({"limits":{"idle_timeout_ms":1.5}})"),
+              "limits.idle_timeout_ms: expected a non-negative integer");
+    EXPECT_EQ(error_of(R"({"log":{"access_log":"yes"}})"), "log.access_log: expected true or false");
+}
+
+TEST_F(ConfigTest, UnknownKeysAreErrors) {
+    EXPECT_EQ(error_of(R"({"listn":"1.2.3.4:80"})"), "listn: unknown key");
+    EXPECT_EQ(error_of(R"({"backend":{"urll":"x"}})"), "backend.urll: unknown key");
+}
+
+TEST_F(ConfigTest, InvalidValuesNameTheKey) {
+    EXPECT_EQ(error_of(R"({"listen":"nope"})"), "listen: expected host:port, got \"nope\"");
+    EXPECT_EQ(error_of(R"({"listen":"1.2.3.4:99999"})"),
+              "listen: expected a port 0..65535 in \"1.2.3.4:99999\"");
+    EXPECT_EQ(error_of(R"({"backend":{"url":"https://x:1"}})"),
+              "backend.url: expected http://host:port (only plain http backends are supported)");
+    EXPECT_EQ(error_of(R"({"kafka":{"key":"random"}})"),
+              "kafka.key: expected id, client_ip or header:<Name>");
+    EXPECT_EQ(error_of(R"({"log":{"format":"xml"}})"), "log.format: expected text or json");
+    EXPECT_EQ(error_of(R"({"capture":{"on":[502, 700]}})"), "capture.on: statuses must be 100..599");
+    EXPECT_EQ(error_of(R"({"kafka":{"properties":{"acks":1}}})"),
+              "kafka.properties.acks: expected a string");
+    EXPECT_EQ(error_of("{not json"), error_of("{not json"));
+    EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
+}
+
+TEST_F(ConfigTest, BackendUrlForms) {
+    EXPECT_EQ(parse(R"({"backend":{"url":"http://api:3000/"}})", lookup).backend.address.to_string(),
+              "api:3000");
+    EXPECT_EQ(parse(R"({"backend":{"url":"http://api"}})", lookup).backend.address.port, 80);
+    EXPECT_EQ(parse(R"({"backend":{"url":"http://[::1]:8081"}})", lookup).backend.address.host, "::1");
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesTheFile) {
+    fake_env()["SPILLWAY_LISTEN"] = "127.0.0.1:9000";
+    fake_env()["SPILLWAY_BACKEND"] = "http://backend:81";
+    fake_env()["SPILLWAY_KAFKA_BROKERS"] = "k1:9092,k2:9092";
+    fake_env()["SPILLWAY_KAFKA_TOPIC"] = "t";
+    fake_env()["SPILLWAY_DLQ_TOPIC"] = "t.dlq";
+    fake_env()["SPILLWAY_GROUP_ID"] = "g";
+    fake_env()["SPILLWAY_ADMIN_LISTEN"] = "127.0.0.1:1";
+    fake_env()["SPILLWAY_SPOOL_DIR"] = "/tmp/s";
+    fake_env()["SPILLWAY_THREADS"] = "3";
+    fake_env()["SPILLWAY_LOG_LEVEL"] = "debug";
+    config c = parse(R"({"listen":"0.0.0.0:1","kafka":{"topic":"file"},"threads":1})", lookup);
+    EXPECT_EQ(c.listen.to_string(), "127.0.0.1:9000");
+    EXPECT_EQ(c.backend.address.to_string(), "backend:81");
+    EXPECT_EQ(c.kafka.brokers, "k1:9092,k2:9092");
+    EXPECT_EQ(c.kafka.topic, "t");
+    EXPECT_EQ(c.replay.dlq_topic, "t.dlq");
+    EXPECT_EQ(c.replay.group_id, "g");
+    EXPECT_EQ(c.admin.listen->to_string(), "127.0.0.1:1");
+    EXPECT_EQ(c.spool.dir, "/tmp/s");
+    EXPECT_EQ(c.threads, 3u);
+    EXPECT_EQ(c.log.level, "debug");
+}
+
+TEST_F(ConfigTest, BadEnvironmentValueNamesTheVariable) {
+    fake_env()["SPILLWAY_THREADS"] = "two";
+    EXPECT_EQ(error_of("{}"), "SPILLWAY_THREADS: expected a non-negative integer");
+    fake_env()["SPILLWAY_THREADS"] = "2";
+    fake_env()["SPILLWAY_LISTEN"] = "nohost";
+    EXPECT_EQ(error_of("{}"), "listen: expected host:port, got \"nohost\"");
+}
+
+TEST_F(ConfigTest, MissingFileIsAnError) {
+    EXPECT_THROW(load_file("/nonexistent/spillway.json", lookup), config_error);
+}
+
+TEST_F(ConfigTest, WorkerThreadsZeroMeansOnePerCore) {
+    config c = parse(R"({"threads":0})", lookup);
+    EXPECT_GE(c.worker_threads(), 1u);
+    EXPECT_EQ(parse(R"({"threads":4})", lookup).worker_threads(), 4u);
+}
+
+}  // namespace
+}  // namespace spillway::config
