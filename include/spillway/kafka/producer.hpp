@@ -1,0 +1,66 @@
+#pragma once
+// An asynchronous, idempotent Kafka producer (librdkafka) that never blocks its caller.
+// produce() hands the record to librdkafka and returns at once; the delivery report arrives on
+// the producer's own poll thread through a delivery_callback, which the caller may use to post a
+// completion back to its own executor. The callback fires exactly once for every record that
+// produce() accepted: on success, on failure, and on close (flush, then purge, then poll).
+
+#include "spillway/config/config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace spillway::kafka {
+
+struct delivery_report {
+    int error = 0;  // rd_kafka_resp_err_t; 0 = delivered and acknowledged (acks=all)
+    std::string error_message;
+    std::int32_t partition = -1;
+    std::int64_t offset = -1;
+
+    bool ok() const { return error == 0; }
+};
+
+// Receives one delivery report. Called on the producer's poll thread; must not block and must not
+// throw. The producer destroys it right after on_delivery returns.
+class delivery_callback {
+public:
+    virtual ~delivery_callback() = default;
+    virtual void on_delivery(const delivery_report& report) noexcept = 0;
+};
+
+struct record {
+    std::string topic;
+    std::string key;
+    std::string value;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class producer {
+public:
+    virtual ~producer() = default;
+
+    // Enqueues the record without blocking. On success the callback is owned by the producer and
+    // fires once, later. On failure (local queue full, unknown topic, closed producer) returns the
+    // librdkafka error code and the callback is destroyed without being called.
+    virtual int produce(record&& r, std::unique_ptr<delivery_callback> callback) noexcept = 0;
+
+    // Waits up to `timeout` for outstanding records, then fails whatever is left (their
+    // callbacks fire with an error). Idempotent.
+    virtual void close(std::chrono::milliseconds timeout) noexcept = 0;
+
+    // Whether a broker answered recently (for /ready).
+    virtual bool connected() const noexcept = 0;
+};
+
+// The production implementation: enable.idempotence=true, acks=all, kafka.properties applied on
+// top of Spillway's defaults, librdkafka's logs forwarded to the "kafka" logger.
+// Throws std::runtime_error (startup only) when librdkafka rejects the configuration.
+std::unique_ptr<producer> make_producer(const config::kafka_config& cfg);
+
+}  // namespace spillway::kafka
