@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Summary tables for bench/run.sh from its runs.jsonl (one JSON object per run).
+
+    report.py RUNS.jsonl
+
+Load runs (happy/fail/outage): medians over rounds; the candidate/nginx ratios are the median of
+the per-round ratios (each round runs both back to back, so a slow round affects both).
+Bars are printed as PASS/FAIL; they never change the exit status.
+"""
+import json
+import statistics
+import sys
+
+REQ_RATIO_MIN = 1.0     # candidate req/s / nginx req/s
+P99_RATIO_MAX = 1.2     # candidate p99 / nginx p99
+IDLE_RSS_MAX_MIB = 30.0
+
+
+def mib(kb):
+    return kb / 1024.0
+
+
+def rps(run):
+    return run["requests"] * 1e6 / run["duration_us"]
+
+
+def ok_runs(runs, **match):
+    return [r for r in runs if "requests" in r and all(r.get(k) == v for k, v in match.items())]
+
+
+def bar(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def median_or_none(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, width, spec=""):
+    """Right-aligned in `width` columns; "-" for a missing value."""
+    return f"{'-' if value is None else format(value, spec):>{width}}"
+
+
+def paired_ratio(runs, method, key):
+    """Median over rounds of cand/ref for `key`, pairing runs of the same round."""
+    ratios = []
+    for cand in ok_runs(runs, scenario="happy", role="cand", method=method):
+        refs = ok_runs(runs, scenario="happy", role="ref", method=method, round=cand["round"])
+        if refs and key(refs[0]):
+            ratios.append(key(cand) / key(refs[0]))
+    return median_or_none(ratios)
+
+
+def happy_table(runs, methods):
+    out = ["Happy path (backend up): medians over rounds; ratio = candidate / nginx, paired by round",
+           f"{'method':<7}{'proxy':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS MiB':>14}"]
+    for method in methods:
+        labels = {}
+        for role in ("ref", "cand"):
+            rows = ok_runs(runs, scenario="happy", role=role, method=method)
+            if not rows:
+                continue
+            labels[role] = rows[0]["label"]
+            out.append(f"{method:<7}{rows[0]['label']:<20}"
+                       f"{statistics.median(rps(r) for r in rows):>9.0f}"
+                       f"{statistics.median(r['p50_us'] for r in rows) / 1000:>9.2f}"
+                       f"{statistics.median(r['p99_us'] for r in rows) / 1000:>9.2f}"
+                       f"{mib(statistics.median(r['hwm_kb'] for r in rows)):>14.1f}")
+        if len(labels) < 2:
+            continue
+        r_rps = paired_ratio(runs, method, rps)
+        r_p50 = paired_ratio(runs, method, lambda r: r["p50_us"])
+        r_p99 = paired_ratio(runs, method, lambda r: r["p99_us"])
+        r_rss = paired_ratio(runs, method, lambda r: r["hwm_kb"])
+        out.append(f"{method:<7}{'ratio':<20}{fmt(r_rps, 9, '.2f')}{fmt(r_p50, 9, '.2f')}"
+                   f"{fmt(r_p99, 9, '.2f')}{fmt(r_rss, 14, '.2f')}")
+        if r_rps is not None and r_p99 is not None:
+            out.append(f"{'':<7}bars: req/s ratio >= {REQ_RATIO_MIN}: {bar(r_rps >= REQ_RATIO_MIN)}"
+                       f"   p99 ratio <= {P99_RATIO_MAX}: {bar(r_p99 <= P99_RATIO_MAX)}")
+    return out
+
+
+def capture_table(runs, methods):
+    """fail/outage: loss = requests answered queued (the proxy's counter; else wrk's non-2xx)
+    minus the records that reached the topic (end offsets after - before the measured run)."""
+    out = ["Failure paths (backend down; outage = broker down mid-run): req/s etc. medians, "
+           "counts summed over rounds",
+           f"{'scenario':<9}{'method':<7}{'proxy':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+           f"{'non-2xx':>10}{'queued':>10}{'records':>10}{'lost':>7}{'RSS MiB':>9}"]
+    worst_lost = None
+    for scen in ("fail", "outage"):
+        for method in methods:
+            rows = ok_runs(runs, scenario=scen, method=method)
+            if not rows:
+                continue
+            queued = [r["queued"] for r in rows]
+            records = [r["kafka_records"] for r in rows]
+            answered = queued if None not in queued else [r["non2xx"] for r in rows]
+            lost = None
+            if None not in records:
+                lost = sum(answered) - sum(records)
+                # wrk does not count the replies still in flight when it stops (up to CONNS-1
+                # per run), so without the proxy's counter a small negative number is no loss
+                worst_lost = lost if worst_lost is None else max(worst_lost, lost)
+            out.append(f"{scen:<9}{method:<7}{rows[0]['label']:<20}"
+                       f"{statistics.median(rps(r) for r in rows):>9.0f}"
+                       f"{statistics.median(r['p50_us'] for r in rows) / 1000:>9.2f}"
+                       f"{statistics.median(r['p99_us'] for r in rows) / 1000:>9.2f}"
+                       f"{sum(r['non2xx'] for r in rows):>10}"
+                       f"{fmt(sum(queued) if None not in queued else None, 10)}"
+                       f"{fmt(sum(records) if None not in records else None, 10)}"
+                       f"{fmt(lost, 7)}"
+                       f"{mib(statistics.median(r['hwm_kb'] for r in rows)):>9.1f}")
+    if worst_lost is not None:
+        out.append(f"bars: lost <= 0 in every fail/outage row: {bar(worst_lost <= 0)}")
+    return out
+
+
+def idle_table(runs):
+    out = ["Idle keep-alive connections: each client sent one request, read the reply, stays open",
+           f"{'proxy':<20}{'held':>6}{'RSS before MiB':>16}{'RSS holding MiB':>17}{'KiB/conn':>10}"]
+    for r in (r for r in runs if r.get("scenario") == "idle"):
+        per_conn = (r["rss_kb"] - r["rss_before_kb"]) / r["held"] if r["held"] else None
+        line = (f"{r['label']:<20}{r['held']:>6}{mib(r['rss_before_kb']):>16.1f}"
+                f"{mib(r['rss_kb']):>17.1f}{fmt(per_conn, 10, '.1f')}")
+        if r["role"] == "cand":
+            ok = r["held"] == r["conns"] and mib(r["rss_kb"]) <= IDLE_RSS_MAX_MIB
+            line += f"   bar: {r['conns']} held, <= {IDLE_RSS_MAX_MIB:.0f} MiB: {bar(ok)}"
+        out.append(line)
+    return out
+
+
+def main():
+    runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    methods = list(dict.fromkeys(r["method"] for r in runs if "method" in r))
+    sections = []
+    if any(r.get("scenario") == "happy" for r in runs):
+        sections.append(happy_table(runs, methods))
+    if any(r.get("scenario") in ("fail", "outage") for r in runs):
+        sections.append(capture_table(runs, methods))
+    if any(r.get("scenario") == "idle" for r in runs):
+        sections.append(idle_table(runs))
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        sections.append([f"runs without a wrk summary: {len(failed)} (see their dir)"]
+                        + [f"  {r.get('dir')}" for r in failed])
+    print("\n\n".join("\n".join(s) for s in sections))
+
+
+if __name__ == "__main__":
+    main()

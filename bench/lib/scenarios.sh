@@ -1,0 +1,164 @@
+# shellcheck shell=bash disable=SC2034
+# bench/lib/scenarios.sh -- the proxies under test and the scenarios (sourced by bench/run.sh).
+#
+# A scenario is a function `scenario_<name> ROLE METHOD ROUND` that starts what it needs, runs,
+# appends one JSON line to $RUNS and stops what it started. ROLE is `ref` (nginx, the reference)
+# or `cand` (the candidate: build/bin/spillway, or nginx again with CANDIDATE=nginx).
+# SCENARIO_ROLES[name] says which roles a scenario runs; `idle` runs once, the others every round.
+
+declare -A SCENARIO_ROLES=([happy]="ref cand" [fail]="cand" [outage]="cand" [idle]="ref cand")
+
+PROXY_PID=""
+PROXY_PORT=""
+ADMIN_URL=""
+
+role_label() { if [[ $1 == ref ]]; then echo nginx; else echo "$CANDIDATE_LABEL"; fi; }
+
+start_nginx() {  # NAME PREFIX TEMPLATE PORT KEY=VALUE... -> LAST_PID (the master)
+    local name=$1 prefix=$2 tpl=$3 port=$4
+    shift 4
+    mkdir -p "$prefix/logs" "$prefix/tmp"
+    render "$tpl" "$prefix/nginx.conf" "$@"
+    port_in_use "$port" && die "port $port is already in use (before starting $name)"
+    start_bg "$name" "$prefix/stdout.log" nginx -p "$prefix/" -c nginx.conf -g 'daemon off;'
+    wait_port "$port" "$LAST_PID" "$name" "$prefix/logs/error.log"
+}
+
+start_spillway() {  # DIR BACKEND_URL BROKERS -> LAST_PID
+    local d=$1 backend=$2 brokers=$3
+    mkdir -p "$d/spool"
+    # The shipped defaults with what the bench needs: one thread and no access log (as nginx),
+    # loopback ports, the run's own spool and broker.
+    jq --arg listen "127.0.0.1:$CANDIDATE_PORT" --arg backend "$backend" --arg brokers "$brokers" \
+        --arg admin "127.0.0.1:$CANDIDATE_ADMIN_PORT" --arg spool "$d/spool" \
+        '.listen = $listen | .threads = 1 | .backend.url = $backend | .kafka.brokers = $brokers
+         | .admin.listen = $admin | .spool.dir = $spool | .shutdown_timeout_ms = 3000
+         | .log.level = "warn" | .log.access_log = false' \
+        "$REPO_DIR/config/spillway.json" >"$d/spillway.json"
+    port_in_use "$CANDIDATE_PORT" && die "port $CANDIDATE_PORT is already in use (before starting spillway)"
+    start_bg spillway "$d/spillway.log" "$BIN_DIR/spillway" --config "$d/spillway.json"
+    wait_port "$CANDIDATE_PORT" "$LAST_PID" spillway "$d/spillway.log"
+}
+
+# start_proxy ROLE DIR BACKEND_HOSTPORT BROKERS -> PROXY_PID, PROXY_PORT, ADMIN_URL
+start_proxy() {
+    local role=$1 d=$2 backend=$3 brokers=$4
+    ADMIN_URL=""
+    if [[ $role == ref || $CANDIDATE == nginx ]]; then
+        PROXY_PORT=$NGINX_PORT
+        [[ $role == cand ]] && PROXY_PORT=$CANDIDATE_PORT
+        start_nginx "$(role_label "$role")" "$d/nginx" "$BENCH_DIR/conf/nginx-proxy.conf.in" "$PROXY_PORT" \
+            "LISTEN=127.0.0.1:$PROXY_PORT" "BACKEND=$backend"
+    else
+        PROXY_PORT=$CANDIDATE_PORT
+        start_spillway "$d/spillway" "http://$backend" "$brokers"
+        ADMIN_URL="http://127.0.0.1:$CANDIDATE_ADMIN_PORT"
+    fi
+    PROXY_PID=$LAST_PID
+}
+
+# run_wrk OUTFILE METHOD DURATION [--latency]: in the background + `wait`, so that SIGTERM to
+# the script is handled at once.
+run_wrk() {
+    local outf=$1 method=$2 dur=$3 rc=0 pid
+    shift 3
+    start_bg wrk "$outf" env WRK_METHOD="$method" wrk -t1 -c"$CONNS" -d"$dur" --timeout "$WRK_TIMEOUT" \
+        "$@" -s "$BENCH_DIR/lib/wrk.lua" "http://127.0.0.1:$PROXY_PORT$URL_PATH"
+    pid=$LAST_PID
+    wait "$pid" || rc=$?
+    unset "RUNNING[$pid]"
+    return "$rc"
+}
+
+# load_run SCENARIO ROLE METHOD ROUND: the common body of happy, fail and outage.
+load_run() {
+    local scen=$1 role=$2 method=$3 round=$4 d backend=127.0.0.1:$BACKEND_PORT
+    d=$RUN_DIR/r$round-$scen-$(role_label "$role")-$method
+    mkdir -p "$d"
+    if [[ $scen != happy ]]; then
+        backend=127.0.0.1:$DEAD_PORT
+        port_in_use "$DEAD_PORT" && die "something listens on the dead-backend port $DEAD_PORT"
+    fi
+    BROKER_ADDR="" BROKER_PID=""
+    local brokers=127.0.0.1:$DEAD_PORT
+    if [[ $role == cand && -x $DEVBROKER ]]; then
+        start_broker "$d/broker"
+        brokers=$BROKER_ADDR
+    fi
+    start_proxy "$role" "$d" "$backend" "$brokers"
+
+    [[ $WARMUP == 0 || $WARMUP == 0s ]] || run_wrk "$d/warmup.txt" "$method" "$WARMUP" || log "  warm-up wrk failed"
+    local k_before=ERR k_after=ERR q_before=null q_after=null timer=""
+    if [[ $scen != happy && -n $BROKER_ADDR ]]; then
+        k_before=$(drain)
+        q_before=$(queued_total)
+    fi
+    if [[ $scen == outage ]]; then
+        start_bg outage-timer "$d/outage.log" bash -c "sleep $OUTAGE_AT; echo \"\$(date +%T.%N) down\";
+            kill -USR1 $BROKER_PID; sleep $OUTAGE_FOR; echo \"\$(date +%T.%N) up\"; kill -USR2 $BROKER_PID"
+        timer=$LAST_PID
+    fi
+    run_wrk "$d/wrk.txt" "$method" "$DURATION" --latency || log "  wrk failed: $(tail -n 3 "$d/wrk.txt")"
+    if [[ -n $timer ]]; then
+        alive "$timer" && log "  outage still on when wrk ended; broker up now"
+        stop_pid "$timer" 0
+        kill -USR2 "$BROKER_PID" 2>/dev/null || true
+    fi
+    if [[ $scen != happy && -n $BROKER_ADDR ]]; then
+        k_after=$(drain)
+        q_after=$(queued_total)
+        timeout 10 kcat -C -b "$BROKER_ADDR" -t "$TOPIC" -o -1 -e -q -c 1 >"$d/sample-record.json" 2>/dev/null || true
+    fi
+    alive "$PROXY_PID" || log "  $(role_label "$role") is not running any more (see $d)"
+    local hwm
+    hwm=$(tree_mem "$PROXY_PID" VmHWM "$d/rss.txt")
+    stop_pid "$PROXY_PID" 5
+    [[ -n $BROKER_PID ]] && stop_pid "$BROKER_PID" 5
+
+    local wj
+    wj=$(grep -m1 '^WRKJSON ' "$d/wrk.txt" | sed 's/^WRKJSON //')
+    [[ -n $wj ]] || wj='{"error":"no wrk summary"}'
+    jq -c --arg scen "$scen" --arg role "$role" --arg lbl "$(role_label "$role")" --arg method "$method" \
+        --argjson round "$round" --argjson hwm "${hwm:-0}" --arg kb "$k_before" --arg ka "$k_after" \
+        --argjson qb "$q_before" --argjson qa "$q_after" --arg dir "$d" \
+        '. + {scenario: $scen, role: $role, label: $lbl, method: $method, round: $round,
+              hwm_kb: $hwm, dir: $dir,
+              kafka_records: (if $kb == "ERR" or $ka == "ERR" then null
+                              else ($ka | tonumber) - ($kb | tonumber) end),
+              queued: (if $qa == null then null else $qa - ($qb // 0) end)}' <<<"$wj" >>"$RUNS"
+    tail -n1 "$RUNS" | jq -r '"  \(.label) \(.method): \(if .requests then "\(.requests * 1e6 / .duration_us | floor) req/s, p99 \(.p99_us / 1000) ms, non-2xx \(.non2xx)" else .error end), peak RSS \(.hwm_kb / 1024 | floor) MiB\(if .kafka_records != null then ", kafka records \(.kafka_records)" else "" end)"' >&2
+}
+
+scenario_happy() { load_run happy "$@"; }
+scenario_fail() { load_run fail "$@"; }
+scenario_outage() { load_run outage "$@"; }
+
+# The proxy's RSS while 1,000 (IDLE_CONNS) keep-alive clients, each after one request, sit idle.
+scenario_idle() {
+    local role=$1 d
+    d=$RUN_DIR/idle-$(role_label "$role")
+    mkdir -p "$d"
+    start_proxy "$role" "$d" "127.0.0.1:$BACKEND_PORT" "127.0.0.1:$DEAD_PORT"
+    local before held=0 established rss hwm t0=$SECONDS client
+    before=$(tree_mem "$PROXY_PID" VmRSS)
+    start_bg idle-client "$d/client.log" python3 "$BENCH_DIR/lib/idle_conns.py" 127.0.0.1 "$PROXY_PORT" \
+        --conns "$IDLE_CONNS" --path "$URL_PATH" --hold-max-s 120
+    client=$LAST_PID
+    while ! grep -qs '^held ' "$d/client.log"; do
+        alive "$client" || die "idle client exited: $(tail -n 5 "$d/client.log")"
+        ((SECONDS - t0 < 60)) || die "idle client did not finish within 60s"
+        sleep 0.1
+    done
+    held=$(awk '/^held / {print $2}' "$d/client.log")
+    established=$(ss -Htn state established "( dport = :$PROXY_PORT )" | wc -l)
+    rss=$(tree_mem "$PROXY_PID" VmRSS "$d/rss.txt")
+    hwm=$(tree_mem "$PROXY_PID" VmHWM "$d/rss.txt")
+    stop_pid "$client" 2
+    stop_pid "$PROXY_PID" 5
+    jq -cn --arg role "$role" --arg lbl "$(role_label "$role")" --argjson want "$IDLE_CONNS" \
+        --argjson held "$held" --argjson est "$established" --argjson before "$before" \
+        --argjson rss "$rss" --argjson hwm "$hwm" --arg dir "$d" \
+        '{scenario: "idle", role: $role, label: $lbl, conns: $want, held: $held, established: $est,
+          rss_before_kb: $before, rss_kb: $rss, hwm_kb: $hwm, dir: $dir}' >>"$RUNS"
+    log "  $(role_label "$role"): $held/$IDLE_CONNS held ($established established), RSS $((before / 1024)) -> $((rss / 1024)) MiB"
+}
