@@ -22,6 +22,9 @@ struct delivery_report {
     std::string error_message;
     std::int32_t partition = -1;
     std::int64_t offset = -1;
+    // On error: the record may be in the topic all the same (it was in flight when it timed out
+    // or was purged). Whoever stores it elsewhere should expect a duplicate, never a loss.
+    bool possibly_persisted = false;
 
     bool ok() const { return error == 0; }
 };

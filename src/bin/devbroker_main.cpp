@@ -1,0 +1,198 @@
+// spillway-devbroker: a one-broker Kafka cluster in memory for development, demos and tests,
+// built on librdkafka's mock cluster. Clients speak the real Kafka protocol to it on loopback.
+// docs/devbroker.md describes its flags, signals and limits.
+
+#include "spillway/kafka/handles.hpp"
+#include "spillway/runtime/cli.hpp"
+#include "spillway/runtime/logging.hpp"
+
+#include <librdkafka/rdkafka_mock.h>
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+namespace {
+
+// The port the next mock listener should bind instead of an ephemeral one (0 = leave it).
+// librdkafka 2.0.2's mock cluster always binds 127.0.0.1:0 and has no option for a fixed port,
+// so --port interposes bind() for the mock's listener only. The mock keeps the bound address and
+// rebinds the same one after SIGUSR2, so the broker comes back where clients expect it.
+std::atomic<std::uint16_t> fixed_port{0};
+
+}  // namespace
+
+extern "C" int bind(int fd, const struct sockaddr* addr, socklen_t len) {
+    using bind_fn = int (*)(int, const struct sockaddr*, socklen_t);
+    static const auto real_bind = reinterpret_cast<bind_fn>(dlsym(RTLD_NEXT, "bind"));
+    const std::uint16_t port = fixed_port.load();
+    if (port != 0 && addr != nullptr && addr->sa_family == AF_INET &&
+        len >= static_cast<socklen_t>(sizeof(sockaddr_in)) &&
+        reinterpret_cast<const sockaddr_in*>(addr)->sin_port == 0) {
+        sockaddr_in fixed = *reinterpret_cast<const sockaddr_in*>(addr);
+        fixed.sin_port = htons(port);
+        return real_bind(fd, reinterpret_cast<const sockaddr*>(&fixed), sizeof fixed);
+    }
+    return real_bind(fd, addr, len);
+}
+
+namespace {
+
+namespace kafka = spillway::kafka;
+namespace runtime = spillway::runtime;
+
+constexpr std::int32_t broker_id = 1;
+
+struct mock_cluster_deleter {
+    void operator()(rd_kafka_mock_cluster_t* p) const noexcept { rd_kafka_mock_cluster_destroy(p); }
+};
+using mock_cluster_handle = std::unique_ptr<rd_kafka_mock_cluster_t, mock_cluster_deleter>;
+
+int int_flag(const runtime::cli_result& cli, const std::string& name, int fallback, int lo,
+             int hi) {
+    auto it = cli.flags.find(name);
+    if (it == cli.flags.end()) {
+        return fallback;
+    }
+    try {
+        std::size_t used = 0;
+        int value = std::stoi(it->second, &used);
+        if (used == it->second.size() && value >= lo && value <= hi) {
+            return value;
+        }
+    } catch (const std::exception&) {
+        // Reported below.
+    }
+    std::cerr << "spillway-devbroker: " << name << ": expected an integer in [" << lo << ", " << hi
+              << "], got \"" << it->second << "\"\n";
+    std::exit(2);
+}
+
+// Written beside the target and renamed: a reader never sees half an address.
+bool write_atomically(const std::string& path, const std::string& text) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text << "\n";
+        out.flush();
+        if (!out) {
+            return false;
+        }
+    }
+    return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+sigset_t handled_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) {
+        sigaddset(&set, sig);
+    }
+    return set;
+}
+
+// Serves signals until SIGTERM or SIGINT. They stay blocked in every thread (librdkafka's
+// threads inherit the mask) and are taken synchronously here: no async-signal-safety puzzles.
+void serve_signals(rd_kafka_mock_cluster_t* cluster, const sigset_t& set) {
+    auto log = runtime::logger("devbroker");
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGUSR1) {
+            auto err = rd_kafka_mock_broker_set_down(cluster, broker_id);
+            log->warn("broker {} down (SIGUSR1): {}", broker_id, rd_kafka_err2str(err));
+        } else if (sig == SIGUSR2) {
+            auto err = rd_kafka_mock_broker_set_up(cluster, broker_id);
+            log->info("broker {} up (SIGUSR2): {}", broker_id, rd_kafka_err2str(err));
+        } else {
+            log->info("stopping ({})", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            return;
+        }
+    }
+}
+
+bool create_topic(rd_kafka_mock_cluster_t* cluster, const std::string& topic, int partitions) {
+    auto err = rd_kafka_mock_topic_create(cluster, topic.c_str(), partitions, 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        runtime::logger("devbroker")->critical("cannot create topic {}: {}", topic,
+                                               rd_kafka_err2str(err));
+        return false;
+    }
+    runtime::logger("devbroker")->info("topic {} ({} partitions)", topic, partitions);
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const runtime::program_info info{
+        "spillway-devbroker",
+        "an in-memory Kafka broker for development and tests (librdkafka mock cluster)",
+        {
+            {"--partitions", "N", "partitions of kafka.topic (default 3)"},
+            {"--dlq-partitions", "N", "partitions of replay.dlq_topic (default 1)"},
+            {"--port", "PORT", "listen on 127.0.0.1:PORT instead of a free port"},
+            {"--bootstrap-file", "FILE", "write the bootstrap address to FILE (atomically)"},
+        }};
+    const auto cli = runtime::parse_command_line(argc, argv, info);
+    runtime::setup_logging(cli.cfg.log);
+    auto log = runtime::logger("devbroker");
+    const int partitions = int_flag(cli, "--partitions", 3, 1, 1000);
+    const int dlq_partitions = int_flag(cli, "--dlq-partitions", 1, 1, 1000);
+    fixed_port.store(static_cast<std::uint16_t>(int_flag(cli, "--port", 0, 0, 65535)));
+
+    const sigset_t signals = handled_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    // The handle only hosts the mock cluster's thread; it never produces.
+    kafka::conf_handle conf(rd_kafka_conf_new());
+    kafka::forward_logs(conf.get());
+    // Without bootstrap.servers the host handle warns at notice level; the mock's own warnings
+    // and errors still come through.
+    rd_kafka_conf_set(conf.get(), "log_level", "4", nullptr, 0);
+    kafka::kafka_handle rk;
+    try {
+        rk = kafka::make_client(RD_KAFKA_PRODUCER, std::move(conf));
+    } catch (const std::exception& e) {
+        log->critical("{}", e.what());
+        return 1;
+    }
+    mock_cluster_handle cluster(rd_kafka_mock_cluster_new(rk.get(), 1));
+    fixed_port.store(0);
+    if (!cluster) {
+        log->critical("cannot start the mock cluster (is the port free?)");
+        return 1;
+    }
+    if (!create_topic(cluster.get(), cli.cfg.kafka.topic, partitions) ||
+        !create_topic(cluster.get(), cli.cfg.replay.dlq_topic, dlq_partitions)) {
+        return 1;
+    }
+
+    const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(cluster.get());
+    std::cout << bootstrap << std::endl;
+    if (cli.has("--bootstrap-file")) {
+        const auto& path = cli.flags.at("--bootstrap-file");
+        if (!write_atomically(path, bootstrap)) {
+            log->critical("cannot write {}", path);
+            return 1;
+        }
+    }
+    log->info("listening on {}", bootstrap);
+
+    serve_signals(cluster.get(), signals);
+    cluster.reset();  // before the handle that hosts it
+    rk.reset();
+    return 0;
+}

@@ -1,0 +1,243 @@
+#include "spillway/kafka/producer.hpp"
+
+#include "spillway/kafka/handles.hpp"
+#include "spillway/runtime/logging.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+namespace spillway::kafka {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Whether a librdkafka statistics document shows a broker connection that is up.
+bool any_broker_up(std::string_view stats_json) {
+    auto doc = nlohmann::json::parse(stats_json, nullptr, false);
+    if (doc.is_discarded() || !doc.contains("brokers") || !doc["brokers"].is_object()) {
+        return false;
+    }
+    for (const auto& [name, broker] : doc["brokers"].items()) {
+        if (broker.is_object() && broker.value("state", "") == "UP") {
+            return true;
+        }
+    }
+    return false;
+}
+
+class rdkafka_producer final : public producer {
+public:
+    explicit rdkafka_producer(const config::kafka_config& cfg);
+    ~rdkafka_producer() override;
+
+    int produce(record&& r, std::unique_ptr<delivery_callback> callback) noexcept override;
+    void close(std::chrono::milliseconds timeout) noexcept override;
+    bool connected() const noexcept override { return connected_.load(std::memory_order_relaxed); }
+
+private:
+    static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) noexcept;
+    static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept;
+    static int on_stats(rd_kafka_t* rk, char* json, std::size_t len, void* opaque) noexcept;
+
+    void deliver(const rd_kafka_message_t& msg) noexcept;
+    void poll_loop() noexcept;
+    void stop_poll_thread() noexcept;
+    // Serves delivery reports on the calling thread until none is outstanding or `until`.
+    void drain_reports(clock::time_point until) noexcept;
+
+    std::shared_ptr<spdlog::logger> log_ = runtime::logger("kafka");
+    kafka_handle rk_;
+    std::thread poll_thread_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<std::int64_t> outstanding_{0};
+    std::atomic<bool> connected_{false};
+    // produce() holds it shared, close() exclusively to set closed_: once close() has begun no
+    // record can slip in behind the purge and miss its callback.
+    std::shared_mutex produce_mutex_;
+    bool closed_ = false;
+    std::mutex close_mutex_;  // serialises close() calls: the second one returns when all is done
+};
+
+rdkafka_producer::rdkafka_producer(const config::kafka_config& cfg) {
+    auto conf = build_conf(cfg, producer_defaults(cfg));
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
+    rd_kafka_conf_set_error_cb(conf.get(), on_error);
+    rd_kafka_conf_set_stats_cb(conf.get(), on_stats);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));
+    poll_thread_ = std::thread([this] { poll_loop(); });
+    log_->info("producer {} for {} (acks=all, idempotent, delivery timeout {} ms)",
+               rd_kafka_name(rk_.get()), cfg.brokers, cfg.delivery_timeout.count());
+}
+
+rdkafka_producer::~rdkafka_producer() {
+    // Whoever wanted records confirmed called close() with a timeout; here they fail at once.
+    close(std::chrono::milliseconds(0));
+}
+
+int rdkafka_producer::produce(record&& r, std::unique_ptr<delivery_callback> callback) noexcept {
+    std::shared_lock lock(produce_mutex_);
+    if (closed_) {
+        return RD_KAFKA_RESP_ERR__DESTROY;
+    }
+    headers_handle headers;
+    if (!r.headers.empty()) {
+        headers.reset(rd_kafka_headers_new(r.headers.size()));
+        for (const auto& [name, value] : r.headers) {
+            rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()),
+                                value.data(), static_cast<ssize_t>(value.size()));
+        }
+    }
+    // Copied into the message's own allocation: one malloc, and the record's strings are free
+    // again when produce() returns (docs/ARCHITECTURE.md, "the produce path").
+    rd_kafka_vu_t vus[6];
+    std::size_t n = 0;
+    vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vus[n++].u.cstr = r.topic.c_str();
+    vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
+    vus[n].u.mem.ptr = r.value.data();
+    vus[n++].u.mem.size = r.value.size();
+    if (!r.key.empty()) {
+        vus[n].vtype = RD_KAFKA_VTYPE_KEY;
+        vus[n].u.mem.ptr = r.key.data();
+        vus[n++].u.mem.size = r.key.size();
+    }
+    vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vus[n++].u.i = RD_KAFKA_MSG_F_COPY;
+    vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    vus[n++].u.ptr = callback.get();
+    if (headers) {
+        vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+        vus[n++].u.headers = headers.get();
+    }
+    // Counted before the call: the report can arrive before rd_kafka_produceva returns.
+    outstanding_.fetch_add(1, std::memory_order_relaxed);
+    error_handle error(rd_kafka_produceva(rk_.get(), vus, n));
+    if (error) {
+        outstanding_.fetch_sub(1, std::memory_order_relaxed);
+        return rd_kafka_error_code(error.get());
+    }
+    (void)headers.release();   // librdkafka owns them now
+    (void)callback.release();  // on_delivery deletes it
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+void rdkafka_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg,
+                                   void* opaque) noexcept {
+    static_cast<rdkafka_producer*>(opaque)->deliver(*msg);
+}
+
+void rdkafka_producer::deliver(const rd_kafka_message_t& msg) noexcept {
+    std::unique_ptr<delivery_callback> callback(static_cast<delivery_callback*>(msg._private));
+    if (msg.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        connected_.store(true, std::memory_order_relaxed);
+    }
+    try {
+        delivery_report report;
+        report.error = msg.err;
+        report.partition = msg.partition;
+        report.offset = msg.offset;
+        if (msg.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            report.error_message = rd_kafka_err2str(msg.err);
+            report.possibly_persisted =
+                rd_kafka_message_status(&msg) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+        }
+        if (callback) {
+            callback->on_delivery(report);
+        }
+    } catch (...) {
+        log_->error("a delivery callback threw; the exception was dropped");
+    }
+    callback.reset();
+    outstanding_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+void rdkafka_producer::on_error(rd_kafka_t* rk, int err, const char* reason,
+                                void* opaque) noexcept {
+    auto* self = static_cast<rdkafka_producer*>(opaque);
+    try {
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+            self->connected_.store(false, std::memory_order_relaxed);
+        }
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            char fatal[512];
+            rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+            self->log_->critical("producer unusable (every record will fail): {}", fatal);
+            return;
+        }
+        self->log_->warn("{}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
+                         reason);
+    } catch (...) {
+        // Nothing must unwind into librdkafka.
+    }
+}
+
+int rdkafka_producer::on_stats(rd_kafka_t*, char* json, std::size_t len, void* opaque) noexcept {
+    auto* self = static_cast<rdkafka_producer*>(opaque);
+    try {
+        self->connected_.store(any_broker_up(std::string_view(json, len)),
+                               std::memory_order_relaxed);
+    } catch (...) {
+        // A malformed document leaves the last known state.
+    }
+    return 0;  // librdkafka frees the document
+}
+
+void rdkafka_producer::poll_loop() noexcept {
+    // Delivery reports wake rd_kafka_poll at once; the timeout only bounds how long a stop
+    // request can go unnoticed if rd_kafka_yield raced with entering the wait.
+    while (!stopping_.load(std::memory_order_acquire)) {
+        rd_kafka_poll(rk_.get(), 100);
+    }
+}
+
+void rdkafka_producer::stop_poll_thread() noexcept {
+    if (poll_thread_.joinable()) {
+        stopping_.store(true, std::memory_order_release);
+        rd_kafka_yield(rk_.get());
+        poll_thread_.join();
+    }
+}
+
+void rdkafka_producer::drain_reports(clock::time_point until) noexcept {
+    while (outstanding_.load(std::memory_order_acquire) > 0 && clock::now() < until) {
+        rd_kafka_poll(rk_.get(), 10);
+    }
+}
+
+void rdkafka_producer::close(std::chrono::milliseconds timeout) noexcept {
+    std::lock_guard serial(close_mutex_);
+    {
+        std::unique_lock lock(produce_mutex_);
+        if (closed_) {
+            return;
+        }
+        closed_ = true;
+    }
+    // Both this thread and the poll thread serve reports while flushing.
+    if (rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) != 0) {
+        log_->warn("closing: {} record(s) not confirmed within {} ms are failed now",
+                   outstanding_.load(), timeout.count());
+        rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    }
+    // Purged records report promptly; the bound only guards against a librdkafka surprise.
+    drain_reports(clock::now() + std::chrono::seconds(5));
+    stop_poll_thread();
+    drain_reports(clock::now() + std::chrono::seconds(1));
+    if (auto left = outstanding_.load(); left > 0) {
+        log_->error("closing: {} delivery report(s) never arrived", left);
+    }
+}
+
+}  // namespace
+
+std::unique_ptr<producer> make_producer(const config::kafka_config& cfg) {
+    return std::make_unique<rdkafka_producer>(cfg);
+}
+
+}  // namespace spillway::kafka
