@@ -79,7 +79,8 @@ header() {
     echo "# wrk -t1 -c$CONNS -d$DURATION (warm-up $WARMUP) --timeout $WRK_TIMEOUT, rounds=$ROUNDS, methods=[$METHODS], candidate=$CANDIDATE_LABEL, scenarios=[$SCENARIOS]"
     echo "# proxies: 1 worker thread each, access log off; backend: nginx, 1 worker; raw: ${RUN_DIR#"$REPO_DIR"/}"
 }
-header >&2
+HEADER=$(header)
+printf '%s\n' "$HEADER" >&2
 
 start_nginx backend "$RUN_DIR/backend" "$BENCH_DIR/conf/backend.conf.in" "$BACKEND_PORT" \
     "LISTEN=127.0.0.1:$BACKEND_PORT"
@@ -107,7 +108,6 @@ if [[ " $SCENARIOS " == *" idle "* ]]; then
 fi
 
 {
-    header
-    echo
+    printf '%s\n# loadavg at end: %s\n\n' "$HEADER" "$(cut -d' ' -f1-3 /proc/loadavg)"
     python3 "$BENCH_DIR/lib/report.py" "$RUNS"
 } | tee "$OUT"
