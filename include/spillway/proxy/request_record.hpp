@@ -1,0 +1,42 @@
+#pragma once
+// What the proxy knows about one request as it goes through its phases; the final phase writes
+// it to the access log, whatever happened.
+
+#include "spillway/core/failure.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace spillway::proxy {
+
+enum class request_outcome {
+    proxied,   // the backend's response went to the client
+    captured,  // the backend could not take it; the failure handler answered (queued or not)
+    rejected,  // refused by the proxy itself: malformed, too large, too many connections
+    local,     // answered by the proxy itself (health check)
+    aborted,   // the client or the backend went away mid-response
+};
+
+std::string_view to_string(request_outcome outcome);
+
+struct request_record {
+    std::string id;  // UUID of this request
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::string_view client_ip;
+    std::string method;
+    std::string target;
+    unsigned http_version = 11;
+    unsigned status = 0;
+    std::uint64_t response_bytes = 0;
+    request_outcome outcome = request_outcome::proxied;
+    std::optional<core::failure> failure;
+    std::optional<bool> queued;  // for captured requests: whether it was stored durably
+};
+
+// Writes the access-log line (text or JSON, per the log configuration).
+void write_access_log(const request_record& r);
+
+}  // namespace spillway::proxy

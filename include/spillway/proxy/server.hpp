@@ -1,0 +1,57 @@
+#pragma once
+// The proxy daemon's engine: N worker threads, each with its own io_context, its own listening
+// socket on the same address (SO_REUSEPORT: the kernel spreads connections, no hand-off between
+// threads) and its own upstream pool. A connection lives on one worker for its whole life.
+// docs/ARCHITECTURE.md says why this model was chosen.
+
+#include "spillway/config/config.hpp"
+#include "spillway/proxy/failure_handler.hpp"
+#include "spillway/proxy/session.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace spillway::proxy {
+
+class server {
+public:
+    // `capture_statuses`: whether capture.on statuses count as failures (true when a capturing
+    // failure handler is used; false passes every status through).
+    server(const config::config& cfg, failure_handler& handler, bool capture_statuses);
+    ~server();
+
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Binds the listeners (throws std::system_error if the address is taken) and starts the
+    // worker threads.
+    void start();
+
+    // The bound address (useful with port 0).
+    net::ip::tcp::endpoint local_endpoint() const;
+
+    // Graceful stop: stop accepting, close idle connections, let in-flight requests finish for
+    // up to shutdown_timeout, then cancel the rest and join the threads. Idempotent.
+    void stop();
+
+    const proxy_counters& counters() const { return counters_; }
+
+private:
+    struct worker;
+    net::awaitable<void> accept_loop(worker& w);
+
+    const config::config& cfg_;
+    failure_handler& handler_;
+    bool capture_statuses_;
+    proxy_counters counters_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::vector<std::thread> threads_;
+    net::ip::tcp::endpoint endpoint_;
+    bool stopped_ = false;
+};
+
+}  // namespace spillway::proxy

@@ -1,0 +1,55 @@
+#pragma once
+// One client connection, as a coroutine that owns its socket: read a request (with the header
+// and body limits and timeouts), answer it (health, forward, or failure handler), repeat while
+// the connection is kept alive. Pipelined requests are answered in order because the next one is
+// read only after the previous answer was written.
+
+#include "spillway/config/config.hpp"
+#include "spillway/proxy/failure_handler.hpp"
+#include "spillway/proxy/forwarder.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+namespace spillway::proxy {
+
+// What a worker's sessions share: all of it is touched only on that worker's thread, except
+// the atomics.
+struct worker_state;
+
+// A live session, linked into its worker's list so shutdown can wake the idle ones.
+struct session_handle : boost::intrusive::list_base_hook<> {
+    beast::tcp_stream* stream = nullptr;
+    bool idle = true;  // waiting for the next request, not inside one
+};
+
+struct proxy_counters {
+    std::atomic<std::uint64_t> requests_proxied{0};
+    std::atomic<std::uint64_t> requests_captured{0};
+    std::atomic<std::uint64_t> requests_rejected{0};
+    std::atomic<std::int64_t> open_connections{0};
+};
+
+struct worker_state {
+    worker_state(net::any_io_executor ex, const config::config& cfg, failure_handler& handler,
+                 proxy_counters& counters, bool capture_statuses)
+        : cfg(cfg), pool(ex, cfg.backend), forward(pool, cfg, capture_statuses),
+          on_failure(handler), counters(counters) {}
+
+    const config::config& cfg;
+    upstream_pool pool;
+    forwarder forward;
+    failure_handler& on_failure;
+    proxy_counters& counters;
+    boost::intrusive::list<session_handle> sessions;
+    bool stopping = false;  // no new requests on kept-alive connections
+};
+
+// Serves one accepted connection until it closes.
+net::awaitable<void> run_session(net::ip::tcp::socket socket, worker_state& worker);
+
+}  // namespace spillway::proxy

@@ -1,0 +1,77 @@
+#pragma once
+// Keep-alive connections to the backend, one pool per worker thread (no locks: a pool and its
+// connections live on their worker's executor). Idle connections are reused newest first and
+// checked for a close by the backend before reuse, so a stale connection is not handed out.
+
+#include "spillway/config/config.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace spillway::proxy {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+
+struct upstream_connection {
+    explicit upstream_connection(net::any_io_executor ex) : stream(std::move(ex)) {}
+
+    beast::tcp_stream stream;
+    beast::flat_buffer buffer;  // bytes read past the previous response stay here
+    std::chrono::steady_clock::time_point idle_since;
+    std::uint64_t requests = 0;  // requests sent on this connection so far
+};
+
+using upstream_ptr = std::unique_ptr<upstream_connection>;
+
+struct acquire_result {
+    boost::system::error_code error;  // connect failure (refused, unreachable, timeout)
+    upstream_ptr connection;
+};
+
+struct pool_stats {
+    std::uint64_t connects = 0;   // new connections opened
+    std::uint64_t reuses = 0;     // requests sent on a pooled connection
+    std::uint64_t stale = 0;      // pooled connections found closed by the backend
+};
+
+class upstream_pool {
+public:
+    upstream_pool(net::any_io_executor ex, const config::backend_config& cfg);
+
+    // An idle connection if one is alive, else a new one (bounded by connect_timeout).
+    net::awaitable<acquire_result> acquire();
+
+    // A new connection, never a pooled one.
+    net::awaitable<acquire_result> connect();
+
+    // Returns a connection whose last response was read whole and that may be kept alive.
+    void release(upstream_ptr connection);
+
+    // Closes every idle connection (shutdown).
+    void close_idle();
+
+    std::size_t idle_count() const { return idle_.size(); }
+    const pool_stats& stats() const { return stats_; }
+
+private:
+    net::awaitable<boost::system::error_code> resolve();
+
+    net::any_io_executor executor_;
+    const config::backend_config& cfg_;
+    std::vector<net::ip::tcp::endpoint> endpoints_;
+    std::chrono::steady_clock::time_point resolved_at_;
+    bool address_is_literal_ = false;  // an IP address: never resolved again
+    std::vector<upstream_ptr> idle_;
+    pool_stats stats_;
+};
+
+}  // namespace spillway::proxy

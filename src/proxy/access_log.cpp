@@ -1,0 +1,64 @@
+#include "spillway/proxy/request_record.hpp"
+
+#include "spillway/runtime/logging.hpp"
+
+#include <fmt/format.h>
+
+namespace spillway::proxy {
+
+std::string_view to_string(request_outcome outcome) {
+    switch (outcome) {
+        case request_outcome::proxied: return "proxied";
+        case request_outcome::captured: return "captured";
+        case request_outcome::rejected: return "rejected";
+        case request_outcome::local: return "local";
+        case request_outcome::aborted: return "aborted";
+    }
+    return "unknown";
+}
+
+void write_access_log(const request_record& r) {
+    static const auto log = runtime::access_logger();
+    if (!log->should_log(spdlog::level::info)) {
+        return;
+    }
+    const double ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - r.start).count();
+    const std::string_view flags = r.failure ? core::access_code(r.failure->kind) : "-";
+    std::string line;
+    line.reserve(256);
+    if (runtime::json_logs()) {
+        line += "{\"client\":\"";
+        runtime::append_json_escaped(line, r.client_ip);
+        line += "\",\"method\":\"";
+        runtime::append_json_escaped(line, r.method);
+        line += "\",\"uri\":\"";
+        runtime::append_json_escaped(line, r.target);
+        fmt::format_to(std::back_inserter(line),
+                       "\",\"http_version\":\"{}.{}\",\"status\":{},\"bytes\":{},"
+                       "\"duration_ms\":{:.3f},\"request_id\":\"{}\",\"outcome\":\"{}\","
+                       "\"flags\":\"{}\"",
+                       r.http_version / 10, r.http_version % 10, r.status, r.response_bytes, ms,
+                       r.id, to_string(r.outcome), flags);
+        if (r.failure) {
+            line += ",\"failure\":\"";
+            line += core::to_string(r.failure->kind);
+            line += "\"";
+        }
+        if (r.queued) {
+            line += *r.queued ? ",\"queued\":true" : ",\"queued\":false";
+        }
+        line += "}";
+    } else {
+        fmt::format_to(std::back_inserter(line),
+                       "{} \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms id={} outcome={} flags={}",
+                       r.client_ip, r.method, r.target, r.http_version / 10, r.http_version % 10,
+                       r.status, r.response_bytes, ms, r.id, to_string(r.outcome), flags);
+        if (r.queued) {
+            line += *r.queued ? " queued=true" : " queued=false";
+        }
+    }
+    log->info(line);
+}
+
+}  // namespace spillway::proxy

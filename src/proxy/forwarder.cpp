@@ -1,0 +1,230 @@
+#include "spillway/proxy/forwarder.hpp"
+
+#include "spillway/core/errors.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <array>
+#include <charconv>
+
+namespace spillway::proxy {
+
+namespace {
+
+constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
+constexpr std::size_t relay_chunk_bytes = 16 * 1024;
+constexpr std::size_t upstream_header_limit = 64 * 1024;
+
+using response_parser = http::response_parser<http::buffer_body>;
+
+bool is_idempotent(http::verb method) {
+    switch (method) {
+        case http::verb::get:
+        case http::verb::head:
+        case http::verb::put:
+        case http::verb::delete_:
+        case http::verb::options:
+        case http::verb::trace:
+            return true;
+        default:
+            return false;
+    }
+}
+
+core::failure make_failure(core::failure_kind kind, bool sent, std::string detail) {
+    return core::failure{kind, std::nullopt, sent, std::move(detail)};
+}
+
+std::string chunk_size_line(std::size_t n) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n, 16);
+    std::string line(buf, end);
+    line += "\r\n";
+    return line;
+}
+
+}  // namespace
+
+struct forwarder::exchange {
+    const client_request& req;
+    upstream_ptr conn;
+    std::optional<response_parser> parser;
+    std::string head;  // the request head sent to the backend
+};
+
+forwarder::forwarder(upstream_pool& pool, const config::config& cfg, bool capture_statuses)
+    : pool_(pool), cfg_(cfg), backend_host_(cfg.backend.address.to_string()) {
+    if (capture_statuses) {
+        for (unsigned status : cfg.capture.on) {
+            capture_on_.set(status);
+        }
+    }
+}
+
+net::awaitable<forwarder::result> forwarder::forward(beast::tcp_stream& client,
+                                                     const client_request& req,
+                                                     request_record& record, bool keep_alive) {
+    exchange x{req, nullptr, std::nullopt, {}};
+    x.head.reserve(1024);
+    build_upstream_request_head(x.head, req,
+                                forward_context{record.client_ip, record.id, backend_host_});
+    if (auto failure = co_await send_and_read_head(x)) {
+        co_return result{std::move(failure), keep_alive};
+    }
+    co_return co_await relay(client, x, record, keep_alive);
+}
+
+// Sends the request and reads the response head, retrying once on a new connection when a
+// pooled one turns out closed before the backend could have acted on the request.
+net::awaitable<std::optional<core::failure>> forwarder::send_and_read_head(exchange& x) {
+    for (int attempt = 0;; ++attempt) {
+        // (Two co_awaits in one conditional expression miscompile with GCC 12.)
+        acquire_result acquired;
+        if (attempt == 0) {
+            acquired = co_await pool_.acquire();
+        } else {
+            acquired = co_await pool_.connect();
+        }
+        if (acquired.error) {
+            co_return make_failure(core::failure_kind::connect_error, false,
+                                   acquired.error.message());
+        }
+        x.conn = std::move(acquired.connection);
+        const bool reused = x.conn->requests++ > 0;
+        auto& stream = x.conn->stream;
+
+        stream.expires_after(cfg_.backend.response_timeout);
+        const std::array<net::const_buffer, 2> request_buffers{net::buffer(x.head),
+                                                               net::buffer(x.req.body())};
+        auto [wec, written] = co_await net::async_write(stream, request_buffers, tuple_awaitable);
+        bool got_head = false;
+        boost::system::error_code rec;
+        while (!wec) {
+            x.parser.emplace();
+            x.parser->body_limit(boost::none);
+            x.parser->header_limit(upstream_header_limit);
+            x.parser->skip(x.req.method() == http::verb::head);
+            auto [ec, n] = co_await http::async_read_header(stream, x.conn->buffer, *x.parser,
+                                                            tuple_awaitable);
+            rec = ec;
+            const unsigned status = x.parser->get().result_int();
+            if (ec || status < 100 || status > 199 || status == 101) {
+                got_head = !ec;
+                break;
+            }
+        }
+        const auto ec = wec ? wec : rec;
+        if (got_head) {
+            const unsigned status = x.parser->get().result_int();
+            if (status < capture_on_.size() && capture_on_.test(status)) {
+                auto f = make_failure(core::failure_kind::upstream_status, true,
+                                      std::string(x.parser->get().reason()));
+                f.status = status;
+                x.conn.reset();  // its body is not wanted; the connection is not reused
+                co_return f;
+            }
+            co_return std::nullopt;
+        }
+        const bool nothing_sent = written == 0;
+        x.conn.reset();
+        if (ec == beast::error::timeout) {
+            co_return make_failure(core::failure_kind::timeout, !nothing_sent,
+                                   "no response head within " +
+                                       std::to_string(cfg_.backend.response_timeout.count()) + " ms");
+        }
+        // A pooled connection the backend closed at the same moment we reused it: try once more
+        // on a new connection when the backend cannot have acted on the request.
+        if (attempt == 0 && reused && (nothing_sent || is_idempotent(x.req.method()))) {
+            continue;
+        }
+        co_return make_failure(core::failure_kind::upstream_reset, !nothing_sent, ec.message());
+    }
+}
+
+net::awaitable<forwarder::result> forwarder::relay(beast::tcp_stream& client, exchange& x,
+                                                   request_record& record, bool keep_alive) {
+    auto& parser = *x.parser;
+    const auto& head = parser.get().base();
+    const bool client_http11 = x.req.version() >= 11;
+    const auto parsed_length = parser.content_length();
+    const std::optional<std::uint64_t> content_length =
+        parsed_length ? std::optional<std::uint64_t>(*parsed_length) : std::nullopt;
+    const auto framing = choose_framing(head, x.req.method() == http::verb::head, content_length,
+                                        client_http11);
+    keep_alive = keep_alive && framing != body_framing::until_close;
+    record.status = head.result_int();
+
+    std::string out_head;
+    out_head.reserve(512);
+    build_client_response_head(out_head, head, framing, content_length, keep_alive, client_http11);
+
+    std::array<char, relay_chunk_bytes> chunk;
+    std::string size_line;
+    bool head_sent = false;
+    for (;;) {
+        std::size_t n = 0;
+        if (!parser.is_done()) {
+            parser.get().body().data = chunk.data();
+            parser.get().body().size = chunk.size();
+            x.conn->stream.expires_after(cfg_.backend.response_timeout);
+            auto [ec, ignored] = co_await http::async_read(x.conn->stream, x.conn->buffer, parser,
+                                                           tuple_awaitable);
+            if (ec && ec != http::error::need_buffer) {
+                if (!head_sent) {  // nothing reached the client: still a capture-worthy failure
+                    const auto kind = ec == beast::error::timeout ? core::failure_kind::timeout
+                                                                  : core::failure_kind::upstream_reset;
+                    co_return result{make_failure(kind, true, "response body: " + ec.message()),
+                                     keep_alive};
+                }
+                record.outcome = request_outcome::aborted;
+                co_return result{std::nullopt, false};
+            }
+            n = chunk.size() - parser.get().body().size;
+        }
+        const bool done = parser.is_done();
+        std::array<net::const_buffer, 5> out;
+        std::size_t count = 0;
+        if (!head_sent) {
+            out[count++] = net::buffer(out_head);
+        }
+        const bool chunked = framing == body_framing::chunked;
+        if (chunked && n > 0) {
+            size_line = chunk_size_line(n);
+            out[count++] = net::buffer(size_line);
+        }
+        if (n > 0) {
+            out[count++] = net::buffer(chunk.data(), n);
+        }
+        if (chunked && n > 0) {
+            out[count++] = net::buffer("\r\n", 2);
+        }
+        if (chunked && done) {
+            out[count++] = net::buffer("0\r\n\r\n", 5);
+        }
+        client.expires_after(cfg_.limits.idle_timeout);
+        auto [wec, written] = co_await net::async_write(
+            client, std::span<const net::const_buffer>(out.data(), count), tuple_awaitable);
+        head_sent = true;
+        record.response_bytes += written;
+        if (wec) {
+            record.outcome = request_outcome::aborted;
+            co_return result{std::nullopt, false};
+        }
+        if (done) {
+            break;
+        }
+    }
+    if (parser.keep_alive() && x.conn->buffer.size() == 0) {
+        pool_.release(std::move(x.conn));
+    }
+    co_return result{std::nullopt, keep_alive};
+}
+
+}  // namespace spillway::proxy

@@ -1,0 +1,150 @@
+#include "spillway/proxy/message_heads.hpp"
+
+#include "spillway/http/hop_by_hop.hpp"
+
+#include <charconv>
+
+namespace spillway::proxy {
+
+namespace {
+
+using http_util::iequals;
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, end);
+}
+
+template <class Fields>
+http_util::connection_filter connection_filter_of(const Fields& fields) {
+    http_util::connection_filter filter;
+    for (const auto& f : fields) {
+        if (f.name() == http::field::connection) {
+            filter.add_connection_value(f.value());
+        }
+    }
+    return filter;
+}
+
+bool method_expects_body(http::verb method) {
+    return method == http::verb::post || method == http::verb::put || method == http::verb::patch;
+}
+
+}  // namespace
+
+std::optional<std::string_view> client_request_id(const client_request& req) {
+    auto it = req.find("X-Request-Id");
+    if (it == req.end()) {
+        return std::nullopt;
+    }
+    return it->value();
+}
+
+void build_upstream_request_head(std::string& out, const client_request& req,
+                                 const forward_context& ctx) {
+    const auto filter = connection_filter_of(req);
+    out.append(req.method_string());
+    out.push_back(' ');
+    out.append(req.target());
+    out.append(" HTTP/1.1\r\n");
+
+    std::string_view host;
+    std::string forwarded_for;
+    bool has_request_id = false;
+    for (const auto& f : req) {
+        const auto name = f.name_string();
+        if (f.name() == http::field::content_length || f.name() == http::field::expect) {
+            continue;  // the length is set below; the proxy answered 100-continue itself
+        }
+        if (f.name() == http::field::host) {
+            host = f.value();
+        } else if (f.name() == http::field::unknown) {
+            if (iequals(name, "x-forwarded-for")) {
+                forwarded_for.append(f.value());
+                forwarded_for.append(", ");
+                continue;
+            }
+            if (iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host")) {
+                continue;  // replaced below with what this hop saw
+            }
+            has_request_id = has_request_id || iequals(name, "x-request-id");
+        }
+        if (filter.drops(name)) {
+            continue;
+        }
+        append_header(out, name, f.value());
+    }
+    if (host.empty()) {
+        append_header(out, "Host", ctx.backend_host);
+    } else {
+        append_header(out, "X-Forwarded-Host", host);
+    }
+    forwarded_for.append(ctx.client_ip);
+    append_header(out, "X-Forwarded-For", forwarded_for);
+    append_header(out, "X-Forwarded-Proto", "http");
+    if (!has_request_id) {
+        append_header(out, "X-Request-Id", ctx.request_id);
+    }
+    if (!req.body().empty() || method_expects_body(req.method())) {
+        out.append("Content-Length: ");
+        append_number(out, req.body().size());
+        out.append("\r\n");
+    }
+    out.append("\r\n");
+}
+
+body_framing choose_framing(const http::response_header<>& res, bool head_request,
+                            std::optional<std::uint64_t> content_length, bool client_http11) {
+    const unsigned status = res.result_int();
+    if (head_request || status / 100 == 1 || status == 204 || status == 304) {
+        return body_framing::none;
+    }
+    if (content_length) {
+        return body_framing::content_length;
+    }
+    return client_http11 ? body_framing::chunked : body_framing::until_close;
+}
+
+void build_client_response_head(std::string& out, const http::response_header<>& res,
+                                body_framing framing, std::optional<std::uint64_t> content_length,
+                                bool keep_alive, bool client_http11) {
+    const auto filter = connection_filter_of(res);
+    out.append("HTTP/1.1 ");
+    append_number(out, res.result_int());
+    out.push_back(' ');
+    out.append(res.reason().empty() ? http::obsolete_reason(res.result()) : res.reason());
+    out.append("\r\n");
+    for (const auto& f : res) {
+        // Content-Length is rewritten below from the parsed value; HEAD and 304 keep it as
+        // metadata about the representation.
+        if (f.name() == http::field::content_length || filter.drops(f.name_string())) {
+            continue;
+        }
+        append_header(out, f.name_string(), f.value());
+    }
+    const bool length_is_metadata = framing == body_framing::none && content_length &&
+                                    res.result_int() != 204 && res.result_int() / 100 != 1;
+    if (framing == body_framing::content_length || length_is_metadata) {
+        out.append("Content-Length: ");
+        append_number(out, *content_length);
+        out.append("\r\n");
+    } else if (framing == body_framing::chunked) {
+        out.append("Transfer-Encoding: chunked\r\n");
+    }
+    if (!keep_alive) {
+        out.append("Connection: close\r\n");
+    } else if (!client_http11) {
+        out.append("Connection: keep-alive\r\n");
+    }
+    out.append("\r\n");
+}
+
+}  // namespace spillway::proxy

@@ -1,0 +1,174 @@
+#include "spillway/proxy/server.hpp"
+
+#include "spillway/runtime/logging.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <sys/socket.h>
+
+#include <optional>
+
+namespace spillway::proxy {
+
+namespace {
+
+constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
+constexpr int listen_backlog = 4096;
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+net::ip::tcp::endpoint resolve_listen(const config::host_port& listen) {
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(listen.host, ec);
+    if (!ec) {
+        return {address, listen.port};
+    }
+    net::io_context ioc;
+    net::ip::tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(listen.host, std::to_string(listen.port));  // startup only
+    return results.begin()->endpoint();
+}
+
+// Waits on a condition the workers change, from the (non-I/O) thread that stops the server.
+template <class Predicate>
+bool wait_until(Predicate done, std::chrono::milliseconds bound) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+}  // namespace
+
+struct server::worker {
+    worker(const config::config& cfg, failure_handler& handler, proxy_counters& counters,
+           bool capture_statuses)
+        : ioc(1), guard(net::make_work_guard(ioc)), acceptor(ioc),
+          state(ioc.get_executor(), cfg, handler, counters, capture_statuses) {}
+
+    net::io_context ioc;
+    net::executor_work_guard<net::io_context::executor_type> guard;
+    net::ip::tcp::acceptor acceptor;
+    worker_state state;
+};
+
+server::server(const config::config& cfg, failure_handler& handler, bool capture_statuses)
+    : cfg_(cfg), handler_(handler), capture_statuses_(capture_statuses) {}
+
+server::~server() {
+    stop();
+}
+
+void server::start() {
+    endpoint_ = resolve_listen(cfg_.listen);
+    const unsigned n = cfg_.worker_threads();
+    for (unsigned i = 0; i < n; ++i) {
+        auto w = std::make_unique<worker>(cfg_, handler_, counters_, capture_statuses_);
+        w->acceptor.open(endpoint_.protocol());
+        w->acceptor.set_option(net::socket_base::reuse_address(true));
+        w->acceptor.set_option(reuse_port(true));
+        w->acceptor.bind(endpoint_);
+        w->acceptor.listen(listen_backlog);
+        endpoint_ = w->acceptor.local_endpoint();  // port 0: the others bind the chosen port
+        workers_.push_back(std::move(w));
+    }
+    for (auto& w : workers_) {
+        net::co_spawn(w->ioc, accept_loop(*w), [](std::exception_ptr e) {
+            if (e) {
+                std::rethrow_exception(e);  // a bug: let it terminate loudly
+            }
+        });
+        threads_.emplace_back([&ioc = w->ioc] { ioc.run(); });
+    }
+}
+
+net::ip::tcp::endpoint server::local_endpoint() const {
+    return endpoint_;
+}
+
+net::awaitable<void> server::accept_loop(worker& w) {
+    static const auto log = runtime::logger("proxy");
+    net::steady_timer backoff(w.ioc);
+    for (;;) {
+        auto [ec, socket] = co_await w.acceptor.async_accept(tuple_awaitable);
+        if (ec == net::error::operation_aborted || !w.acceptor.is_open()) {
+            co_return;
+        }
+        if (ec) {
+            // Out of descriptors or memory: wait a little instead of spinning on the error.
+            log->warn("accept failed: {}", ec.message());
+            backoff.expires_after(std::chrono::milliseconds(50));
+            co_await backoff.async_wait(tuple_awaitable);
+            continue;
+        }
+        const auto open = counters_.open_connections.load(std::memory_order_relaxed);
+        if (open >= static_cast<std::int64_t>(cfg_.limits.max_connections)) {
+            counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+            socket.close(ec);
+            continue;
+        }
+        net::co_spawn(w.ioc, run_session(std::move(socket), w.state), [](std::exception_ptr e) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    runtime::logger("proxy")->error("session ended by exception: {}", ex.what());
+                }
+            }
+        });
+    }
+}
+
+void server::stop() {
+    if (stopped_ || workers_.empty()) {
+        stopped_ = true;
+        return;
+    }
+    stopped_ = true;
+    // Stop accepting, and close connections that wait for a next request.
+    for (auto& w : workers_) {
+        net::post(w->ioc, [&w = *w] {
+            boost::system::error_code ec;
+            w.acceptor.close(ec);
+            w.state.stopping = true;
+            for (auto& s : w.state.sessions) {
+                if (s.idle) {
+                    s.stream->cancel();
+                }
+            }
+        });
+    }
+    // In-flight requests finish, within shutdown_timeout; then the rest are cut off.
+    auto drained = [this] { return counters_.open_connections.load() == 0; };
+    if (!wait_until(drained, cfg_.shutdown_timeout)) {
+        runtime::logger("proxy")->warn("shutdown: {} connections still open after {} ms, closing",
+                                       counters_.open_connections.load(),
+                                       cfg_.shutdown_timeout.count());
+        for (auto& w : workers_) {
+            net::post(w->ioc, [&w = *w] {
+                for (auto& s : w.state.sessions) {
+                    s.stream->cancel();
+                }
+            });
+        }
+        wait_until(drained, std::chrono::milliseconds(2000));
+    }
+    for (auto& w : workers_) {
+        net::post(w->ioc, [&w = *w] { w.state.pool.close_idle(); });
+        w->guard.reset();
+    }
+    for (auto& t : threads_) {
+        t.join();
+    }
+    threads_.clear();
+}
+
+}  // namespace spillway::proxy

@@ -1,0 +1,203 @@
+#include "spillway/proxy/session.hpp"
+
+#include "spillway/core/ids.hpp"
+#include "spillway/http/hop_by_hop.hpp"
+#include "spillway/runtime/logging.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace spillway::proxy {
+
+namespace {
+
+constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
+constexpr std::size_t first_read_bytes = 2048;
+
+using request_parser = http::request_parser<http::string_body>;
+
+// Unlinks the session from its worker's list however the coroutine ends.
+struct session_registration {
+    session_registration(worker_state& w, session_handle& h) : worker(w), handle(h) {
+        worker.sessions.push_back(handle);
+        worker.counters.open_connections.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~session_registration() {
+        worker.sessions.erase(worker.sessions.iterator_to(handle));
+        worker.counters.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    }
+    worker_state& worker;
+    session_handle& handle;
+};
+
+net::awaitable<void> write_response(beast::tcp_stream& stream, client_response& res,
+                                    request_record& record, const config::config& cfg) {
+    record.status = res.result_int();
+    stream.expires_after(cfg.limits.idle_timeout);
+    auto [ec, n] = co_await http::async_write(stream, res, tuple_awaitable);
+    record.response_bytes = n;
+}
+
+// The answer to a request the proxy refuses (malformed, too large): the connection closes after.
+net::awaitable<void> reject(beast::tcp_stream& stream, http::status status, std::string_view error,
+                            request_record& record, worker_state& w) {
+    record.outcome = request_outcome::rejected;
+    w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+    auto res = make_json_response(status, "{\"error\":\"" + std::string(error) + "\"}", 11, false);
+    co_await write_response(stream, res, record, w.cfg);
+}
+
+// A parse error of the client's request (not a timeout, a close or a limit handled elsewhere).
+bool is_malformed(const boost::system::error_code& ec) {
+    static const auto& http_category = http::make_error_code(http::error::bad_target).category();
+    return ec.category() == http_category && ec != http::error::end_of_stream &&
+           ec != http::error::partial_message;
+}
+
+bool expects_continue(const request_parser& parser) {
+    const auto& req = parser.get();
+    auto it = req.find(http::field::expect);
+    return req.version() >= 11 && it != req.end() &&
+           http_util::iequals(it->value(), "100-continue");
+}
+
+// Reads one whole request. Returns false when the connection must close (after any answer).
+net::awaitable<bool> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                  request_parser& parser, request_record& record,
+                                  worker_state& w) {
+    const auto& limits = w.cfg.limits;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(w.cfg.capture.max_body_bytes);
+    stream.expires_after(limits.header_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
+    if (!ec) {
+        const auto& req = parser.get();
+        record.method = req.method_string();
+        record.target = req.target();
+        record.http_version = req.version();
+        if (!parser.is_done()) {
+            if (expects_continue(parser)) {
+                static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+                auto [wec, wn] = co_await net::async_write(stream, net::buffer(continue_line),
+                                                           tuple_awaitable);
+                ec = wec;
+            }
+            if (!ec) {
+                stream.expires_after(limits.body_timeout);
+                std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+            }
+        }
+    }
+    if (!ec) {
+        co_return true;
+    }
+    if (ec == http::error::header_limit) {
+        co_await reject(stream, http::status::request_header_fields_too_large,
+                        "request_header_too_large", record, w);
+    } else if (ec == http::error::body_limit) {
+        co_await reject(stream, http::status::payload_too_large, "request_body_too_large", record, w);
+    } else if (is_malformed(ec)) {
+        co_await reject(stream, http::status::bad_request, "malformed_request", record, w);
+    } else if (!record.method.empty() || ec == http::error::partial_message ||
+               ec == beast::error::timeout) {
+        // Timed out (slowloris) or went away mid-request: close without an answer.
+        record.outcome = request_outcome::rejected;
+        w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+    }
+    co_return false;
+}
+
+bool is_health_check(const client_request& req, const config::config& cfg) {
+    return !cfg.health_path.empty() && req.target() == cfg.health_path &&
+           (req.method() == http::verb::get || req.method() == http::verb::head);
+}
+
+// Answers one request that was read whole. Returns whether the connection stays open.
+net::awaitable<bool> answer(beast::tcp_stream& stream, const client_request& req,
+                            request_record& record, worker_state& w) {
+    bool keep_alive = req.keep_alive() && !w.stopping;
+    if (is_health_check(req, w.cfg)) {
+        record.outcome = request_outcome::local;
+        auto res = make_json_response(http::status::ok, R"({"status":"ok"})", req.version(),
+                                      keep_alive);
+        if (req.method() == http::verb::head) {
+            res.body().clear();
+            res.content_length(15);
+        }
+        co_await write_response(stream, res, record, w.cfg);
+        co_return keep_alive;
+    }
+    auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive);
+    if (!forwarded.failure) {
+        if (record.outcome == request_outcome::proxied) {
+            w.counters.requests_proxied.fetch_add(1, std::memory_order_relaxed);
+        }
+        co_return forwarded.client_keep_alive;
+    }
+    record.failure = std::move(forwarded.failure);
+    record.outcome = request_outcome::captured;
+    w.counters.requests_captured.fetch_add(1, std::memory_order_relaxed);
+    auto res = co_await w.on_failure.handle(req, *record.failure, record);
+    res.keep_alive(keep_alive);
+    co_await write_response(stream, res, record, w.cfg);
+    co_return keep_alive;
+}
+
+// Waits for the first bytes of the next request; false when the connection is done.
+net::awaitable<bool> await_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                   std::chrono::milliseconds timeout) {
+    if (buffer.size() > 0) {
+        co_return true;  // a pipelined request is already here
+    }
+    stream.expires_after(timeout);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(first_read_bytes),
+                                                   tuple_awaitable);
+    buffer.commit(n);
+    co_return !ec;
+}
+
+}  // namespace
+
+net::awaitable<void> run_session(net::ip::tcp::socket socket, worker_state& w) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    const std::string client_ip = ec ? std::string("unknown") : peer.address().to_string();
+    socket.set_option(net::ip::tcp::no_delay(true), ec);
+
+    beast::tcp_stream stream(std::move(socket));
+    session_handle handle;
+    handle.stream = &stream;
+    session_registration registration(w, handle);
+    beast::flat_buffer buffer;
+
+    for (bool first = true;; first = false) {
+        handle.idle = true;
+        const auto wait = first ? w.cfg.limits.header_timeout : w.cfg.limits.idle_timeout;
+        if (w.stopping || !co_await await_request(stream, buffer, wait)) {
+            break;
+        }
+        handle.idle = false;
+        request_record record;
+        record.id = core::new_request_id();
+        record.client_ip = client_ip;
+        request_parser parser;
+        bool keep_alive = co_await read_request(stream, buffer, parser, record, w);
+        if (keep_alive) {
+            keep_alive = co_await answer(stream, parser.get(), record, w);
+        }
+        if (record.status != 0 || !record.method.empty()) {
+            write_access_log(record);
+        }
+        if (!keep_alive) {
+            break;
+        }
+    }
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace spillway::proxy
