@@ -1,0 +1,56 @@
+#pragma once
+// When the consumer pauses its partitions, decided without I/O.
+//
+// Partitions are paused (librdkafka pause/resume) for any of three reasons: the backend is down
+// (nothing can be delivered, so nothing more is fetched while it is probed), the local backlog is
+// full (fetched messages wait for one of replay.concurrency slots), or the process is stopping.
+// They resume only when no reason is left. Pausing instead of not polling keeps the consumer
+// polling, so it stays in its group (max.poll.interval.ms) during an outage of any length.
+
+#include "spillway/replay/retry_policy.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace spillway::replay {
+
+enum class pause_reason : std::uint8_t { backend_down = 1, backlog_full = 2, stopping = 4 };
+
+enum class pause_change { none, pause, resume };
+
+class pause_control {
+public:
+    pause_change set(pause_reason reason, bool active);
+    bool paused() const { return reasons_ != 0; }
+    bool has(pause_reason reason) const;
+
+private:
+    std::uint8_t reasons_ = 0;
+};
+
+// The backend's health as the replay sees it: up until a connect fails, then down until a probe
+// (a TCP connect every replay.probe_interval_ms) succeeds.
+class backend_gate {
+public:
+    enum class change { none, went_down, came_up };
+
+    change on_connect_failure();
+    change on_connect_success();
+    change on_probe(bool answered);
+    bool up() const { return up_; }
+
+private:
+    bool up_ = true;
+};
+
+// Backlog watermarks: pause fetching at `high` waiting messages, resume at `low`.
+struct backlog_limits {
+    std::size_t high = 0;
+    std::size_t low = 0;
+
+    static backlog_limits for_concurrency(unsigned concurrency);
+    // Whether the backlog_full reason should be active, given the current state.
+    bool full(std::size_t waiting, bool currently_full) const;
+};
+
+}  // namespace spillway::replay

@@ -1,0 +1,52 @@
+#include "spillway/replay/flow_control.hpp"
+
+#include <algorithm>
+
+namespace spillway::replay {
+
+pause_change pause_control::set(pause_reason reason, bool active) {
+    bool was = paused();
+    auto bit = static_cast<std::uint8_t>(reason);
+    reasons_ = active ? (reasons_ | bit) : (reasons_ & ~bit);
+    if (was == paused()) {
+        return pause_change::none;
+    }
+    return paused() ? pause_change::pause : pause_change::resume;
+}
+
+bool pause_control::has(pause_reason reason) const {
+    return (reasons_ & static_cast<std::uint8_t>(reason)) != 0;
+}
+
+backend_gate::change backend_gate::on_connect_failure() {
+    if (!up_) {
+        return change::none;
+    }
+    up_ = false;
+    return change::went_down;
+}
+
+backend_gate::change backend_gate::on_connect_success() {
+    if (up_) {
+        return change::none;
+    }
+    up_ = true;
+    return change::came_up;
+}
+
+backend_gate::change backend_gate::on_probe(bool answered) {
+    return answered ? on_connect_success() : change::none;
+}
+
+backlog_limits backlog_limits::for_concurrency(unsigned concurrency) {
+    // Enough fetched ahead to keep every slot busy between two polls, small enough that a
+    // rebalance or a crash has little to redo.
+    std::size_t high = std::max<std::size_t>(64, std::size_t{concurrency} * 8);
+    return {high, high / 2};
+}
+
+bool backlog_limits::full(std::size_t waiting, bool currently_full) const {
+    return currently_full ? waiting > low : waiting >= high;
+}
+
+}  // namespace spillway::replay

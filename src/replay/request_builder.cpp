@@ -1,0 +1,134 @@
+#include "spillway/replay/request_builder.hpp"
+
+#include "spillway/http/hop_by_hop.hpp"
+
+namespace spillway::replay {
+
+namespace {
+
+constexpr std::string_view idempotency_header = "Idempotency-Key";
+constexpr std::string_view attempt_header = "X-Spillway-Replay-Attempt";
+
+bool is_token_char(unsigned char c) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+        return true;
+    }
+    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+           std::string_view::npos;
+}
+
+// Headers the replay never copies: it frames the body itself, and owns its connection.
+bool replay_drops(std::string_view name, const http_util::connection_filter& connection) {
+    return http_util::is_hop_by_hop(name) || connection.drops(name) ||
+           http_util::iequals(name, "Content-Length") || http_util::iequals(name, "Expect") ||
+           http_util::iequals(name, attempt_header);
+}
+
+std::optional<rejection> check_head(const capture::envelope& e) {
+    if (!is_token(e.method)) {
+        return rejection{"invalid request: method is not a token"};
+    }
+    if (!is_origin_form(e.uri)) {
+        return rejection{"invalid request: uri is not origin-form"};
+    }
+    for (std::size_t i = 0; i < e.headers.size(); ++i) {
+        const auto& [name, value] = e.headers[i];
+        if (!is_token(name)) {
+            return rejection{"invalid request: header " + std::to_string(i) +
+                             " name is not a token"};
+        }
+        if (!is_field_value(value)) {
+            return rejection{"invalid request: header " + std::to_string(i) +
+                             " value has a control character"};
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool is_token(std::string_view s) {
+    if (s.empty()) {
+        return false;
+    }
+    for (unsigned char c : s) {
+        if (!is_token_char(c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool is_field_value(std::string_view s) {
+    // RFC 9110 field-value: visible characters, obs-text, SP and HTAB; any other control
+    // character (CR, LF and NUL above all) could end the header early.
+    for (unsigned char c : s) {
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool is_origin_form(std::string_view target) {
+    if (target.empty() || target.front() != '/') {
+        return false;
+    }
+    for (unsigned char c : target) {
+        if (c <= 0x20 || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::variant<outgoing_request, rejection> build_request(const capture::envelope& e,
+                                                        std::string_view default_host) {
+    if (auto bad = check_head(e)) {
+        return *bad;
+    }
+    http_util::connection_filter connection;
+    for (const auto& [name, value] : e.headers) {
+        if (http_util::iequals(name, "Connection")) {
+            connection.add_connection_value(value);
+        }
+    }
+    outgoing_request out;
+    out.method = e.method;
+    out.target = e.uri;
+    out.body = e.body;
+    bool has_host = false;
+    bool has_key = false;
+    for (const auto& [name, value] : e.headers) {
+        if (replay_drops(name, connection)) {
+            continue;
+        }
+        if (http_util::iequals(name, "Host")) {
+            if (has_host) {
+                return rejection{"invalid request: more than one Host header"};
+            }
+            has_host = true;
+        }
+        if (!has_key && http_util::iequals(name, idempotency_header)) {
+            has_key = true;
+            out.idempotency_key = value;
+        }
+        out.headers.emplace_back(name, value);
+    }
+    if (!has_host) {
+        out.headers.insert(out.headers.begin(), {"Host", std::string(default_host)});
+    }
+    if (!has_key) {
+        out.idempotency_key = e.id;
+        out.headers.emplace_back(std::string(idempotency_header), e.id);
+    }
+    return out;
+}
+
+capture::header_list wire_headers(const outgoing_request& r, unsigned attempt) {
+    capture::header_list headers = r.headers;
+    headers.emplace_back(std::string(attempt_header), std::to_string(attempt));
+    return headers;
+}
+
+}  // namespace spillway::replay

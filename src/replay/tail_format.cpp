@@ -1,0 +1,127 @@
+#include "spillway/replay/tail_format.hpp"
+
+#include "spillway/http/hop_by_hop.hpp"
+#include "spillway/replay/request_builder.hpp"
+
+#include <cstdio>
+#include <variant>
+
+namespace spillway::replay {
+
+namespace {
+
+std::string where_suffix(const tail_position& where) {
+    return " @" + std::to_string(where.partition) + "/" + std::to_string(where.offset);
+}
+
+// A queued message must not be able to drive the operator's terminal (escape sequences).
+std::string visible(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+std::string text_line(const capture::envelope& e, const tail_position& where) {
+    std::string line = visible(e.received_at) + " " + visible(e.id) + " " + visible(e.method) +
+                       " " + visible(e.uri) + " " + std::string(core::to_string(e.failure.kind));
+    if (e.failure.status) {
+        line += " " + std::to_string(*e.failure.status);
+    }
+    line += " body=" + std::to_string(e.body.size()) + "B attempts=" + std::to_string(e.attempts);
+    return line + where_suffix(where);
+}
+
+std::string curl_line(const capture::envelope& e, std::string_view backend_url) {
+    std::string line = "curl -sS -X " + shell_quote(e.method) + " " +
+                       shell_quote(std::string(backend_url) + e.uri);
+    bool has_key = false;
+    for (const auto& [name, value] : e.headers) {
+        has_key = has_key || http_util::iequals(name, "Idempotency-Key");
+        line += " -H " + shell_quote(name + ": " + value);
+    }
+    if (!has_key) {
+        line += " -H " + shell_quote("Idempotency-Key: " + e.id);
+    }
+    if (!e.body.empty()) {
+        line += " --data-binary " + shell_quote(e.body);
+    }
+    return line;
+}
+
+bool printable(std::string_view text) {
+    for (unsigned char c : text) {
+        if (c < 0x20 || c >= 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<tail_format> tail_format_from_string(std::string_view name) {
+    if (name == "text") {
+        return tail_format::text;
+    }
+    if (name == "json") {
+        return tail_format::json;
+    }
+    if (name == "curl") {
+        return tail_format::curl;
+    }
+    return std::nullopt;
+}
+
+std::string shell_quote(std::string_view text) {
+    std::string out;
+    if (printable(text)) {
+        out = "'";
+        for (char c : text) {
+            out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        }
+        return out + "'";
+    }
+    out = "$'";
+    for (unsigned char c : text) {
+        if (c == '\'' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "'";
+}
+
+std::string format_tail_line(tail_format format, std::string_view raw,
+                             const tail_position& where, std::string_view backend_url) {
+    auto parsed = capture::parse_envelope(raw);
+    if (auto* bad = std::get_if<capture::parse_error>(&parsed)) {
+        return "# invalid envelope (" + visible(bad->reason) + ")" + where_suffix(where);
+    }
+    const auto& e = std::get<capture::envelope>(parsed);
+    switch (format) {
+    case tail_format::text:
+        return text_line(e, where);
+    case tail_format::json:
+        // Re-serialized so that it is one line whatever the producer wrote.
+        return capture::to_json(e);
+    case tail_format::curl:
+        return curl_line(e, backend_url);
+    }
+    return {};
+}
+
+}  // namespace spillway::replay
