@@ -44,6 +44,9 @@ source "$BENCH_DIR/lib/kafka.sh"
 # shellcheck source=lib/scenarios.sh
 source "$BENCH_DIR/lib/scenarios.sh"
 trap cleanup EXIT
+# set -e would otherwise end the run without saying where
+set -E
+trap 'log "ERROR: ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND failed"' ERR
 trap 'log "interrupted"; exit 130' INT TERM
 # The candidate's config is the file the script writes; a SPILLWAY_* variable from the caller's
 # environment would silently override it.
@@ -75,7 +78,7 @@ mkdir -p "$RUN_DIR" "$(dirname "$OUT")"
 
 header() {
     echo "# bench/run.sh $(date -u +%FT%TZ), spillway $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')"
-    echo "# host: $(nproc) cpus, loadavg $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1 | sed 's/.*: //'), $(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}')"
+    echo "# host: $(nproc) cpus, loadavg $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1 | sed 's/.*: //'), $({ wrk -v 2>&1 || true; } | head -n1 | awk '{print $1, $2}')"
     echo "# wrk -t1 -c$CONNS -d$DURATION (warm-up $WARMUP) --timeout $WRK_TIMEOUT, rounds=$ROUNDS, methods=[$METHODS], candidate=$CANDIDATE_LABEL, scenarios=[$SCENARIOS]"
     echo "# proxies: 1 worker thread each, access log off; backend: nginx, 1 worker; raw: ${RUN_DIR#"$REPO_DIR"/}"
 }

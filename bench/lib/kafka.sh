@@ -31,16 +31,13 @@ kafka_total() {
 # metric_sum NAME [EXCLUDE]: a Prometheus counter from the candidate's admin /metrics, summed
 # over its labels (samples whose labels match EXCLUDE left out); "null" when there is none.
 metric_sum() {
-    local name=$1 exclude=${2:-^$}
-    [[ -n $ADMIN_URL ]] || {
-        echo null
-        return 0
-    }
-    curl -s --max-time 3 "$ADMIN_URL/metrics" 2>/dev/null |
-        awk -v n="$name" -v ex="$exclude" '
+    local name=$1 exclude=${2:-^$} text=""
+    # no admin listener (yet) is "null", not an error
+    [[ -n $ADMIN_URL ]] && text=$(curl -sf --max-time 3 "$ADMIN_URL/metrics" 2>/dev/null || true)
+    awk -v n="$name" -v ex="$exclude" '
             !/^#/ { m = $1; sub(/\{.*/, "", m)
                     if (m == n && $1 !~ ex) { s += $2; k++ } }
-            END { if (k) printf "%.0f\n", s; else print "null" }'
+            END { if (k) printf "%.0f\n", s; else print "null" }' <<<"$text"
 }
 
 # queued_total: requests the candidate answered "queued" (stored in Kafka or the spool).

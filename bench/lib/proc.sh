@@ -84,7 +84,7 @@ render() {
 tree_mem() {
     local field=$2 detail=${3:-/dev/null} pids=("$1") i=0 p c kb total=0
     while ((i < ${#pids[@]})); do
-        for c in $(ps -o pid= --ppid "${pids[i]}" 2>/dev/null); do pids+=("$c"); done
+        for c in $(ps -o pid= --ppid "${pids[i]}" 2>/dev/null || true); do pids+=("$c"); done
         i=$((i + 1))
     done
     for p in "${pids[@]}"; do
