@@ -141,6 +141,12 @@ def main():
         sections.append(capture_table(runs, methods))
     if any(r.get("scenario") == "idle" for r in runs):
         sections.append(idle_table(runs))
+    loads = [r["load1"] for r in runs if "load1" in r]
+    if loads:
+        # wrk, the proxy and the backend already keep both cores busy; a load average well above
+        # 2 at the start of a run means something else was competing (a build, tests)
+        sections.append([f"load average (1 min) at the start of the runs: min {min(loads):.2f}, "
+                         f"median {statistics.median(loads):.2f}, max {max(loads):.2f}"])
     failed = [r for r in runs if "error" in r]
     if failed:
         sections.append([f"runs without a wrk summary: {len(failed)} (see their dir)"]

@@ -86,6 +86,8 @@ load_run() {
         brokers=$BROKER_ADDR
     fi
     start_proxy "$role" "$d" "$backend" "$brokers"
+    local load1
+    load1=$(cut -d' ' -f1 /proc/loadavg)
 
     [[ $WARMUP == 0 || $WARMUP == 0s ]] || run_wrk "$d/warmup.txt" "$method" "$WARMUP" || log "  warm-up wrk failed"
     local k_before=ERR k_after=ERR q_before=null q_after=null timer=""
@@ -120,9 +122,9 @@ load_run() {
     [[ -n $wj ]] || wj='{"error":"no wrk summary"}'
     jq -c --arg scen "$scen" --arg role "$role" --arg lbl "$(role_label "$role")" --arg method "$method" \
         --argjson round "$round" --argjson hwm "${hwm:-0}" --arg kb "$k_before" --arg ka "$k_after" \
-        --argjson qb "$q_before" --argjson qa "$q_after" --arg dir "$d" \
+        --argjson qb "$q_before" --argjson qa "$q_after" --argjson load1 "$load1" --arg dir "$d" \
         '. + {scenario: $scen, role: $role, label: $lbl, method: $method, round: $round,
-              hwm_kb: $hwm, dir: $dir,
+              hwm_kb: $hwm, load1: $load1, dir: $dir,
               kafka_records: (if $kb == "ERR" or $ka == "ERR" then null
                               else ($ka | tonumber) - ($kb | tonumber) end),
               queued: (if $qa == null then null else $qa - ($qb // 0) end)}' <<<"$wj" >>"$RUNS"
