@@ -22,13 +22,15 @@ std::mt19937_64& engine() {
 
 }  // namespace
 
-std::string new_request_id() {
+request_id request_id::generate() {
     std::uint64_t hi = engine()();
     std::uint64_t lo = engine()();
     hi = (hi & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
     lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 10
     static constexpr char hex[] = "0123456789abcdef";
-    std::string out(36, '-');
+    request_id id;
+    auto& out = id.chars_;
+    out.fill('-');
     std::size_t pos = 0;
     auto put = [&](std::uint64_t v, int nibbles) {
         for (int i = nibbles - 1; i >= 0; --i) {
@@ -40,12 +42,11 @@ std::string new_request_id() {
     };
     put(hi, 16);
     put(lo, 16);
-    return out;
+    return id;
 }
 
-std::string now_rfc3339() {
+std::string format_rfc3339(std::chrono::system_clock::time_point now) {
     using namespace std::chrono;
-    const auto now = system_clock::now();
     const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
     const std::time_t t = system_clock::to_time_t(now);
     std::tm tm{};

@@ -39,7 +39,7 @@ void write_access_log(const request_record& r) {
                        "\"duration_ms\":{:.3f},\"request_id\":\"{}\",\"outcome\":\"{}\","
                        "\"flags\":\"{}\"",
                        r.http_version / 10, r.http_version % 10, r.status, r.response_bytes, ms,
-                       r.id, to_string(r.outcome), flags);
+                       r.id.view(), to_string(r.outcome), flags);
         if (r.failure) {
             line += ",\"failure\":\"";
             line += core::to_string(r.failure->kind);
@@ -53,7 +53,7 @@ void write_access_log(const request_record& r) {
         fmt::format_to(std::back_inserter(line),
                        "{} \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms id={} outcome={} flags={}",
                        r.client_ip, r.method, r.target, r.http_version / 10, r.http_version % 10,
-                       r.status, r.response_bytes, ms, r.id, to_string(r.outcome), flags);
+                       r.status, r.response_bytes, ms, r.id.view(), to_string(r.outcome), flags);
         if (r.queued) {
             line += *r.queued ? " queued=true" : " queued=false";
         }

@@ -2,9 +2,7 @@
 
 #include "spillway/core/errors.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -18,7 +16,7 @@ namespace spillway::proxy {
 
 namespace {
 
-constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
+constexpr auto tuple_awaitable = netx::use_task;
 constexpr std::size_t relay_chunk_bytes = 16 * 1024;
 constexpr std::size_t upstream_header_limit = 64 * 1024;
 
@@ -56,7 +54,7 @@ struct forwarder::exchange {
     const client_request& req;
     upstream_ptr conn;
     std::optional<response_parser> parser;
-    std::string head;  // the request head sent to the backend
+    std::string& head;  // the request head sent to the backend, then the client's response head
 };
 
 forwarder::forwarder(upstream_pool& pool, const config::config& cfg, bool capture_statuses)
@@ -68,13 +66,14 @@ forwarder::forwarder(upstream_pool& pool, const config::config& cfg, bool captur
     }
 }
 
-net::awaitable<forwarder::result> forwarder::forward(beast::tcp_stream& client,
+task<forwarder::result> forwarder::forward(netx::timed_socket& client,
                                                      const client_request& req,
-                                                     request_record& record, bool keep_alive) {
-    exchange x{req, nullptr, std::nullopt, {}};
-    x.head.reserve(1024);
+                                           request_record& record, bool keep_alive,
+                                           std::string& scratch) {
+    exchange x{req, nullptr, std::nullopt, scratch};
+    x.head.clear();
     build_upstream_request_head(x.head, req,
-                                forward_context{record.client_ip, record.id, backend_host_});
+                                forward_context{record.client_ip, record.id.view(), backend_host_});
     if (auto failure = co_await send_and_read_head(x)) {
         co_return result{std::move(failure), keep_alive};
     }
@@ -83,7 +82,7 @@ net::awaitable<forwarder::result> forwarder::forward(beast::tcp_stream& client,
 
 // Sends the request and reads the response head, retrying once on a new connection when a
 // pooled one turns out closed before the backend could have acted on the request.
-net::awaitable<std::optional<core::failure>> forwarder::send_and_read_head(exchange& x) {
+task<std::optional<core::failure>> forwarder::send_and_read_head(exchange& x) {
     for (int attempt = 0;; ++attempt) {
         // (Two co_awaits in one conditional expression miscompile with GCC 12.)
         acquire_result acquired;
@@ -113,14 +112,14 @@ net::awaitable<std::optional<core::failure>> forwarder::send_and_read_head(excha
             x.parser->skip(x.req.method() == http::verb::head);
             auto [ec, n] = co_await http::async_read_header(stream, x.conn->buffer, *x.parser,
                                                             tuple_awaitable);
-            rec = ec;
+            rec = stream.translate(ec);
             const unsigned status = x.parser->get().result_int();
             if (ec || status < 100 || status > 199 || status == 101) {
                 got_head = !ec;
                 break;
             }
         }
-        const auto ec = wec ? wec : rec;
+        const auto ec = wec ? stream.translate(wec) : rec;
         if (got_head) {
             const unsigned status = x.parser->get().result_int();
             if (status < capture_on_.size() && capture_on_.test(status)) {
@@ -148,7 +147,7 @@ net::awaitable<std::optional<core::failure>> forwarder::send_and_read_head(excha
     }
 }
 
-net::awaitable<forwarder::result> forwarder::relay(beast::tcp_stream& client, exchange& x,
+task<forwarder::result> forwarder::relay(netx::timed_socket& client, exchange& x,
                                                    request_record& record, bool keep_alive) {
     auto& parser = *x.parser;
     const auto& head = parser.get().base();
@@ -161,8 +160,8 @@ net::awaitable<forwarder::result> forwarder::relay(beast::tcp_stream& client, ex
     keep_alive = keep_alive && framing != body_framing::until_close;
     record.status = head.result_int();
 
-    std::string out_head;
-    out_head.reserve(512);
+    std::string& out_head = x.head;  // the request head is no longer needed
+    out_head.clear();
     build_client_response_head(out_head, head, framing, content_length, keep_alive, client_http11);
 
     std::array<char, relay_chunk_bytes> chunk;
@@ -174,8 +173,9 @@ net::awaitable<forwarder::result> forwarder::relay(beast::tcp_stream& client, ex
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
             x.conn->stream.expires_after(cfg_.backend.response_timeout);
-            auto [ec, ignored] = co_await http::async_read(x.conn->stream, x.conn->buffer, parser,
-                                                           tuple_awaitable);
+            auto [rec, ignored] = co_await http::async_read(x.conn->stream, x.conn->buffer,
+                                                            parser, tuple_awaitable);
+            const auto ec = x.conn->stream.translate(rec);
             if (ec && ec != http::error::need_buffer) {
                 if (!head_sent) {  // nothing reached the client: still a capture-worthy failure
                     const auto kind = ec == beast::error::timeout ? core::failure_kind::timeout

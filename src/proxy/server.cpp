@@ -2,12 +2,10 @@
 
 #include "spillway/runtime/logging.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <sys/socket.h>
 
@@ -17,7 +15,7 @@ namespace spillway::proxy {
 
 namespace {
 
-constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
+constexpr auto tuple_awaitable = netx::use_task;
 constexpr int listen_backlog = 4096;
 using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -51,12 +49,12 @@ bool wait_until(Predicate done, std::chrono::milliseconds bound) {
 struct server::worker {
     worker(const config::config& cfg, failure_handler& handler, proxy_counters& counters,
            bool capture_statuses)
-        : ioc(1), guard(net::make_work_guard(ioc)), acceptor(ioc),
+        : ioc(1), guard(net::make_work_guard(ioc)), acceptor(ioc.get_executor()),
           state(ioc.get_executor(), cfg, handler, counters, capture_statuses) {}
 
     net::io_context ioc;
     net::executor_work_guard<net::io_context::executor_type> guard;
-    net::ip::tcp::acceptor acceptor;
+    netx::tcp_acceptor acceptor;
     worker_state state;
 };
 
@@ -81,7 +79,8 @@ void server::start() {
         workers_.push_back(std::move(w));
     }
     for (auto& w : workers_) {
-        net::co_spawn(w->ioc, accept_loop(*w), [](std::exception_ptr e) {
+        net::co_spawn(w->ioc.get_executor(), w->state.sweeper.run(), net::detached);
+        net::co_spawn(w->ioc.get_executor(), accept_loop(*w), [](std::exception_ptr e) {
             if (e) {
                 std::rethrow_exception(e);  // a bug: let it terminate loudly
             }
@@ -94,9 +93,9 @@ net::ip::tcp::endpoint server::local_endpoint() const {
     return endpoint_;
 }
 
-net::awaitable<void> server::accept_loop(worker& w) {
+task<void> server::accept_loop(worker& w) {
     static const auto log = runtime::logger("proxy");
-    net::steady_timer backoff(w.ioc);
+    netx::steady_timer backoff(w.ioc.get_executor());
     for (;;) {
         auto [ec, socket] = co_await w.acceptor.async_accept(tuple_awaitable);
         if (ec == net::error::operation_aborted || !w.acceptor.is_open()) {
@@ -115,7 +114,8 @@ net::awaitable<void> server::accept_loop(worker& w) {
             socket.close(ec);
             continue;
         }
-        net::co_spawn(w.ioc, run_session(std::move(socket), w.state), [](std::exception_ptr e) {
+        net::co_spawn(w.ioc.get_executor(), run_session(std::move(socket), w.state),
+                      [](std::exception_ptr e) {
             if (e) {
                 try {
                     std::rethrow_exception(e);
@@ -162,7 +162,10 @@ void server::stop() {
         wait_until(drained, std::chrono::milliseconds(2000));
     }
     for (auto& w : workers_) {
-        net::post(w->ioc, [&w = *w] { w.state.pool.close_idle(); });
+        net::post(w->ioc, [&w = *w] {
+            w.state.pool.close_idle();
+            w.state.sweeper.stop();
+        });
         w->guard.reset();
     }
     for (auto& t : threads_) {

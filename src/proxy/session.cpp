@@ -4,8 +4,6 @@
 #include "spillway/http/hop_by_hop.hpp"
 #include "spillway/runtime/logging.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -16,7 +14,7 @@ namespace spillway::proxy {
 
 namespace {
 
-constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
+constexpr auto tuple_awaitable = netx::use_task;
 constexpr std::size_t first_read_bytes = 2048;
 
 using request_parser = http::request_parser<http::string_body>;
@@ -35,7 +33,7 @@ struct session_registration {
     session_handle& handle;
 };
 
-net::awaitable<void> write_response(beast::tcp_stream& stream, client_response& res,
+task<void> write_response(netx::timed_socket& stream, client_response& res,
                                     request_record& record, const config::config& cfg) {
     record.status = res.result_int();
     stream.expires_after(cfg.limits.idle_timeout);
@@ -44,7 +42,7 @@ net::awaitable<void> write_response(beast::tcp_stream& stream, client_response& 
 }
 
 // The answer to a request the proxy refuses (malformed, too large): the connection closes after.
-net::awaitable<void> reject(beast::tcp_stream& stream, http::status status, std::string_view error,
+task<void> reject(netx::timed_socket& stream, http::status status, std::string_view error,
                             request_record& record, worker_state& w) {
     record.outcome = request_outcome::rejected;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
@@ -67,14 +65,14 @@ bool expects_continue(const request_parser& parser) {
 }
 
 // Reads one whole request. Returns false when the connection must close (after any answer).
-net::awaitable<bool> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                  request_parser& parser, request_record& record,
-                                  worker_state& w) {
+task<bool> read_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
+                        request_parser& parser, request_record& record, worker_state& w) {
     const auto& limits = w.cfg.limits;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(w.cfg.capture.max_body_bytes);
     stream.expires_after(limits.header_timeout);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
+    auto [hec, n] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
+    auto ec = stream.translate(hec);
     if (!ec) {
         const auto& req = parser.get();
         record.method = req.method_string();
@@ -90,9 +88,11 @@ net::awaitable<bool> read_request(beast::tcp_stream& stream, beast::flat_buffer&
             if (!ec) {
                 stream.expires_after(limits.body_timeout);
                 std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+                ec = stream.translate(ec);
             }
         }
     }
+    stream.expires_never();  // the forward phase has its own deadlines
     if (!ec) {
         co_return true;
     }
@@ -118,8 +118,8 @@ bool is_health_check(const client_request& req, const config::config& cfg) {
 }
 
 // Answers one request that was read whole. Returns whether the connection stays open.
-net::awaitable<bool> answer(beast::tcp_stream& stream, const client_request& req,
-                            request_record& record, worker_state& w) {
+task<bool> answer(netx::timed_socket& stream, const client_request& req,
+                  request_record& record, worker_state& w, std::string& scratch) {
     bool keep_alive = req.keep_alive() && !w.stopping;
     if (is_health_check(req, w.cfg)) {
         record.outcome = request_outcome::local;
@@ -132,7 +132,7 @@ net::awaitable<bool> answer(beast::tcp_stream& stream, const client_request& req
         co_await write_response(stream, res, record, w.cfg);
         co_return keep_alive;
     }
-    auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive);
+    auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive, scratch);
     if (!forwarded.failure) {
         if (record.outcome == request_outcome::proxied) {
             w.counters.requests_proxied.fetch_add(1, std::memory_order_relaxed);
@@ -149,7 +149,7 @@ net::awaitable<bool> answer(beast::tcp_stream& stream, const client_request& req
 }
 
 // Waits for the first bytes of the next request; false when the connection is done.
-net::awaitable<bool> await_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+task<bool> await_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
                                    std::chrono::milliseconds timeout) {
     if (buffer.size() > 0) {
         co_return true;  // a pipelined request is already here
@@ -163,17 +163,30 @@ net::awaitable<bool> await_request(beast::tcp_stream& stream, beast::flat_buffer
 
 }  // namespace
 
-net::awaitable<void> run_session(net::ip::tcp::socket socket, worker_state& w) {
+worker_state::worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
+                           proxy_counters& counters, bool capture_statuses)
+    : cfg(cfg),
+      sweeper(ex, netx::deadline_sweeper::resolution_for(
+                      std::min({cfg.limits.header_timeout, cfg.limits.idle_timeout,
+                                cfg.limits.body_timeout, cfg.backend.connect_timeout,
+                                cfg.backend.response_timeout}))),
+      pool(sweeper, cfg.backend),
+      forward(pool, cfg, capture_statuses),
+      on_failure(handler),
+      counters(counters) {}
+
+task<void> run_session(netx::tcp_socket socket, worker_state& w) {
     boost::system::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     const std::string client_ip = ec ? std::string("unknown") : peer.address().to_string();
     socket.set_option(net::ip::tcp::no_delay(true), ec);
 
-    beast::tcp_stream stream(std::move(socket));
+    netx::timed_socket stream(std::move(socket), w.sweeper);
     session_handle handle;
     handle.stream = &stream;
     session_registration registration(w, handle);
     beast::flat_buffer buffer;
+    std::string scratch;
 
     for (bool first = true;; first = false) {
         handle.idle = true;
@@ -183,12 +196,11 @@ net::awaitable<void> run_session(net::ip::tcp::socket socket, worker_state& w) {
         }
         handle.idle = false;
         request_record record;
-        record.id = core::new_request_id();
         record.client_ip = client_ip;
         request_parser parser;
         bool keep_alive = co_await read_request(stream, buffer, parser, record, w);
         if (keep_alive) {
-            keep_alive = co_await answer(stream, parser.get(), record, w);
+            keep_alive = co_await answer(stream, parser.get(), record, w, scratch);
         }
         if (record.status != 0 || !record.method.empty()) {
             write_access_log(record);

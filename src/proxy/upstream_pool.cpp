@@ -2,9 +2,8 @@
 
 #include "spillway/core/errors.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include <sys/socket.h>
@@ -13,7 +12,6 @@ namespace spillway::proxy {
 
 namespace {
 
-constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
 
 // Names are resolved again after this long, so a backend that moves (DNS) is followed.
 constexpr std::chrono::seconds resolve_ttl{10};
@@ -31,10 +29,10 @@ bool closed_by_peer(upstream_connection& c) {
 
 }  // namespace
 
-upstream_pool::upstream_pool(net::any_io_executor ex, const config::backend_config& cfg)
-    : executor_(std::move(ex)), cfg_(cfg) {}
+upstream_pool::upstream_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg)
+    : sweeper_(sweeper), cfg_(cfg) {}
 
-net::awaitable<boost::system::error_code> upstream_pool::resolve() {
+task<boost::system::error_code> upstream_pool::resolve() {
     const auto now = std::chrono::steady_clock::now();
     if (!endpoints_.empty() && (address_is_literal_ || now - resolved_at_ < resolve_ttl)) {
         co_return boost::system::error_code{};
@@ -46,9 +44,9 @@ net::awaitable<boost::system::error_code> upstream_pool::resolve() {
         address_is_literal_ = true;
         co_return ec;
     }
-    net::ip::tcp::resolver resolver(executor_);
+    net::ip::basic_resolver<net::ip::tcp, netx::executor> resolver(sweeper_.get_executor());
     auto [rec, results] = co_await resolver.async_resolve(
-        cfg_.address.host, std::to_string(cfg_.address.port), tuple_awaitable);
+        cfg_.address.host, std::to_string(cfg_.address.port), netx::use_task);
     if (rec) {
         co_return rec;
     }
@@ -60,7 +58,7 @@ net::awaitable<boost::system::error_code> upstream_pool::resolve() {
     co_return boost::system::error_code{};
 }
 
-net::awaitable<acquire_result> upstream_pool::acquire() {
+task<acquire_result> upstream_pool::acquire() {
     const auto now = std::chrono::steady_clock::now();
     while (!idle_.empty()) {
         upstream_ptr c = std::move(idle_.back());
@@ -75,13 +73,15 @@ net::awaitable<acquire_result> upstream_pool::acquire() {
     co_return co_await connect();
 }
 
-net::awaitable<acquire_result> upstream_pool::connect() {
+task<acquire_result> upstream_pool::connect() {
     if (auto ec = co_await resolve()) {
         co_return acquire_result{ec, nullptr};
     }
-    auto c = std::make_unique<upstream_connection>(executor_);
+    auto c = std::make_unique<upstream_connection>(sweeper_);
     c->stream.expires_after(cfg_.connect_timeout);
-    auto [ec, endpoint] = co_await c->stream.async_connect(endpoints_, tuple_awaitable);
+    auto [cec, endpoint] = co_await net::async_connect(c->stream.socket(), endpoints_,
+                                                       netx::use_task);
+    auto ec = c->stream.translate(cec);
     if (ec == beast::error::timeout) {
         ec = core::errc::connect_timeout;
     }

@@ -7,7 +7,8 @@
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/request_record.hpp"
 
-#include <boost/asio/awaitable.hpp>
+#include "spillway/net/timed_socket.hpp"
+
 #include <boost/beast/http/string_body.hpp>
 
 namespace spillway::proxy {
@@ -20,18 +21,17 @@ public:
 
     // Decides the client's answer to a failed request; records `queued` in `record` when it
     // stores the request. Must not block the calling (I/O) thread.
-    virtual boost::asio::awaitable<client_response> handle(const client_request& req,
-                                                           const core::failure& failure,
-                                                           request_record& record) = 0;
+    virtual netx::task<client_response> handle(const client_request& req,
+                                               const core::failure& failure,
+                                               request_record& record) = 0;
 };
 
 // Answers 502 Bad Gateway (504 Gateway Timeout for timeouts) with a JSON error, storing nothing:
 // the proxy's behaviour when capture is turned off.
 class gateway_error_handler final : public failure_handler {
 public:
-    boost::asio::awaitable<client_response> handle(const client_request& req,
-                                                   const core::failure& failure,
-                                                   request_record& record) override;
+    netx::task<client_response> handle(const client_request& req, const core::failure& failure,
+                                       request_record& record) override;
 };
 
 // A small JSON response of the proxy's own (errors, health).

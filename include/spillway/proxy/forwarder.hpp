@@ -10,8 +10,6 @@
 #include "spillway/proxy/request_record.hpp"
 #include "spillway/proxy/upstream_pool.hpp"
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <bitset>
 #include <optional>
@@ -28,14 +26,16 @@ public:
         bool client_keep_alive = true;         // false: the client connection must close
     };
 
-    net::awaitable<result> forward(beast::tcp_stream& client, const client_request& req,
-                                   request_record& record, bool keep_alive);
+    // `scratch` is the session's reusable buffer for the heads the proxy writes (one
+    // allocation per connection, not per request).
+    task<result> forward(netx::timed_socket& client, const client_request& req,
+                         request_record& record, bool keep_alive, std::string& scratch);
 
 private:
     struct exchange;  // one request/response on one upstream connection
-    net::awaitable<std::optional<core::failure>> send_and_read_head(exchange& x);
-    net::awaitable<result> relay(beast::tcp_stream& client, exchange& x, request_record& record,
-                                 bool keep_alive);
+    task<std::optional<core::failure>> send_and_read_head(exchange& x);
+    task<result> relay(netx::timed_socket& client, exchange& x, request_record& record,
+                       bool keep_alive);
 
     upstream_pool& pool_;
     const config::config& cfg_;

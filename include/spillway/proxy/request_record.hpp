@@ -3,6 +3,7 @@
 // it to the access log, whatever happened.
 
 #include "spillway/core/failure.hpp"
+#include "spillway/core/ids.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -23,11 +24,11 @@ enum class request_outcome {
 std::string_view to_string(request_outcome outcome);
 
 struct request_record {
-    std::string id;  // UUID of this request
+    core::request_id id = core::request_id::generate();
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     std::string_view client_ip;
-    std::string method;
-    std::string target;
+    std::string_view method;  // views into the parsed request, which outlives the record's use
+    std::string_view target;
     unsigned http_version = 11;
     unsigned status = 0;
     std::uint64_t response_bytes = 0;

@@ -42,7 +42,7 @@ public:
 
 private:
     struct worker;
-    net::awaitable<void> accept_loop(worker& w);
+    task<void> accept_loop(worker& w);
 
     const config::config& cfg_;
     failure_handler& handler_;

@@ -8,8 +8,8 @@
 #include "spillway/proxy/failure_handler.hpp"
 #include "spillway/proxy/forwarder.hpp"
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include "spillway/net/timed_socket.hpp"
+
 #include <boost/intrusive/list.hpp>
 
 #include <atomic>
@@ -23,7 +23,7 @@ struct worker_state;
 
 // A live session, linked into its worker's list so shutdown can wake the idle ones.
 struct session_handle : boost::intrusive::list_base_hook<> {
-    beast::tcp_stream* stream = nullptr;
+    netx::timed_socket* stream = nullptr;
     bool idle = true;  // waiting for the next request, not inside one
 };
 
@@ -35,12 +35,11 @@ struct proxy_counters {
 };
 
 struct worker_state {
-    worker_state(net::any_io_executor ex, const config::config& cfg, failure_handler& handler,
-                 proxy_counters& counters, bool capture_statuses)
-        : cfg(cfg), pool(ex, cfg.backend), forward(pool, cfg, capture_statuses),
-          on_failure(handler), counters(counters) {}
+    worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
+                 proxy_counters& counters, bool capture_statuses);
 
     const config::config& cfg;
+    netx::deadline_sweeper sweeper;
     upstream_pool pool;
     forwarder forward;
     failure_handler& on_failure;
@@ -50,6 +49,6 @@ struct worker_state {
 };
 
 // Serves one accepted connection until it closes.
-net::awaitable<void> run_session(net::ip::tcp::socket socket, worker_state& worker);
+task<void> run_session(netx::tcp_socket socket, worker_state& worker);
 
 }  // namespace spillway::proxy

@@ -5,11 +5,10 @@
 
 #include "spillway/config/config.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
+#include "spillway/net/timed_socket.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -20,11 +19,12 @@ namespace spillway::proxy {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
+using netx::task;
 
 struct upstream_connection {
-    explicit upstream_connection(net::any_io_executor ex) : stream(std::move(ex)) {}
+    explicit upstream_connection(netx::deadline_sweeper& sweeper) : stream(sweeper) {}
 
-    beast::tcp_stream stream;
+    netx::timed_socket stream;
     beast::flat_buffer buffer;  // bytes read past the previous response stay here
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t requests = 0;  // requests sent on this connection so far
@@ -45,13 +45,13 @@ struct pool_stats {
 
 class upstream_pool {
 public:
-    upstream_pool(net::any_io_executor ex, const config::backend_config& cfg);
+    upstream_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg);
 
     // An idle connection if one is alive, else a new one (bounded by connect_timeout).
-    net::awaitable<acquire_result> acquire();
+    task<acquire_result> acquire();
 
     // A new connection, never a pooled one.
-    net::awaitable<acquire_result> connect();
+    task<acquire_result> connect();
 
     // Returns a connection whose last response was read whole and that may be kept alive.
     void release(upstream_ptr connection);
@@ -63,9 +63,9 @@ public:
     const pool_stats& stats() const { return stats_; }
 
 private:
-    net::awaitable<boost::system::error_code> resolve();
+    task<boost::system::error_code> resolve();
 
-    net::any_io_executor executor_;
+    netx::deadline_sweeper& sweeper_;
     const config::backend_config& cfg_;
     std::vector<net::ip::tcp::endpoint> endpoints_;
     std::chrono::steady_clock::time_point resolved_at_;
