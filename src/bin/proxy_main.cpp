@@ -1,50 +1,84 @@
 // spillway: the proxy daemon.
+#include "spillway/capture/capture_handler.hpp"
+#include "spillway/capture/durable_store.hpp"
+#include "spillway/kafka/producer.hpp"
 #include "spillway/proxy/server.hpp"
 #include "spillway/runtime/cli.hpp"
 #include "spillway/runtime/logging.hpp"
+#include "spillway/spool/drainer.hpp"
+#include "spillway/spool/spool.hpp"
 
 #include <csignal>
-#include <iostream>
+#include <exception>
 #include <system_error>
 
-int main(int argc, char** argv) {
-    using namespace spillway;
-    const runtime::program_info info{
-        "spillway",
-        "fault-tolerant HTTP reverse proxy: what the backend cannot take is stored in Kafka",
-        {}};
-    auto cli = runtime::parse_command_line(argc, argv, info);
-    runtime::setup_logging(cli.cfg.log);
-    auto log = runtime::logger("proxy");
+namespace {
 
-    // Termination signals are taken synchronously by this thread (sigwait); every worker thread
-    // inherits the blocked mask, so no handler ever runs on an I/O thread.
+using namespace spillway;
+
+// Termination signals are taken synchronously by the main thread (sigwait); every thread started
+// later inherits the blocked mask, so no handler ever runs on an I/O or Kafka thread.
+sigset_t block_termination_signals() {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
+    return signals;
+}
 
-    proxy::gateway_error_handler failure_handler;
-    proxy::server server(cli.cfg, failure_handler, false);
+int run(const config::config& cfg, const sigset_t& signals) {
+    auto log = runtime::logger("proxy");
+    // Order matters for shutdown: the server stops first (every capture in flight completes to
+    // Kafka or the spool), then the drainer, the producer and the spool.
+    auto producer = kafka::make_producer(cfg.kafka);
+    spool::spool spool(cfg.spool);
+    spool::drainer drainer(spool, *producer);
+    drainer.start();
+    capture::durable_store store(*producer, spool);
+    capture::capture_handler handler(cfg, store);
+    proxy::server server(cfg, handler, true);
     try {
         server.start();
     } catch (const std::system_error& e) {
-        log->critical("cannot listen on {}: {}", cli.cfg.listen.to_string(), e.what());
+        log->critical("cannot listen on {}: {}", cfg.listen.to_string(), e.what());
         return 1;
     }
-    log->info("spillway {} listening on {} with {} worker thread(s), backend {}", SPILLWAY_VERSION,
-              server.local_endpoint().address().to_string() + ":" +
-                  std::to_string(server.local_endpoint().port()),
-              cli.cfg.worker_threads(), cli.cfg.backend.url);
+    const auto ep = server.local_endpoint();
+    log->info("spillway {} listening on {}:{} ({} worker thread(s)), backend {}, kafka {} topic {}, "
+              "spool {} ({} records waiting)",
+              SPILLWAY_VERSION, ep.address().to_string(), ep.port(), cfg.worker_threads(),
+              cfg.backend.url, cfg.kafka.brokers, cfg.kafka.topic, spool.path(), spool.records());
 
     int sig = 0;
     sigwait(&signals, &sig);
     log->info("received {}, shutting down (up to {} ms for in-flight requests)",
-              sig == SIGTERM ? "SIGTERM" : "SIGINT", cli.cfg.shutdown_timeout.count());
+              sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shutdown_timeout.count());
     server.stop();
-    log->info("stopped");
-    spdlog::shutdown();
+    drainer.stop(cfg.kafka.delivery_timeout);
+    producer->close(cfg.kafka.delivery_timeout);
+    spool.close();
+    log->info("stopped; {} records left in the spool for the next start", spool.records());
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const runtime::program_info info{
+        "spillway",
+        "fault-tolerant HTTP reverse proxy: what the backend cannot take is stored in Kafka",
+        {}};
+    auto cli = runtime::parse_command_line(argc, argv, info);
+    runtime::setup_logging(cli.cfg.log);
+    const auto signals = block_termination_signals();
+    int status = 1;
+    try {
+        status = run(cli.cfg, signals);
+    } catch (const std::exception& e) {
+        runtime::logger("proxy")->critical("cannot start: {}", e.what());
+    }
+    spdlog::shutdown();
+    return status;
 }

@@ -35,7 +35,7 @@ public:
     explicit rdkafka_producer(const config::kafka_config& cfg);
     ~rdkafka_producer() override;
 
-    int produce(record&& r, std::unique_ptr<delivery_callback> callback) noexcept override;
+    int produce(const record& r, std::unique_ptr<delivery_callback> callback) noexcept override;
     void close(std::chrono::milliseconds timeout) noexcept override;
     bool connected() const noexcept override { return connected_.load(std::memory_order_relaxed); }
 
@@ -80,7 +80,7 @@ rdkafka_producer::~rdkafka_producer() {
     close(std::chrono::milliseconds(0));
 }
 
-int rdkafka_producer::produce(record&& r, std::unique_ptr<delivery_callback> callback) noexcept {
+int rdkafka_producer::produce(const record& r, std::unique_ptr<delivery_callback> callback) noexcept {
     std::shared_lock lock(produce_mutex_);
     if (closed_) {
         return RD_KAFKA_RESP_ERR__DESTROY;
@@ -100,11 +100,11 @@ int rdkafka_producer::produce(record&& r, std::unique_ptr<delivery_callback> cal
     vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
     vus[n++].u.cstr = r.topic.c_str();
     vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
-    vus[n].u.mem.ptr = r.value.data();
+    vus[n].u.mem.ptr = const_cast<char*>(r.value.data());  // read only: F_COPY
     vus[n++].u.mem.size = r.value.size();
     if (!r.key.empty()) {
         vus[n].vtype = RD_KAFKA_VTYPE_KEY;
-        vus[n].u.mem.ptr = r.key.data();
+        vus[n].u.mem.ptr = const_cast<char*>(r.key.data());
         vus[n++].u.mem.size = r.key.size();
     }
     vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;

@@ -48,10 +48,11 @@ class producer {
 public:
     virtual ~producer() = default;
 
-    // Enqueues the record without blocking. On success the callback is owned by the producer and
-    // fires once, later. On failure (local queue full, unknown topic, closed producer) returns the
-    // librdkafka error code and the callback is destroyed without being called.
-    virtual int produce(record&& r, std::unique_ptr<delivery_callback> callback) noexcept = 0;
+    // Enqueues a copy of the record without blocking (the caller keeps it, e.g. to spool it if
+    // the delivery fails). On success the callback is owned by the producer and fires once,
+    // later. On failure (local queue full, unknown topic, closed producer) returns the librdkafka
+    // error code and the callback is destroyed without being called.
+    virtual int produce(const record& r, std::unique_ptr<delivery_callback> callback) noexcept = 0;
 
     // Waits up to `timeout` for outstanding records, then fails whatever is left (their
     // callbacks fire with an error). Idempotent.

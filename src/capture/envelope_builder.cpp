@@ -1,0 +1,83 @@
+#include "spillway/capture/envelope_builder.hpp"
+
+#include "spillway/core/ids.hpp"
+#include "spillway/http/hop_by_hop.hpp"
+
+namespace spillway::capture {
+
+namespace {
+
+using http_util::iequals;
+namespace http = boost::beast::http;
+
+bool redacted(std::string_view name, const std::vector<std::string>& redact) {
+    for (const auto& r : redact) {
+        if (iequals(name, r)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The wall-clock time the request arrived, from the steady start time kept on the hot path.
+std::string received_at(const proxy::request_record& record) {
+    const auto age = std::chrono::steady_clock::now() - record.start;
+    return core::format_rfc3339(std::chrono::system_clock::now() -
+                                std::chrono::duration_cast<std::chrono::system_clock::duration>(age));
+}
+
+}  // namespace
+
+envelope build_envelope(const proxy::client_request& req, const core::failure& failure,
+                        const proxy::request_record& record, const config::capture_config& cfg,
+                        std::string_view upstream) {
+    envelope e;
+    e.id = record.id.str();
+    e.received_at = received_at(record);
+    e.method = req.method_string();
+    e.uri = req.target();
+    e.http_version = req.version() == 10 ? "1.0" : "1.1";
+    http_util::connection_filter filter;
+    for (const auto& f : req) {
+        if (f.name() == http::field::connection) {
+            filter.add_connection_value(f.value());
+        }
+    }
+    for (const auto& f : req) {
+        const auto name = f.name_string();
+        // The body is whole: its framing headers do not describe it any more.
+        if (f.name() == http::field::content_length || f.name() == http::field::expect ||
+            filter.drops(name)) {
+            continue;
+        }
+        e.headers.emplace_back(std::string(name), redacted(name, cfg.redact_headers)
+                                                      ? std::string("[REDACTED]")
+                                                      : std::string(f.value()));
+    }
+    e.body = req.body();
+    e.client_ip = record.client_ip;
+    e.upstream = upstream;
+    e.failure = failure;
+    e.attempts = 0;
+    return e;
+}
+
+kafka::record make_record(const envelope& e, const proxy::client_request& req,
+                          const config::kafka_config& cfg) {
+    kafka::record r;
+    r.topic = cfg.topic;
+    if (cfg.key == "client_ip") {
+        r.key = e.client_ip;
+    } else if (cfg.key.rfind("header:", 0) == 0) {
+        auto it = req.find(std::string_view(cfg.key).substr(7));
+        r.key = it != req.end() ? std::string(it->value()) : e.id;
+    } else {
+        r.key = e.id;
+    }
+    r.value = to_json(e);
+    r.headers = {{"spillway-id", e.id},
+                 {"spillway-failure", std::string(core::to_string(e.failure.kind))}};
+    return r;
+}
+
+}  // namespace spillway::capture
