@@ -30,8 +30,9 @@ $(ASAN_BUILD_DIR)/build.ninja: | deps
 build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 
+# The proxy with the shipped config on the embedded development broker, in the foreground.
 run: build
-	$(BUILD_DIR)/bin/spillway --config $(CONFIG)
+	BIN_DIR=$(BUILD_DIR)/bin CONFIG=$(CONFIG) scripts/run-local.sh
 
 # Every test, in the normal build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check: build build-asan

@@ -73,11 +73,13 @@ task<bool> read_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
     stream.expires_after(limits.header_timeout);
     auto [hec, n] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
     auto ec = stream.translate(hec);
-    if (!ec) {
+    if (parser.is_header_done()) {  // also when the declared body is already too large
         const auto& req = parser.get();
         record.method = req.method_string();
         record.target = req.target();
         record.http_version = req.version();
+    }
+    if (!ec) {
         if (!parser.is_done()) {
             if (expects_continue(parser)) {
                 static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
