@@ -1,0 +1,106 @@
+#pragma once
+// The replay consumer's I/O layer: fetches envelopes (group_consumer), replays each to the backend
+// (backend_client) as the sans-I/O decisions say (replay_fsm, backend_gate, pause_control,
+// offset_tracker, rate_limiter), dead-letters through the producer, and stores offsets of
+// finished messages. Everything runs on one Asio thread; librdkafka has its own threads.
+//
+// A message is "finished" when the backend took it or when the dead-letter topic acknowledged
+// it; only then can its offset count. Everything else (a shutdown in the middle, a revoked
+// partition) is abandoned: not committed, so it is replayed again later.
+
+#include "spillway/config/config.hpp"
+#include "spillway/kafka/producer.hpp"
+#include "spillway/replay/backend_client.hpp"
+#include "spillway/replay/flow_control.hpp"
+#include "spillway/replay/group_consumer.hpp"
+#include "spillway/replay/offset_tracker.hpp"
+#include "spillway/replay/rate_limiter.hpp"
+#include "spillway/replay/retry_policy.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <set>
+
+namespace spillway::replay {
+
+// Counters for logs, tests and the admin endpoint (spillway_replay_messages_total).
+struct replay_counters {
+    std::atomic<std::uint64_t> delivered{0};
+    std::atomic<std::uint64_t> retried{0};        // attempts that will be tried again
+    std::atomic<std::uint64_t> dead_lettered{0};
+    std::atomic<std::uint64_t> abandoned{0};      // left unfinished at shutdown or on a revoke
+    std::atomic<std::uint64_t> backend_outages{0};
+    std::atomic<std::uint64_t> in_flight{0};
+};
+
+class engine {
+public:
+    // Throws config::config_error at start-up when Kafka rejects the configuration.
+    engine(net::io_context& ioc, const config::config& cfg, std::unique_ptr<kafka::producer> dlq);
+    ~engine();
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+
+    // Runs until stop(); then finishes or abandons in-flight work (bounded by
+    // shutdown_timeout_ms), commits what is finished and leaves the group.
+    net::awaitable<void> run();
+
+    // Stops fetching and starts the shutdown. Call on the engine's thread.
+    void stop();
+
+    const replay_counters& counters() const { return counters_; }
+    bool backend_up() const { return gate_.up(); }
+
+private:
+    struct work {
+        fetched_message msg;
+        message_ref ref;
+    };
+    enum class result { finished, abandoned };
+
+    void on_message(fetched_message&& m);
+    void launch(work&& w);
+    net::awaitable<void> handle(work w);
+    net::awaitable<result> replay(const work& w);
+    // One step of the state machine: carries out `a` and returns the next action, or nothing
+    // when the message is abandoned (stopping).
+    net::awaitable<std::optional<action>> step(replay_fsm& fsm, const action& a,
+                                               const outgoing_request& req);
+    net::awaitable<result> dead_letter(const kafka::record& rec);
+    net::awaitable<bool> sleep(std::chrono::steady_clock::duration d);
+    net::awaitable<bool> wait_backend();
+    net::awaitable<void> probe_loop();
+    net::awaitable<void> wait_idle(std::chrono::steady_clock::time_point deadline);
+    void on_connect_failure(const std::string& detail);
+    void set_pause(pause_reason reason, bool active);
+    void update_backlog();
+    void on_assigned(const std::vector<std::int32_t>& parts);
+    void on_revoked(const std::vector<std::int32_t>& parts);
+
+    net::io_context& ioc_;
+    config::config cfg_;
+    std::unique_ptr<kafka::producer> dlq_;
+    backend_client client_;
+    group_consumer consumer_;
+    offset_tracker tracker_;
+    backoff backoff_;
+    rate_limiter limiter_;
+    pause_control pause_;
+    backend_gate gate_;
+    backlog_limits limits_;
+    std::deque<work> backlog_;
+    std::size_t in_flight_ = 0;
+    bool stopping_ = false;
+    bool probing_ = false;
+    std::set<net::steady_timer*> sleepers_;  // cancelled by stop()
+    net::steady_timer backend_event_;         // cancelled when the backend comes back or on stop
+    net::steady_timer idle_event_;            // cancelled when in_flight_ drops to zero
+    replay_counters counters_;
+};
+
+}  // namespace spillway::replay

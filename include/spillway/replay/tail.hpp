@@ -1,0 +1,24 @@
+#pragma once
+// `spillway-replay --tail`: prints the queued envelopes for an operator, without sending or
+// committing anything. It reads every partition of kafka.topic with assign() (no group
+// membership, auto-commit off), from the end or, with --from-beginning, from the oldest record.
+
+#include "spillway/config/config.hpp"
+#include "spillway/replay/tail_format.hpp"
+
+#include <atomic>
+#include <ostream>
+
+namespace spillway::replay {
+
+struct tail_options {
+    tail_format format = tail_format::text;
+    bool from_beginning = false;
+};
+
+// Prints one line per record to `out` until `stop` becomes true. Returns the exit status
+// (0, or 1 when the topic could not be read). Throws config::config_error at start-up.
+int run_tail(const config::config& cfg, const tail_options& options, std::ostream& out,
+             const std::atomic<bool>& stop);
+
+}  // namespace spillway::replay

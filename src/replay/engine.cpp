@@ -1,0 +1,380 @@
+#include "spillway/replay/engine.hpp"
+
+#include "spillway/core/ids.hpp"
+#include "spillway/replay/dead_letter.hpp"
+#include "spillway/runtime/logging.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <variant>
+
+namespace spillway::replay {
+
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// Completes on the caller's executor with the delivery report of one record. The callback fires
+// on the producer's thread (or is destroyed unfired when produce() refuses the record): either
+// way the waiting coroutine is resumed exactly once.
+template <typename Handler>
+class delivery_waiter final : public kafka::delivery_callback {
+public:
+    explicit delivery_waiter(Handler&& h) : handler_(std::move(h)) {}
+    ~delivery_waiter() override {
+        if (handler_) {
+            kafka::delivery_report refused;
+            refused.error = -1;
+            refused.error_message = "the producer refused the record";
+            complete(std::move(refused));
+        }
+    }
+    void on_delivery(const kafka::delivery_report& report) noexcept override {
+        complete(report);
+    }
+
+private:
+    void complete(kafka::delivery_report report) noexcept {
+        auto h = std::move(*handler_);
+        handler_.reset();
+        auto ex = net::get_associated_executor(h);
+        net::post(ex, [h = std::move(h), report = std::move(report)]() mutable {
+            std::move(h)(std::move(report));
+        });
+    }
+    std::optional<Handler> handler_;
+};
+
+template <typename Token>
+auto async_produce(kafka::producer& p, kafka::record rec, Token&& token) {
+    return net::async_initiate<Token, void(kafka::delivery_report)>(
+        [&p](auto handler, kafka::record r) {
+            using waiter = delivery_waiter<decltype(handler)>;
+            p.produce(std::move(r), std::make_unique<waiter>(std::move(handler)));
+        },
+        token, std::move(rec));
+}
+
+}  // namespace
+
+engine::engine(net::io_context& ioc, const config::config& cfg,
+               std::unique_ptr<kafka::producer> dlq)
+    : ioc_(ioc),
+      cfg_(cfg),
+      dlq_(std::move(dlq)),
+      client_(ioc.get_executor(), cfg.backend, std::max<std::size_t>(cfg.replay.concurrency, 1)),
+      consumer_(ioc.get_executor(), cfg,
+                rebalance_handlers{[this](const auto& p) { on_assigned(p); },
+                                   [this](const auto& p) { on_revoked(p); }}),
+      backoff_(cfg.replay.backoff_initial, cfg.replay.backoff_max),
+      limiter_(cfg.replay.rate_limit),
+      limits_(backlog_limits::for_concurrency(cfg.replay.concurrency)),
+      backend_event_(ioc, net::steady_timer::time_point::max()),
+      idle_event_(ioc, net::steady_timer::time_point::max()) {}
+
+engine::~engine() = default;
+
+net::awaitable<void> engine::run() {
+    auto log = runtime::logger("replay");
+    log->info("replaying {} (group {}) to {}, concurrency {}", consumer_.topic(),
+              cfg_.replay.group_id, cfg_.backend.url, cfg_.replay.concurrency);
+    while (!stopping_) {
+        // Poll until the queue is empty; a full backlog pauses fetching instead of stopping the
+        // polls, which also serve rebalances and keep the group membership alive.
+        for (int n = 0; !stopping_; ++n) {
+            auto m = consumer_.poll();
+            if (!m) {
+                break;
+            }
+            on_message(std::move(*m));
+            if (n % 256 == 255) {
+                co_await net::post(ioc_, net::use_awaitable);  // let the replays run too
+            }
+        }
+        if (!stopping_) {
+            co_await consumer_.wait(std::chrono::milliseconds{200});
+        }
+    }
+    log->info("stopping: {} in flight, {} waiting", in_flight_, backlog_.size());
+    set_pause(pause_reason::stopping, true);
+    counters_.abandoned += backlog_.size();
+    backlog_.clear();
+    co_await wait_idle(std::chrono::steady_clock::now() + cfg_.shutdown_timeout);
+    if (in_flight_ > 0) {
+        // Whatever is still on the wire is abandoned: it stays uncommitted and is replayed later.
+        client_.close_all();
+        co_await wait_idle(std::chrono::steady_clock::now() + std::chrono::seconds{5});
+    }
+    consumer_.close();
+    dlq_->close(std::chrono::milliseconds{2000});
+    log->info("stopped: delivered {}, dead-lettered {}, abandoned {}", counters_.delivered.load(),
+              counters_.dead_lettered.load(), counters_.abandoned.load());
+}
+
+void engine::stop() {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    consumer_.wake();
+    backend_event_.cancel();
+    for (auto* t : sleepers_) {
+        t->cancel();
+    }
+}
+
+void engine::on_message(fetched_message&& m) {
+    auto ref = tracker_.start(m.partition, m.offset);
+    if (!ref) {
+        return;  // fetched just before its partition was revoked: the new owner has it
+    }
+    work w{std::move(m), *ref};
+    if (in_flight_ < std::max(cfg_.replay.concurrency, 1u)) {
+        launch(std::move(w));
+    } else {
+        backlog_.push_back(std::move(w));
+        update_backlog();
+    }
+}
+
+void engine::launch(work&& w) {
+    ++in_flight_;
+    counters_.in_flight = in_flight_;
+    net::co_spawn(ioc_, handle(std::move(w)), net::detached);
+}
+
+net::awaitable<void> engine::handle(work w) {
+    result r = result::abandoned;
+    try {
+        r = co_await replay(w);
+    } catch (const std::exception& e) {
+        runtime::logger("replay")->error("message {}@{}: {}", w.ref.partition, w.ref.offset,
+                                         e.what());
+    }
+    if (r == result::finished) {
+        if (auto next = tracker_.finish(w.ref)) {
+            consumer_.store(w.ref.partition, *next);
+        }
+    } else {
+        ++counters_.abandoned;
+    }
+    --in_flight_;
+    while (!stopping_ && !backlog_.empty() && in_flight_ < cfg_.replay.concurrency) {
+        auto next = std::move(backlog_.front());
+        backlog_.pop_front();
+        if (tracker_.current(next.ref)) {
+            launch(std::move(next));
+        }
+    }
+    update_backlog();
+    counters_.in_flight = in_flight_;
+    if (in_flight_ == 0) {
+        idle_event_.cancel();
+    }
+}
+
+net::awaitable<engine::result> engine::replay(const work& w) {
+    auto log = runtime::logger("replay");
+    source_position from{consumer_.topic(), w.ref.partition, w.ref.offset, w.msg.key};
+    auto parsed = capture::parse_envelope(w.msg.value);
+    if (auto* bad = std::get_if<capture::parse_error>(&parsed)) {
+        log->warn("{}@{}: invalid envelope ({}): dead-lettered", w.ref.partition, w.ref.offset,
+                  bad->reason);
+        capture::dlq_info info{"invalid envelope: " + bad->reason, std::nullopt, 0,
+                               core::now_rfc3339()};
+        auto rec = dead_letter_raw(w.msg.value, std::move(info), from, cfg_.replay.dlq_topic);
+        auto r = co_await dead_letter(rec);
+        co_return r;
+    }
+    auto env = std::get<capture::envelope>(std::move(parsed));
+    auto built = build_request(env, client_.default_host());
+    if (auto* no = std::get_if<rejection>(&built)) {
+        log->warn("{} {}: {}: dead-lettered", env.id, env.uri, no->reason);
+        capture::dlq_info info{no->reason, std::nullopt, env.attempts, core::now_rfc3339()};
+        auto rec = dead_letter_envelope(std::move(env), std::move(info), from,
+                                        cfg_.replay.dlq_topic);
+        auto r = co_await dead_letter(rec);
+        co_return r;
+    }
+    const auto req = std::get<outgoing_request>(std::move(built));
+    replay_fsm fsm(cfg_.replay.max_attempts, backoff_, env.attempts);
+    action a = fsm.start();
+    while (a.kind != action_kind::delivered && a.kind != action_kind::dead_letter) {
+        if (stopping_ || !tracker_.current(w.ref)) {
+            co_return result::abandoned;
+        }
+        std::optional<action> next = co_await step(fsm, a, req);
+        if (!next) {
+            co_return result::abandoned;
+        }
+        if (next->kind == action_kind::wait_backoff) {
+            ++counters_.retried;
+            log->info("{} {}: attempt {} failed ({}), retrying in {} ms", env.id, env.uri,
+                      next->attempt, next->reason, next->delay.count());
+        }
+        a = std::move(*next);
+    }
+    if (a.kind == action_kind::delivered) {
+        ++counters_.delivered;
+        log->debug("{} {}: delivered on attempt {}", env.id, env.uri, a.attempt);
+        co_return result::finished;
+    }
+    log->warn("{} {}: {}: dead-lettered", env.id, env.uri, a.reason);
+    capture::dlq_info info{a.reason, a.last_status, a.attempt, core::now_rfc3339()};
+    auto rec = dead_letter_envelope(std::move(env), std::move(info), from, cfg_.replay.dlq_topic);
+    auto r = co_await dead_letter(rec);
+    co_return r;
+}
+
+net::awaitable<std::optional<action>> engine::step(replay_fsm& fsm, const action& a,
+                                                   const outgoing_request& req) {
+    if (a.kind == action_kind::wait_backoff) {
+        bool slept = co_await sleep(a.delay);
+        co_return slept ? std::optional<action>(fsm.on_backoff_elapsed()) : std::nullopt;
+    }
+    if (a.kind == action_kind::wait_backend) {
+        bool up = co_await wait_backend();
+        co_return up ? std::optional<action>(fsm.on_backend_up()) : std::nullopt;
+    }
+    // action_kind::send
+    if (!gate_.up()) {
+        bool up = co_await wait_backend();
+        if (!up) {
+            co_return std::nullopt;
+        }
+    }
+    auto delay = limiter_.acquire(std::chrono::steady_clock::now());
+    if (delay.count() > 0) {
+        bool slept = co_await sleep(delay);
+        if (!slept) {
+            co_return std::nullopt;
+        }
+    }
+    auto sent = co_await client_.send(req, a.attempt);
+    switch (sent.outcome) {
+    case send_result::kind::response:
+        gate_.on_connect_success();
+        co_return fsm.on_response(sent.status, sent.retry_after);
+    case send_result::kind::connect_failed:
+        on_connect_failure(sent.detail);
+        co_return fsm.on_connect_failure();
+    case send_result::kind::transport_failed:
+        co_return fsm.on_transport_failure(sent.detail);
+    case send_result::kind::aborted:
+        break;
+    }
+    co_return std::nullopt;
+}
+
+net::awaitable<engine::result> engine::dead_letter(const kafka::record& rec) {
+    // The original's offset counts only once the dead-letter topic has acknowledged the copy.
+    for (unsigned tries = 1;; ++tries) {
+        kafka::delivery_report report = co_await async_produce(*dlq_, rec, net::use_awaitable);
+        if (report.ok()) {
+            ++counters_.dead_lettered;
+            co_return result::finished;
+        }
+        runtime::logger("replay")->error("dead-letter to {} failed: {}; retrying", rec.topic,
+                                         report.error_message);
+        if (stopping_) {
+            co_return result::abandoned;
+        }
+        bool slept = co_await sleep(backoff_.delay(tries));
+        if (!slept) {
+            co_return result::abandoned;
+        }
+    }
+}
+
+net::awaitable<bool> engine::sleep(std::chrono::steady_clock::duration d) {
+    net::steady_timer timer(ioc_, d);
+    sleepers_.insert(&timer);
+    co_await timer.async_wait(use_tuple);
+    sleepers_.erase(&timer);
+    co_return !stopping_;
+}
+
+net::awaitable<bool> engine::wait_backend() {
+    while (!gate_.up() && !stopping_) {
+        co_await backend_event_.async_wait(use_tuple);
+    }
+    co_return !stopping_;
+}
+
+void engine::on_connect_failure(const std::string& detail) {
+    if (gate_.on_connect_failure() != backend_gate::change::went_down) {
+        return;
+    }
+    ++counters_.backend_outages;
+    runtime::logger("replay")->warn(
+        "backend {} is down ({}): fetching paused, probing every {} ms", cfg_.backend.url,
+        detail, cfg_.replay.probe_interval.count());
+    set_pause(pause_reason::backend_down, true);
+    if (!probing_) {
+        probing_ = true;
+        net::co_spawn(ioc_, probe_loop(), net::detached);
+    }
+}
+
+net::awaitable<void> engine::probe_loop() {
+    while (!gate_.up() && !stopping_) {
+        bool slept = co_await sleep(cfg_.replay.probe_interval);
+        if (!slept) {
+            break;
+        }
+        bool answered = co_await client_.probe();
+        if (gate_.on_probe(answered) == backend_gate::change::came_up) {
+            runtime::logger("replay")->info("backend {} answers again: resuming",
+                                            cfg_.backend.url);
+            set_pause(pause_reason::backend_down, false);
+            backend_event_.cancel();
+        }
+    }
+    probing_ = false;
+}
+
+net::awaitable<void> engine::wait_idle(std::chrono::steady_clock::time_point deadline) {
+    while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+        idle_event_.expires_at(deadline);
+        co_await idle_event_.async_wait(use_tuple);
+    }
+}
+
+void engine::set_pause(pause_reason reason, bool active) {
+    switch (pause_.set(reason, active)) {
+    case pause_change::pause:
+        consumer_.set_paused(true);
+        break;
+    case pause_change::resume:
+        consumer_.set_paused(false);
+        break;
+    case pause_change::none:
+        break;
+    }
+}
+
+void engine::update_backlog() {
+    bool full = limits_.full(backlog_.size(), pause_.has(pause_reason::backlog_full));
+    set_pause(pause_reason::backlog_full, full);
+}
+
+void engine::on_assigned(const std::vector<std::int32_t>& parts) {
+    for (auto p : parts) {
+        tracker_.assign(p);
+    }
+}
+
+void engine::on_revoked(const std::vector<std::int32_t>& parts) {
+    for (auto p : parts) {
+        tracker_.revoke(p);
+    }
+    // Waiting messages of those partitions belong to their new owner now.
+    std::erase_if(backlog_, [this](const work& w) { return !tracker_.current(w.ref); });
+    update_backlog();
+}
+
+}  // namespace spillway::replay
