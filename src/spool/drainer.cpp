@@ -1,0 +1,243 @@
+#include "spillway/spool/drainer.hpp"
+
+#include "spillway/runtime/logging.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <unordered_set>
+
+namespace spillway::spool {
+
+namespace {
+
+struct report {
+    std::int64_t seq = 0;
+    std::uint64_t bytes = 0;
+    bool ok = false;
+    std::string error;
+};
+
+}  // namespace
+
+// Shared with delivery callbacks and the spool's listener, which may outlive the drainer.
+struct drainer::shared {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<report> reports;
+    std::vector<std::int64_t> removed;  // deletions the spool committed (or gave up on)
+    bool appended = false;              // the spool committed new records
+    bool stopping = false;
+    std::chrono::steady_clock::time_point stop_deadline;
+};
+
+struct drainer::loop_state {
+    std::int64_t cursor = 0;  // the last seq handed to the producer in this round
+    std::size_t in_flight = 0;
+    std::uint64_t in_flight_bytes = 0;
+    std::optional<std::int64_t> first_failure;  // the oldest seq not delivered in this round
+    std::string failure_reason;
+    // Delivered, deletion queued but not committed: a retry round must not send these again.
+    std::unordered_set<std::int64_t> deleting;
+    std::chrono::milliseconds backoff{0};
+};
+
+namespace {
+
+class report_callback final : public kafka::delivery_callback {
+public:
+    report_callback(std::shared_ptr<drainer::shared> s, std::int64_t seq, std::uint64_t bytes)
+        : shared_(std::move(s)), seq_(seq), bytes_(bytes) {}
+
+    void on_delivery(const kafka::delivery_report& r) noexcept override {
+        try {
+            std::lock_guard lock(shared_->mutex);
+            shared_->reports.push_back({seq_, bytes_, r.ok(), r.ok() ? "" : r.error_message});
+            shared_->cv.notify_one();
+        } catch (...) {
+            // Out of memory: the record stays in the spool and is sent after a restart.
+        }
+    }
+
+private:
+    std::shared_ptr<drainer::shared> shared_;
+    std::int64_t seq_;
+    std::uint64_t bytes_;
+};
+
+}  // namespace
+
+drainer::drainer(spool& s, kafka::producer& p, drainer_options options)
+    : spool_(s), producer_(p), options_(options), shared_(std::make_shared<shared>()) {}
+
+drainer::~drainer() {
+    stop(std::chrono::milliseconds(0));
+}
+
+void drainer::start() {
+    std::weak_ptr<shared> weak = shared_;
+    spool_.set_on_appended([weak] {
+        if (auto s = weak.lock()) {
+            std::lock_guard lock(s->mutex);
+            s->appended = true;
+            s->cv.notify_one();
+        }
+    });
+    thread_ = std::thread([this] { run(); });
+}
+
+void drainer::stop(std::chrono::milliseconds timeout) noexcept {
+    {
+        std::lock_guard lock(shared_->mutex);
+        if (!shared_->stopping) {
+            shared_->stopping = true;
+            shared_->stop_deadline = std::chrono::steady_clock::now() + timeout;
+        }
+        shared_->cv.notify_one();
+    }
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void drainer::run() noexcept {
+    loop_state st;
+    st.backoff = options_.backoff_initial;
+    bool idle = false;
+    for (;;) {
+        {
+            std::unique_lock lock(shared_->mutex);
+            auto ready = [&] {
+                return shared_->stopping || !shared_->reports.empty() ||
+                       !shared_->removed.empty() || (idle && shared_->appended);
+            };
+            const bool full = st.in_flight >= options_.max_in_flight_records ||
+                              st.in_flight_bytes >= options_.max_in_flight_bytes;
+            // Waiting for a report only makes sense while something is in flight.
+            const bool blocked = st.in_flight > 0 && (st.first_failure.has_value() || full);
+            if (idle || blocked) {
+                shared_->cv.wait_for(lock, options_.rescan_interval, ready);
+            }
+            if (shared_->stopping) {
+                break;
+            }
+            shared_->appended = false;
+        }
+        handle_reports(st);
+        if (st.first_failure && st.in_flight == 0) {
+            // The round is over: everything before the failure was delivered. Back off, then
+            // start again from the oldest record that was not.
+            runtime::logger("spool")->warn("spool drain: delivery failed ({}); retrying in {} ms",
+                                           st.failure_reason, st.backoff.count());
+            st.cursor = *st.first_failure - 1;
+            st.first_failure.reset();
+            std::unique_lock lock(shared_->mutex);
+            shared_->cv.wait_for(lock, st.backoff, [&] { return shared_->stopping; });
+            st.backoff = std::min(st.backoff * 2, options_.backoff_max);
+            idle = false;
+            continue;
+        }
+        idle = st.first_failure ? false : !send_more(st);
+    }
+    finish(st);
+}
+
+void drainer::handle_reports(loop_state& st) {
+    std::vector<report> reports;
+    std::vector<std::int64_t> removed;
+    {
+        std::lock_guard lock(shared_->mutex);
+        reports.swap(shared_->reports);
+        removed.swap(shared_->removed);
+    }
+    for (const std::int64_t seq : removed) {
+        st.deleting.erase(seq);
+    }
+    std::vector<std::int64_t> delivered;
+    for (auto& r : reports) {
+        --st.in_flight;
+        st.in_flight_bytes -= r.bytes;
+        if (r.ok) {
+            delivered.push_back(r.seq);
+            st.deleting.insert(r.seq);
+            st.backoff = options_.backoff_initial;
+        } else {
+            ++failed_;
+            if (!st.first_failure || r.seq < *st.first_failure) {
+                st.first_failure = r.seq;
+                st.failure_reason = std::move(r.error);
+            }
+        }
+    }
+    if (delivered.empty()) {
+        return;
+    }
+    delivered_ += delivered.size();
+    std::weak_ptr<shared> weak = shared_;
+    auto seqs = delivered;
+    spool_.remove(std::move(delivered), [weak, seqs = std::move(seqs)](bool) {
+        if (auto s = weak.lock()) {
+            std::lock_guard lock(s->mutex);
+            s->removed.insert(s->removed.end(), seqs.begin(), seqs.end());
+            s->cv.notify_one();
+        }
+    });
+}
+
+// Hands the next oldest records to the producer, within the in-flight bounds. Returns whether
+// there may be more to do right away (false: the spool had nothing beyond the cursor).
+bool drainer::send_more(loop_state& st) {
+    if (st.in_flight >= options_.max_in_flight_records ||
+        st.in_flight_bytes >= options_.max_in_flight_bytes) {
+        return true;
+    }
+    auto batch = spool_.read_after(st.cursor, options_.max_in_flight_records - st.in_flight,
+                                   options_.max_in_flight_bytes - st.in_flight_bytes);
+    if (batch.empty()) {
+        return false;
+    }
+    for (auto& rec : batch) {
+        if (st.deleting.count(rec.seq) != 0) {
+            st.cursor = rec.seq;
+            continue;
+        }
+        auto callback = std::make_unique<report_callback>(shared_, rec.seq, rec.bytes);
+        const int rc = producer_.produce(std::move(rec.record), std::move(callback));
+        if (rc != 0) {
+            // Refused at once (queue full, producer closing): keep the order, retry from here.
+            ++failed_;
+            st.first_failure = rec.seq;
+            st.failure_reason = "produce refused, error " + std::to_string(rc);
+            return true;
+        }
+        ++produced_;
+        ++st.in_flight;
+        st.in_flight_bytes += rec.bytes;
+        st.cursor = rec.seq;
+        if (st.in_flight > max_in_flight_seen_.load()) {
+            max_in_flight_seen_ = st.in_flight;
+        }
+    }
+    return true;
+}
+
+// Stopping: wait (bounded) for what is in flight, so delivered records are deleted now rather
+// than sent again after the restart.
+void drainer::finish(loop_state& st) {
+    for (;;) {
+        handle_reports(st);
+        if (st.in_flight == 0) {
+            return;
+        }
+        std::unique_lock lock(shared_->mutex);
+        if (!shared_->cv.wait_until(lock, shared_->stop_deadline,
+                                    [&] { return !shared_->reports.empty(); })) {
+            runtime::logger("spool")->warn(
+                "spool drain: stopped with {} records unreported; they stay spooled", st.in_flight);
+            return;
+        }
+    }
+}
+
+}  // namespace spillway::spool

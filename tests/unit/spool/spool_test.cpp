@@ -1,0 +1,216 @@
+#include "spillway/spool/spool.hpp"
+
+#include "unit/spool/spool_fixtures.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <latch>
+
+namespace spillway::spool {
+namespace {
+
+namespace net = boost::asio;
+using namespace testing;
+
+// Counts completions; the test waits on the latch.
+class counting_callback final : public append_callback {
+public:
+    counting_callback(std::latch& done, std::atomic<int>& ok, std::atomic<int>& full)
+        : done_(done), ok_(ok), full_(full) {}
+    void on_appended(boost::system::error_code ec) noexcept override {
+        if (!ec) {
+            ++ok_;
+        } else if (ec == errc::full) {
+            ++full_;
+        }
+        done_.count_down();
+    }
+
+private:
+    std::latch& done_;
+    std::atomic<int>& ok_;
+    std::atomic<int>& full_;
+};
+
+TEST(SpoolTest, AppendsAreReadBackInOrderWithEveryField) {
+    temp_dir dir;
+    spool s(dir.config());
+    std::uint64_t expected_bytes = 0;
+    for (int i = 0; i < 10; ++i) {
+        expected_bytes += record_bytes(make_record(i, 100 + i));
+        ASSERT_FALSE(append_and_wait(s, make_record(i, 100 + i)));
+    }
+    EXPECT_EQ(s.records(), 10u);
+    EXPECT_EQ(s.bytes(), expected_bytes);
+    const auto all = s.read_after(0, 100, 1ull << 30);
+    ASSERT_EQ(all.size(), 10u);
+    for (int i = 0; i < 10; ++i) {
+        const auto want = make_record(i, 100 + i);
+        EXPECT_EQ(all[i].record.topic, want.topic);
+        EXPECT_EQ(all[i].record.key, want.key);
+        EXPECT_EQ(all[i].record.value, want.value);
+        EXPECT_EQ(all[i].record.headers, want.headers);
+        EXPECT_EQ(all[i].bytes, record_bytes(want));
+        if (i > 0) {
+            EXPECT_GT(all[i].seq, all[i - 1].seq);
+        }
+    }
+    // Bounded reads: by count, and by bytes (yet at least one record).
+    EXPECT_EQ(s.read_after(all[2].seq, 3, 1ull << 30).front().seq, all[3].seq);
+    EXPECT_EQ(s.read_after(0, 100, 1).size(), 1u);
+}
+
+TEST(SpoolTest, RemoveDeletesAndFreesBytes) {
+    temp_dir dir;
+    spool s(dir.config());
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_FALSE(append_and_wait(s, make_record(i)));
+    }
+    const auto all = s.read_after(0, 10, 1ull << 30);
+    std::promise<bool> removed;
+    s.remove({all[0].seq, all[3].seq, 999999}, [&](bool ok) { removed.set_value(ok); });
+    auto f = removed.get_future();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_TRUE(f.get());
+    EXPECT_EQ(s.records(), 3u);
+    EXPECT_EQ(s.bytes(), 3 * record_bytes(make_record(0)));
+    const auto left = s.read_after(0, 10, 1ull << 30);
+    ASSERT_EQ(left.size(), 3u);
+    EXPECT_EQ(left[0].record.key, "key-1");
+    EXPECT_EQ(left[1].record.key, "key-2");
+    EXPECT_EQ(left[2].record.key, "key-4");
+}
+
+TEST(SpoolTest, GroupCommitTurnsABurstIntoFewTransactions) {
+    constexpr int appends = 2000;
+    constexpr int threads = 4;
+    temp_dir dir;
+    spool s(dir.config());
+    std::latch done(appends);
+    std::atomic<int> ok{0};
+    std::atomic<int> full{0};
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> callers;
+    for (int t = 0; t < threads; ++t) {
+        callers.emplace_back([&, t] {
+            for (int i = t; i < appends; i += threads) {
+                s.append(make_record(i, 1024), std::make_unique<counting_callback>(done, ok, full));
+            }
+        });
+    }
+    for (auto& c : callers) {
+        c.join();
+    }
+    ASSERT_TRUE(eventually([&] { return done.try_wait(); }, std::chrono::seconds(60)));
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(ok.load(), appends);
+    EXPECT_EQ(s.records(), static_cast<std::uint64_t>(appends));
+    // Every caller enqueues at once; the writer commits whatever waits. One fsync per append
+    // would be 2000 transactions.
+    EXPECT_LT(s.transactions(), static_cast<std::uint64_t>(appends / 10));
+    std::printf("[ measure  ] %d appends (1 KiB) in %.3f s = %.0f appends/s, %llu transactions, "
+                "%.1f appends per transaction\n",
+                appends, seconds, appends / seconds,
+                static_cast<unsigned long long>(s.transactions()),
+                static_cast<double>(appends) / static_cast<double>(s.transactions()));
+}
+
+TEST(SpoolTest, MaxBytesRejectsAppendsPastTheBound) {
+    temp_dir dir;
+    const std::uint64_t one = record_bytes(make_record(0, 300));
+    spool s(dir.config(3 * one + one / 2));
+    // A burst: the bound counts what is queued, not only what is committed.
+    std::latch done(5);
+    std::atomic<int> ok{0};
+    std::atomic<int> full{0};
+    for (int i = 0; i < 5; ++i) {
+        s.append(make_record(i, 300), std::make_unique<counting_callback>(done, ok, full));
+    }
+    ASSERT_TRUE(eventually([&] { return done.try_wait(); }));
+    EXPECT_EQ(ok.load(), 3);
+    EXPECT_EQ(full.load(), 2);
+    EXPECT_EQ(s.rejected_full(), 2u);
+    EXPECT_EQ(s.records(), 3u);
+    EXPECT_EQ(s.bytes(), 3 * one);
+    const auto err = append_and_wait(s, make_record(9, 300));
+    EXPECT_EQ(err, errc::full);
+    EXPECT_NE(err.message().find("max_bytes"), std::string::npos);
+
+    // Draining frees room again.
+    std::promise<bool> removed;
+    s.remove({s.read_after(0, 1, 1ull << 30).front().seq}, [&](bool r) { removed.set_value(r); });
+    ASSERT_TRUE(removed.get_future().get());
+    EXPECT_FALSE(append_and_wait(s, make_record(10, 300)));
+}
+
+TEST(SpoolTest, SizeAccountingSurvivesReopen) {
+    temp_dir dir;
+    std::uint64_t bytes = 0;
+    {
+        spool s(dir.config());
+        for (int i = 0; i < 7; ++i) {
+            ASSERT_FALSE(append_and_wait(s, make_record(i, 200 + i)));
+        }
+        std::promise<bool> removed;
+        s.remove({s.read_after(0, 1, 1ull << 30).front().seq},
+                 [&](bool r) { removed.set_value(r); });
+        ASSERT_TRUE(removed.get_future().get());
+        bytes = s.bytes();
+    }
+    spool reopened(dir.config(bytes + record_bytes(make_record(101, 1))));
+    EXPECT_EQ(reopened.records(), 6u);
+    EXPECT_EQ(reopened.bytes(), bytes);
+    // The recovered size counts against the bound.
+    EXPECT_EQ(append_and_wait(reopened, make_record(100, 200)), errc::full);
+    // New records come after the recovered ones.
+    ASSERT_FALSE(append_and_wait(reopened, make_record(101, 1)));
+    EXPECT_EQ(reopened.read_after(0, 100, 1ull << 30).back().record.key, "key-101");
+}
+
+TEST(SpoolTest, AppendAfterCloseFailsWithClosed) {
+    temp_dir dir;
+    spool s(dir.config());
+    s.close();
+    EXPECT_EQ(append_and_wait(s, make_record(1)), errc::closed);
+    EXPECT_TRUE(s.read_after(0, 10, 100).empty());
+}
+
+TEST(SpoolTest, AsyncAppendCompletesOnTheCallersExecutor) {
+    temp_dir dir;
+    spool s(dir.config(record_bytes(make_record(0)) + 1));
+    net::io_context ioc;
+    std::vector<boost::system::error_code> results;
+    std::vector<bool> on_io_thread;
+    const auto io_thread = std::this_thread::get_id();
+    net::co_spawn(
+        ioc,
+        [&]() -> net::awaitable<void> {
+            for (int i = 0; i < 2; ++i) {
+                auto [ec] =
+                    co_await s.async_append(make_record(i), net::as_tuple(net::use_awaitable));
+                results.push_back(ec);
+                on_io_thread.push_back(std::this_thread::get_id() == io_thread);
+            }
+        },
+        net::detached);
+    // The pending append keeps the io_context busy; run() returns once both completed.
+    ioc.run_for(std::chrono::seconds(10));
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_FALSE(results[0]);
+    EXPECT_EQ(results[1], errc::full);
+    EXPECT_EQ(on_io_thread, (std::vector<bool>{true, true}));
+    EXPECT_TRUE(ioc.stopped());
+}
+
+}  // namespace
+}  // namespace spillway::spool
