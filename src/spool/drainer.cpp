@@ -203,7 +203,7 @@ bool drainer::send_more(loop_state& st) {
             continue;
         }
         auto callback = std::make_unique<report_callback>(shared_, rec.seq, rec.bytes);
-        const int rc = producer_.produce(std::move(rec.record), std::move(callback));
+        const int rc = producer_.produce(rec.record, std::move(callback));
         if (rc != 0) {
             // Refused at once (queue full, producer closing): keep the order, retry from here.
             ++failed_;

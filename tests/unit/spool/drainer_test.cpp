@@ -35,11 +35,7 @@ drainer_options fast_options() {
 
 class DrainerTest : public ::testing::Test {
 protected:
-    void fill(int n) {
-        for (int i = 0; i < n; ++i) {
-            ASSERT_FALSE(append_and_wait(spool_, make_record(i)));
-        }
-    }
+    void fill(int n) { ASSERT_FALSE(append_all_and_wait(spool_, 0, n)); }
 
     temp_dir dir_;
     spool spool_{dir_.config()};

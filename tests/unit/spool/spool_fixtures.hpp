@@ -74,21 +74,45 @@ inline bool eventually(const std::function<bool()>& condition,
     return true;
 }
 
-// Completes into a std::promise, so a test can wait for one append with a bound.
+// Completes into a shared std::promise, so a test can wait for appends with a bound (and a
+// late completion after a timed-out wait touches nothing freed).
+using shared_promise = std::shared_ptr<std::promise<boost::system::error_code>>;
+
 class promise_callback final : public append_callback {
 public:
-    explicit promise_callback(std::promise<boost::system::error_code>& p) : promise_(p) {}
-    void on_appended(boost::system::error_code ec) noexcept override { promise_.set_value(ec); }
+    explicit promise_callback(shared_promise p) : promise_(std::move(p)) {}
+    void on_appended(boost::system::error_code ec) noexcept override { promise_->set_value(ec); }
 
 private:
-    std::promise<boost::system::error_code>& promise_;
+    shared_promise promise_;
 };
+
+// Appends records first..last-1 in one burst (one group commit, not one fsync each) and waits,
+// bounded, for all of them. Returns the first error.
+inline boost::system::error_code append_all_and_wait(spool& s, int first, int last,
+                                                     std::size_t value_size = 64) {
+    std::vector<std::future<boost::system::error_code>> results;
+    for (int i = first; i < last; ++i) {
+        auto p = std::make_shared<std::promise<boost::system::error_code>>();
+        results.push_back(p->get_future());
+        s.append(make_record(i, value_size), std::make_unique<promise_callback>(p));
+    }
+    for (auto& f : results) {
+        if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+            return make_error_code(boost::system::errc::timed_out);
+        }
+        if (auto ec = f.get()) {
+            return ec;
+        }
+    }
+    return {};
+}
 
 // Appends one record and waits (bounded) for its completion.
 inline boost::system::error_code append_and_wait(spool& s, kafka::record r) {
-    std::promise<boost::system::error_code> done;
-    auto result = done.get_future();
-    s.append(std::move(r), std::make_unique<promise_callback>(done));
+    auto p = std::make_shared<std::promise<boost::system::error_code>>();
+    auto result = p->get_future();
+    s.append(std::move(r), std::make_unique<promise_callback>(p));
     if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
         return make_error_code(boost::system::errc::timed_out);
     }

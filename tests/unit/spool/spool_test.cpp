@@ -125,6 +125,40 @@ TEST(SpoolTest, GroupCommitTurnsABurstIntoFewTransactions) {
                 static_cast<double>(appends) / static_cast<double>(s.transactions()));
 }
 
+// The proxy's shape: many requests, each waiting for its own append before sending the next.
+// While one transaction is being fsynced, the next one gathers everyone who is waiting.
+TEST(SpoolTest, GroupCommitServesClosedLoopCallers) {
+    constexpr int clients = 64;
+    constexpr int per_client = 20;
+    temp_dir dir;
+    spool s(dir.config());
+    std::atomic<int> failures{0};
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> callers;
+    for (int c = 0; c < clients; ++c) {
+        callers.emplace_back([&, c] {
+            for (int i = 0; i < per_client; ++i) {
+                if (append_and_wait(s, make_record(c * per_client + i, 1024))) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (auto& t : callers) {
+        t.join();
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    constexpr int total = clients * per_client;
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(s.records(), static_cast<std::uint64_t>(total));
+    EXPECT_LT(s.transactions(), static_cast<std::uint64_t>(total / 4));
+    std::printf("[ measure  ] %d closed-loop callers x %d appends: %.0f appends/s, "
+                "%.1f appends per transaction\n",
+                clients, per_client, total / seconds,
+                static_cast<double>(total) / static_cast<double>(s.transactions()));
+}
+
 TEST(SpoolTest, MaxBytesRejectsAppendsPastTheBound) {
     temp_dir dir;
     const std::uint64_t one = record_bytes(make_record(0, 300));
