@@ -1,5 +1,7 @@
 // spillway: the proxy daemon.
+#include "spillway/admin/admin_server.hpp"
 #include "spillway/capture/capture_handler.hpp"
+#include "spillway/capture/proxy_metrics.hpp"
 #include "spillway/capture/durable_store.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/proxy/server.hpp"
@@ -39,10 +41,27 @@ int run(const config::config& cfg, const sigset_t& signals) {
     capture::durable_store store(*producer, spool);
     capture::capture_handler handler(cfg, store);
     proxy::server server(cfg, handler, true);
+
+    admin::registry metrics;
+    capture::register_proxy_metrics(
+        metrics, {server.counters(), handler.counters(), spool, drainer, *producer});
+    admin::admin_server admin_listener(
+        admin::admin_address(cfg, 9901), metrics, [&]() -> std::optional<std::string> {
+            if (!producer->connected() && spool.bytes() >= spool.max_bytes()) {
+                return "kafka unreachable and the spool is full";
+            }
+            if (!producer->connected()) {
+                return "kafka unreachable (captures go to the spool)";
+            }
+            return std::nullopt;
+        });
     try {
         server.start();
     } catch (const std::system_error& e) {
         log->critical("cannot listen on {}: {}", cfg.listen.to_string(), e.what());
+        return 1;
+    }
+    if (!admin::start_admin(admin_listener, cfg)) {
         return 1;
     }
     const auto ep = server.local_endpoint();
@@ -56,6 +75,7 @@ int run(const config::config& cfg, const sigset_t& signals) {
     log->info("received {}, shutting down (up to {} ms for in-flight requests)",
               sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shutdown_timeout.count());
     server.stop();
+    admin_listener.stop();
     drainer.stop(cfg.kafka.delivery_timeout);
     producer->close(cfg.kafka.delivery_timeout);
     spool.close();

@@ -57,8 +57,10 @@ struct forwarder::exchange {
     std::string& head;  // the request head sent to the backend, then the client's response head
 };
 
-forwarder::forwarder(upstream_pool& pool, const config::config& cfg, bool capture_statuses)
-    : pool_(pool), cfg_(cfg), backend_host_(cfg.backend.address.to_string()) {
+forwarder::forwarder(upstream_pool& pool, const config::config& cfg, bool capture_statuses,
+                     admin::histogram& upstream_duration)
+    : pool_(pool), cfg_(cfg), backend_host_(cfg.backend.address.to_string()),
+      upstream_duration_(upstream_duration) {
     if (capture_statuses) {
         for (unsigned status : cfg.capture.on) {
             capture_on_.set(status);
@@ -74,7 +76,10 @@ task<forwarder::result> forwarder::forward(netx::timed_socket& client,
     x.head.clear();
     build_upstream_request_head(x.head, req,
                                 forward_context{record.client_ip, record.id.view(), backend_host_});
-    if (auto failure = co_await send_and_read_head(x)) {
+    const auto started = std::chrono::steady_clock::now();
+    auto failure = co_await send_and_read_head(x);
+    upstream_duration_.observe(std::chrono::steady_clock::now() - started);
+    if (failure) {
         co_return result{std::move(failure), keep_alive};
     }
     co_return co_await relay(client, x, record, keep_alive);

@@ -110,7 +110,7 @@ task<void> server::accept_loop(worker& w) {
         }
         const auto open = counters_.open_connections.load(std::memory_order_relaxed);
         if (open >= static_cast<std::int64_t>(cfg_.limits.max_connections)) {
-            counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+            counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
             socket.close(ec);
             continue;
         }

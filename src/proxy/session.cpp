@@ -125,6 +125,7 @@ task<bool> answer(netx::timed_socket& stream, const client_request& req,
     bool keep_alive = req.keep_alive() && !w.stopping;
     if (is_health_check(req, w.cfg)) {
         record.outcome = request_outcome::local;
+        w.counters.requests_local.fetch_add(1, std::memory_order_relaxed);
         auto res = make_json_response(http::status::ok, R"({"status":"ok"})", req.version(),
                                       keep_alive);
         if (req.method() == http::verb::head) {
@@ -136,9 +137,9 @@ task<bool> answer(netx::timed_socket& stream, const client_request& req,
     }
     auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive, scratch);
     if (!forwarded.failure) {
-        if (record.outcome == request_outcome::proxied) {
-            w.counters.requests_proxied.fetch_add(1, std::memory_order_relaxed);
-        }
+        auto& counter = record.outcome == request_outcome::proxied ? w.counters.requests_proxied
+                                                                    : w.counters.requests_aborted;
+        counter.fetch_add(1, std::memory_order_relaxed);
         co_return forwarded.client_keep_alive;
     }
     record.failure = std::move(forwarded.failure);
@@ -173,7 +174,7 @@ worker_state::worker_state(netx::executor ex, const config::config& cfg, failure
                                 cfg.limits.body_timeout, cfg.backend.connect_timeout,
                                 cfg.backend.response_timeout}))),
       pool(sweeper, cfg.backend),
-      forward(pool, cfg, capture_statuses),
+      forward(pool, cfg, capture_statuses, counters.upstream_duration),
       on_failure(handler),
       counters(counters) {}
 

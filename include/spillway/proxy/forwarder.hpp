@@ -4,6 +4,7 @@
 // decide (capture-worthy failure or not), relay the body. A failure is returned, not answered,
 // when nothing has reached the client yet, so the failure handler can still capture it.
 
+#include "spillway/admin/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/core/failure.hpp"
 #include "spillway/proxy/message_heads.hpp"
@@ -19,7 +20,8 @@ namespace spillway::proxy {
 
 class forwarder {
 public:
-    forwarder(upstream_pool& pool, const config::config& cfg, bool capture_statuses);
+    forwarder(upstream_pool& pool, const config::config& cfg, bool capture_statuses,
+              admin::histogram& upstream_duration);
 
     struct result {
         std::optional<core::failure> failure;  // set: nothing was written to the client
@@ -41,6 +43,7 @@ private:
     const config::config& cfg_;
     std::bitset<600> capture_on_;   // statuses that count as failures
     std::string backend_host_;      // host:port, for HTTP/1.0 requests without Host
+    admin::histogram& upstream_duration_;
 };
 
 }  // namespace spillway::proxy

@@ -4,6 +4,7 @@
 // the connection is kept alive. Pipelined requests are answered in order because the next one is
 // read only after the previous answer was written.
 
+#include "spillway/admin/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/proxy/failure_handler.hpp"
 #include "spillway/proxy/forwarder.hpp"
@@ -27,11 +28,16 @@ struct session_handle : boost::intrusive::list_base_hook<> {
     bool idle = true;  // waiting for the next request, not inside one
 };
 
+// The proxy's own metrics (spillway_requests_total, spillway_open_connections, ...).
 struct proxy_counters {
     std::atomic<std::uint64_t> requests_proxied{0};
     std::atomic<std::uint64_t> requests_captured{0};
     std::atomic<std::uint64_t> requests_rejected{0};
+    std::atomic<std::uint64_t> requests_local{0};
+    std::atomic<std::uint64_t> requests_aborted{0};
+    std::atomic<std::uint64_t> connections_refused{0};  // over limits.max_connections
     std::atomic<std::int64_t> open_connections{0};
+    admin::histogram upstream_duration;  // request sent -> response head, or failure
 };
 
 struct worker_state {

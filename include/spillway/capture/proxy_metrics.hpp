@@ -1,0 +1,23 @@
+#pragma once
+// The proxy daemon's /metrics: every spillway_* family it exposes, in one place.
+
+#include "spillway/admin/metrics.hpp"
+#include "spillway/capture/capture_handler.hpp"
+#include "spillway/kafka/producer.hpp"
+#include "spillway/proxy/session.hpp"
+#include "spillway/spool/drainer.hpp"
+#include "spillway/spool/spool.hpp"
+
+namespace spillway::capture {
+
+struct proxy_metric_sources {
+    const proxy::proxy_counters& proxy;
+    const capture_counters& capture;
+    const spool::spool& spool;
+    const spool::drainer& drainer;
+    const kafka::producer& producer;
+};
+
+void register_proxy_metrics(admin::registry& registry, proxy_metric_sources sources);
+
+}  // namespace spillway::capture
