@@ -28,6 +28,11 @@ def ok_runs(runs, **match):
     return [r for r in runs if "requests" in r and all(r.get(k) == v for k, v in match.items())]
 
 
+def sock_errors(run):
+    """wrk's connect/read/write errors and timeouts (no reply within WRK_TIMEOUT)."""
+    return run["err_connect"] + run["err_read"] + run["err_write"] + run["err_timeout"]
+
+
 def bar(ok):
     return "PASS" if ok else "FAIL"
 
@@ -54,7 +59,8 @@ def paired_ratio(runs, method, key):
 
 def happy_table(runs, methods):
     out = ["Happy path (backend up): medians over rounds; ratio = candidate / nginx, paired by round",
-           f"{'method':<7}{'proxy':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS MiB':>14}"]
+           f"{'method':<7}{'proxy':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS MiB':>14}"
+           f"{'errors':>8}"]
     for method in methods:
         labels = {}
         for role in ("ref", "cand"):
@@ -66,7 +72,8 @@ def happy_table(runs, methods):
                        f"{statistics.median(rps(r) for r in rows):>9.0f}"
                        f"{statistics.median(r['p50_us'] for r in rows) / 1000:>9.2f}"
                        f"{statistics.median(r['p99_us'] for r in rows) / 1000:>9.2f}"
-                       f"{mib(statistics.median(r['hwm_kb'] for r in rows)):>14.1f}")
+                       f"{mib(statistics.median(r['hwm_kb'] for r in rows)):>14.1f}"
+                       f"{sum(sock_errors(r) for r in rows):>8}")
         if len(labels) < 2:
             continue
         r_rps = paired_ratio(runs, method, rps)
@@ -87,7 +94,7 @@ def capture_table(runs, methods):
     out = ["Failure paths (backend down; outage = broker down mid-run): req/s etc. medians, "
            "counts summed over rounds",
            f"{'scenario':<9}{'method':<7}{'proxy':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-           f"{'non-2xx':>10}{'queued':>10}{'records':>10}{'lost':>7}{'RSS MiB':>9}"]
+           f"{'non-2xx':>10}{'errors':>8}{'queued':>10}{'records':>10}{'lost':>7}{'RSS MiB':>9}"]
     worst_lost = None
     for scen in ("fail", "outage"):
         for method in methods:
@@ -108,6 +115,7 @@ def capture_table(runs, methods):
                        f"{statistics.median(r['p50_us'] for r in rows) / 1000:>9.2f}"
                        f"{statistics.median(r['p99_us'] for r in rows) / 1000:>9.2f}"
                        f"{sum(r['non2xx'] for r in rows):>10}"
+                       f"{sum(sock_errors(r) for r in rows):>8}"
                        f"{fmt(sum(queued) if None not in queued else None, 10)}"
                        f"{fmt(sum(records) if None not in records else None, 10)}"
                        f"{fmt(lost, 7)}"
