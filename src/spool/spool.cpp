@@ -120,6 +120,55 @@ struct remove_op {
     std::function<void(bool)> done;
 };
 
+namespace {
+
+struct removal {
+    std::uint64_t records = 0;
+    std::uint64_t bytes = 0;
+};
+
+int insert_records(sqlite3_stmt* insert, const std::vector<append_op>& appends) {
+    for (const auto& op : appends) {
+        if (op.rejected) {
+            continue;
+        }
+        const std::string headers = encode_headers(op.record.headers);
+        sqlite::reset_guard guard(insert);
+        bind_bytes(insert, 1, op.record.topic);
+        bind_bytes(insert, 2, op.record.key);
+        bind_bytes(insert, 3, op.record.value);
+        bind_bytes(insert, 4, headers);
+        sqlite3_bind_int64(insert, 5, static_cast<sqlite3_int64>(op.bytes));
+        if (sqlite3_step(insert) != SQLITE_DONE) {
+            return SQLITE_ERROR;
+        }
+    }
+    return SQLITE_OK;
+}
+
+int delete_records(sqlite3_stmt* remove, const std::vector<remove_op>& removes, removal& done) {
+    for (const auto& op : removes) {
+        for (const std::int64_t seq : op.seqs) {
+            sqlite::reset_guard guard(remove);
+            sqlite3_bind_int64(remove, 1, seq);
+            int step = sqlite3_step(remove);
+            if (step == SQLITE_ROW) {
+                // RETURNING gives the size to free; an unknown or already deleted seq gives no
+                // row and frees nothing, so a repeated delete cannot skew the accounting.
+                done.bytes += static_cast<std::uint64_t>(sqlite3_column_int64(remove, 0));
+                ++done.records;
+                step = sqlite3_step(remove);
+            }
+            if (step != SQLITE_DONE) {
+                return SQLITE_ERROR;
+            }
+        }
+    }
+    return SQLITE_OK;
+}
+
+}  // namespace
+
 struct spool::batch {
     std::vector<append_op> appends;
     std::vector<remove_op> removes;
@@ -254,38 +303,13 @@ void spool::commit(batch& b) noexcept {
             ++added;
         }
     }
-    std::uint64_t removed_bytes = 0;
-    std::uint64_t removed = 0;
+    removal removed;
     int rc = sqlite::exec(db, "BEGIN IMMEDIATE");
-    for (auto& op : b.appends) {
-        if (rc != SQLITE_OK || op.rejected) {
-            continue;
-        }
-        const std::string headers = encode_headers(op.record.headers);
-        sqlite::reset_guard guard(s.insert.get());
-        bind_bytes(s.insert.get(), 1, op.record.topic);
-        bind_bytes(s.insert.get(), 2, op.record.key);
-        bind_bytes(s.insert.get(), 3, op.record.value);
-        bind_bytes(s.insert.get(), 4, headers);
-        sqlite3_bind_int64(s.insert.get(), 5, static_cast<sqlite3_int64>(op.bytes));
-        rc = sqlite3_step(s.insert.get()) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    if (rc == SQLITE_OK) {
+        rc = insert_records(s.insert.get(), b.appends);
     }
-    for (const auto& op : b.removes) {
-        for (const std::int64_t seq : op.seqs) {
-            if (rc != SQLITE_OK) {
-                break;
-            }
-            sqlite::reset_guard guard(s.remove.get());
-            sqlite3_bind_int64(s.remove.get(), 1, seq);
-            int step = sqlite3_step(s.remove.get());
-            if (step == SQLITE_ROW) {
-                // An unknown or already deleted seq returns no row and costs nothing.
-                removed_bytes += static_cast<std::uint64_t>(sqlite3_column_int64(s.remove.get(), 0));
-                ++removed;
-                step = sqlite3_step(s.remove.get());
-            }
-            rc = step == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-        }
+    if (rc == SQLITE_OK) {
+        rc = delete_records(s.remove.get(), b.removes, removed);
     }
     if (rc == SQLITE_OK) {
         rc = sqlite::exec(db, "COMMIT");
@@ -302,9 +326,9 @@ void spool::commit(batch& b) noexcept {
         if (ok) {
             // Under the queue lock, so append()'s bound check never sees the bytes twice or never.
             records_ += added;
-            records_ -= removed;
+            records_ -= removed.records;
             bytes_ += added_bytes;
-            bytes_ -= removed_bytes;
+            bytes_ -= removed.bytes;
             ++transactions_;
             appended_ += added;
         }
