@@ -1,6 +1,6 @@
 // Measures the producer's batching settings against the devbroker; prints, asserts nothing about
 // speed. Disabled in the suite; run with
-//   build/bin/spillway_integration_tests --gtest_also_run_disabled_tests \
+//   build/bin/spillway_integration_tests --gtest_also_run_disabled_tests
 //       --gtest_filter='*ProducerBench*'
 // Optional: SPILLWAY_BENCH_LINGERS="0,1,2,5" (linger.ms values), SPILLWAY_BENCH_RECORDS=20000.
 
