@@ -43,16 +43,25 @@ envelope build_envelope(const proxy::client_request& req, const core::failure& f
             filter.add_connection_value(f.value());
         }
     }
-    for (const auto& f : req) {
+    auto add = [&](const http::fields::value_type& f) {
         const auto name = f.name_string();
         // The body is whole: its framing headers do not describe it any more.
         if (f.name() == http::field::content_length || f.name() == http::field::expect ||
             filter.drops(name)) {
-            continue;
+            return;
         }
         e.headers.emplace_back(std::string(name), redacted(name, cfg.redact_headers)
                                                       ? std::string("[REDACTED]")
                                                       : std::string(f.value()));
+    };
+    if (record.header_order.size() == static_cast<std::size_t>(std::distance(req.begin(), req.end()))) {
+        for (const auto* f : record.header_order) {
+            add(*f);  // the client's order, duplicates where they were
+        }
+    } else {
+        for (const auto& f : req) {
+            add(f);
+        }
     }
     e.body = req.body();
     e.client_ip = record.client_ip;

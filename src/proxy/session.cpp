@@ -2,6 +2,7 @@
 
 #include "spillway/core/ids.hpp"
 #include "spillway/http/hop_by_hop.hpp"
+#include "spillway/proxy/request_parser.hpp"
 #include "spillway/runtime/logging.hpp"
 
 #include <boost/asio/write.hpp>
@@ -17,7 +18,7 @@ namespace {
 constexpr auto tuple_awaitable = netx::use_task;
 constexpr std::size_t first_read_bytes = 2048;
 
-using request_parser = http::request_parser<http::string_body>;
+using request_parser = ordered_request_parser;
 
 // Unlinks the session from its worker's list however the coroutine ends.
 struct session_registration {
@@ -78,6 +79,7 @@ task<bool> read_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
         record.method = req.method_string();
         record.target = req.target();
         record.http_version = req.version();
+        record.header_order = {parser.arrival_order().data(), parser.arrival_order().size()};
     }
     if (!ec) {
         if (!parser.is_done()) {

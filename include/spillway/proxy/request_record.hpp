@@ -5,7 +5,10 @@
 #include "spillway/core/failure.hpp"
 #include "spillway/core/ids.hpp"
 
+#include <boost/beast/http/fields.hpp>
+
 #include <chrono>
+#include <span>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,6 +38,8 @@ struct request_record {
     request_outcome outcome = request_outcome::proxied;
     std::optional<core::failure> failure;
     std::optional<bool> queued;  // for captured requests: whether it was stored durably
+    // The request's header fields in the order they arrived (ordered_request_parser).
+    std::span<const boost::beast::http::fields::value_type* const> header_order;
 };
 
 // Writes the access-log line (text or JSON, per the log configuration).
