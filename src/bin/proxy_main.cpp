@@ -10,6 +10,7 @@
 #include "spillway/spool/drainer.hpp"
 #include "spillway/spool/spool.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <exception>
 #include <system_error>
@@ -30,11 +31,25 @@ sigset_t block_termination_signals() {
     return signals;
 }
 
+// librdkafka refuses records over message.max.bytes (1,000,000 by default), which a body well
+// within capture.max_body_bytes can exceed once in JSON. Unless the operator chose a limit, allow
+// the envelope of a maximal body (escaped once over); the topic's max.message.bytes must allow
+// as much (README, "Operating it").
+config::kafka_config producer_config(const config::config& cfg) {
+    auto kafka = cfg.kafka;
+    if (!kafka.properties.contains("message.max.bytes")) {
+        const std::uint64_t envelope_bound = 2 * cfg.capture.max_body_bytes + (1u << 20);
+        kafka.properties["message.max.bytes"] =
+            std::to_string(std::clamp<std::uint64_t>(envelope_bound, 1000000, 1000000000));
+    }
+    return kafka;
+}
+
 int run(const config::config& cfg, const sigset_t& signals) {
     auto log = runtime::logger("proxy");
     // Order matters for shutdown: the server stops first (every capture in flight completes to
     // Kafka or the spool), then the drainer, the producer and the spool.
-    auto producer = kafka::make_producer(cfg.kafka);
+    auto producer = kafka::make_producer(producer_config(cfg));
     spool::spool spool(cfg.spool);
     spool::drainer drainer(spool, *producer);
     drainer.start();

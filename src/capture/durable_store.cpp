@@ -8,7 +8,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 
-#include <optional>
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
 
 namespace spillway::capture {
 
@@ -16,42 +18,43 @@ namespace {
 
 namespace net = boost::asio;
 
-// Carries a coroutine's completion handler through the producer's delivery_callback and posts
-// the report to the handler's executor (kept busy meanwhile, so a stopping worker waits for it).
-// Destroyed without a report (produce() refused the record), it completes with an error, so the
-// waiting request falls back to the spool instead of being dropped.
+// A coroutine's completion handler, waiting for one delivery report. Posted to the handler's
+// executor, which is kept busy meanwhile (a stopping worker waits for it).
 template <class Handler>
-class delivery_handler final : public kafka::delivery_callback {
+class pending_delivery {
 public:
-    explicit delivery_handler(Handler&& h)
+    explicit pending_delivery(Handler&& h)
         : handler_(std::move(h)),
-          work_(net::prefer(net::get_associated_executor(*handler_),
+          work_(net::prefer(net::get_associated_executor(handler_),
                             net::execution::outstanding_work.tracked)) {}
 
-    ~delivery_handler() override {
-        if (handler_) {
-            kafka::delivery_report refused;
-            refused.error = -1;
-            refused.error_message = "the producer did not accept the record";
-            complete(std::move(refused));
-        }
-    }
-
-    void on_delivery(const kafka::delivery_report& report) noexcept override { complete(report); }
-
-private:
     void complete(kafka::delivery_report report) noexcept {
-        auto h = std::move(*handler_);
-        handler_.reset();
-        net::post(work_, [h = std::move(h), report = std::move(report)]() mutable {
+        net::post(work_, [h = std::move(handler_), report = std::move(report)]() mutable {
             std::move(h)(std::move(report));
         });
     }
 
-    std::optional<Handler> handler_;
+private:
+    Handler handler_;
     std::decay_t<decltype(net::prefer(net::get_associated_executor(std::declval<Handler&>()),
                                       net::execution::outstanding_work.tracked))>
         work_;
+};
+
+// The producer's callback completes the pending delivery; when produce() refuses the record the
+// callback is destroyed unused and the initiation completes it with produce()'s error instead.
+template <class Handler>
+class delivery_handler final : public kafka::delivery_callback {
+public:
+    explicit delivery_handler(std::shared_ptr<pending_delivery<Handler>> pending)
+        : pending_(std::move(pending)) {}
+
+    void on_delivery(const kafka::delivery_report& report) noexcept override {
+        pending_->complete(report);
+    }
+
+private:
+    std::shared_ptr<pending_delivery<Handler>> pending_;
 };
 
 template <class Token>
@@ -59,10 +62,34 @@ auto async_produce(kafka::producer& producer, const kafka::record& record, Token
     return net::async_initiate<Token, void(kafka::delivery_report)>(
         [&producer, &record](auto handler) {
             using handler_type = std::decay_t<decltype(handler)>;
-            producer.produce(record,
-                             std::make_unique<delivery_handler<handler_type>>(std::move(handler)));
+            auto pending = std::make_shared<pending_delivery<handler_type>>(std::move(handler));
+            const int error = producer.produce(
+                record, std::make_unique<delivery_handler<handler_type>>(pending));
+            if (error != 0) {
+                kafka::delivery_report refused;
+                refused.error = error;
+                refused.error_message = rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(error));
+                pending->complete(std::move(refused));
+            }
         },
         token);
+}
+
+// Errors that retrying (or spooling and retrying later) cannot cure: Kafka refuses this record
+// itself. Spooling it would block the spool's drain behind it forever.
+bool is_permanent(int error) {
+    switch (static_cast<rd_kafka_resp_err_t>(error)) {
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+        case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+        case RD_KAFKA_RESP_ERR_INVALID_MSG:
+        case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+        case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+            return true;
+        default:
+            return false;
+    }
 }
 
 }  // namespace
@@ -93,6 +120,11 @@ netx::task<sink> durable_store::store(kafka::record record, std::string_view id)
                                          net::use_awaitable_t<netx::executor>{});
     if (report.ok()) {
         co_return sink::kafka;
+    }
+    if (is_permanent(report.error)) {
+        log->error("request {} NOT stored: kafka refuses it ({}, {} bytes)", id,
+                   report.error_message, record.value.size());
+        co_return sink::none;
     }
     if (spool_warnings_.allow()) {
         log->warn("kafka did not confirm request {} ({}); spooling ({} warnings suppressed)", id,
