@@ -52,8 +52,9 @@ property_list producer_defaults(const config::kafka_config& cfg) {
         // The delivery report is the capture's deadline: no timer of our own, no duplicate.
         {"message.timeout.ms", std::to_string(cfg.delivery_timeout.count())},
         // Every captured request waits for its ack: a lone record must leave at once, while the
-        // records that arrive during a produce round trip batch into the next request anyway
-        // (docs/ARCHITECTURE.md has the measurement).
+        // records that arrive during a produce round trip batch into the next request anyway.
+        // Measured (tests/integration/kafka/producer_bench_test.cpp): linger.ms=0 beats 1, 2
+        // and 5 in latency and in throughput at every concurrency we tried.
         {"linger.ms", "0"},
         {"socket.nagle.disable", "true"},
         // Feeds producer::connected() once a second.

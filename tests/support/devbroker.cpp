@@ -16,7 +16,8 @@ process start_broker(const devbroker_options& options, const std::filesystem::pa
                   std::to_string(options.dlq_partitions)};
     spawn.args.insert(spawn.args.end(), options.extra_args.begin(), options.extra_args.end());
     // Topic names travel the way an operator sets them: through the environment overrides.
-    spawn.env = {{"SPILLWAY_KAFKA_TOPIC", options.topic}, {"SPILLWAY_DLQ_TOPIC", options.dlq_topic}};
+    spawn.env = {{"SPILLWAY_KAFKA_TOPIC", options.topic},
+                 {"SPILLWAY_DLQ_TOPIC", options.dlq_topic}};
     return process::start(std::move(spawn));
 }
 

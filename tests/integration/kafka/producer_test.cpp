@@ -145,6 +145,7 @@ TEST(Producer, BrokerDownFailsTheRecordWithinTheDeliveryTimeout) {
     const auto report = log.reports().find(1)->second;
     EXPECT_FALSE(report.ok());
     EXPECT_EQ(report.error, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT) << report.error_message;
+    EXPECT_FALSE(report.possibly_persisted);  // it never left the producer's queue
     // librdkafka scans for timed-out messages every few hundred milliseconds.
     EXPECT_LT(elapsed, timeout + 1500ms);
     EXPECT_GE(elapsed, timeout - 100ms);
