@@ -327,6 +327,9 @@ net::awaitable<void> engine::probe_loop() {
             break;
         }
         bool answered = co_await client_.probe();
+        if (!answered) {
+            runtime::logger("replay")->debug("probe: backend still down");
+        }
         if (gate_.on_probe(answered) == backend_gate::change::came_up) {
             runtime::logger("replay")->info("backend {} answers again: resuming",
                                             cfg_.backend.url);

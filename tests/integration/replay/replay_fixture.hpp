@@ -1,0 +1,73 @@
+#pragma once
+// What every replay integration test needs: a devbroker, a recording backend, a configuration
+// file, the spillway-replay binary started and stopped by pid, envelopes produced with the
+// library's producer (acked before the test goes on), and the group's committed offsets read back.
+
+#include "spillway/capture/envelope.hpp"
+#include "support/devbroker.hpp"
+#include "support/kcat.hpp"
+#include "support/process.hpp"
+#include "support/recording_backend.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace spillway::test::replay {
+
+using namespace std::chrono_literals;
+
+// A valid version-1 envelope with a fresh id.
+capture::envelope make_envelope(std::string uri = "/api/users", std::string body = "{\"n\":1}");
+
+// Produces (key, value) records to `topic` and waits until the broker acknowledged all of them.
+void produce(const std::string& bootstrap, const std::string& topic,
+             const std::vector<std::pair<std::string, std::string>>& records);
+void produce_envelopes(const std::string& bootstrap, const std::string& topic,
+                       const std::vector<capture::envelope>& envelopes);
+
+// The committed offsets of `group` on `topic`: partition -> offset (absent when none).
+std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& bootstrap,
+                                                       const std::string& group,
+                                                       const std::string& topic);
+
+struct replay_settings {
+    unsigned concurrency = 16;
+    unsigned max_attempts = 10;
+    int partitions = 3;
+    bool dedupe = false;
+    double rate_limit = 0;
+    std::string log_level = "info";
+};
+
+class ReplayTest : public ::testing::Test {
+protected:
+    void SetUp() override { start_environment({}); }
+
+    // Replaces the broker and backend (call at the start of a test that needs other settings).
+    void start_environment(replay_settings settings);
+
+    // Writes the configuration and starts spillway-replay; waits until it has its partitions.
+    process& start_replay(std::vector<std::string> extra_args = {}, bool wait_assigned = true);
+
+    // The dead letters, parsed.
+    std::vector<nlohmann::json> dead_letters();
+
+    std::string config_path();
+
+    replay_settings settings_;
+    std::unique_ptr<devbroker> broker_;
+    std::unique_ptr<recording_backend> backend_;
+    std::unique_ptr<temp_dir> dir_;
+    std::vector<process> replays_;
+};
+
+}  // namespace spillway::test::replay
