@@ -42,6 +42,11 @@ def median_or_none(values):
     return statistics.median(values) if values else None
 
 
+def max_or_none(values):
+    values = list(values)
+    return max(values) if values else None
+
+
 def fmt(value, width, spec=""):
     """Right-aligned in `width` columns; "-" for a missing value."""
     return f"{'-' if value is None else format(value, spec):>{width}}"
@@ -94,7 +99,8 @@ def capture_table(runs, methods):
     out = ["Failure paths (backend down; outage = broker down mid-run): req/s etc. medians, "
            "counts summed over rounds",
            f"{'scenario':<9}{'method':<7}{'proxy':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-           f"{'non-2xx':>10}{'errors':>8}{'queued':>10}{'records':>10}{'lost':>7}{'RSS MiB':>9}"]
+           f"{'non-2xx':>10}{'errors':>8}{'queued':>10}{'records':>10}{'lost':>7}{'RSS MiB':>9}"
+           f"{'probe max ms':>14}"]
     worst_lost = None
     for scen in ("fail", "outage"):
         for method in methods:
@@ -119,7 +125,8 @@ def capture_table(runs, methods):
                        f"{fmt(sum(queued) if None not in queued else None, 10)}"
                        f"{fmt(sum(records) if None not in records else None, 10)}"
                        f"{fmt(lost, 7)}"
-                       f"{mib(statistics.median(r['hwm_kb'] for r in rows)):>9.1f}")
+                       f"{mib(statistics.median(r['hwm_kb'] for r in rows)):>9.1f}"
+                       f"{fmt(max_or_none(r['probe']['max_ms'] for r in rows if r.get('probe')), 14, '.0f')}")
     if worst_lost is not None:
         out.append(f"bars: lost <= 0 in every fail/outage row: {bar(worst_lost <= 0)}")
     return out

@@ -100,12 +100,25 @@ load_run() {
             kill -USR1 $BROKER_PID; sleep $OUTAGE_FOR; echo \"\$(date +%T.%N) up\"; kill -USR2 $BROKER_PID"
         timer=$LAST_PID
     fi
+    local probe=""
+    if [[ $scen != happy ]]; then
+        start_bg probe "$d/probe.txt" python3 "$BENCH_DIR/lib/probe.py" 127.0.0.1 "$PROXY_PORT" "$URL_PATH" "$DURATION"
+        probe=$LAST_PID
+    fi
     run_wrk "$d/wrk.txt" "$method" "$DURATION" --latency || log "  wrk failed: $(tail -n 3 "$d/wrk.txt")"
     if [[ -n $timer ]]; then
         alive "$timer" && log "  outage still on when wrk ended; broker up now"
         stop_pid "$timer" 0
         kill -USR2 "$BROKER_PID" 2>/dev/null || true
     fi
+    if [[ -n $probe ]]; then
+        # its last request may still be waiting for a reply: that wait is what it measures
+        local t0=$SECONDS
+        while alive "$probe" && ((SECONDS - t0 < 70)); do sleep 0.1; done
+        stop_pid "$probe" 1
+    fi
+    local probe_json
+    probe_json=$(grep -s '^{' "$d/probe.txt" | tail -n1 || true)
     if [[ $scen != happy && -n $BROKER_ADDR ]]; then
         k_after=$(drain)
         q_after=$(queued_total)
@@ -122,9 +135,9 @@ load_run() {
     [[ -n $wj ]] || wj='{"error":"no wrk summary"}'
     jq -c --arg scen "$scen" --arg role "$role" --arg lbl "$(role_label "$role")" --arg method "$method" \
         --argjson round "$round" --argjson hwm "${hwm:-0}" --arg kb "$k_before" --arg ka "$k_after" \
-        --argjson qb "$q_before" --argjson qa "$q_after" --argjson load1 "$load1" --arg dir "$d" \
+        --argjson qb "$q_before" --argjson qa "$q_after" --argjson load1 "$load1" --argjson probe "${probe_json:-null}" --arg dir "$d" \
         '. + {scenario: $scen, role: $role, label: $lbl, method: $method, round: $round,
-              hwm_kb: $hwm, load1: $load1, dir: $dir,
+              hwm_kb: $hwm, load1: $load1, probe: $probe, dir: $dir,
               kafka_records: (if $kb == "ERR" or $ka == "ERR" then null
                               else ($ka | tonumber) - ($kb | tonumber) end),
               queued: (if $qa == null then null else $qa - ($qb // 0) end)}' <<<"$wj" >>"$RUNS"
