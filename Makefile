@@ -8,6 +8,7 @@ ASAN_BUILD_DIR ?= build-asan
 CONFIG ?= config/spillway.json
 CMAKE_FLAGS ?=
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
 
 .PHONY: all deps build build-asan run check test-unit test-asan bench format clean

@@ -2,8 +2,9 @@
 // Hop-by-hop headers (RFC 9110 §7.6.1): meaningful for one connection only, so a proxy never
 // forwards them: the fixed set, plus every header named in a Connection header.
 
+#include <boost/container/small_vector.hpp>
+
 #include <string_view>
-#include <vector>
 
 namespace spillway::http_util {
 
@@ -28,7 +29,8 @@ public:
     bool has_token(std::string_view token) const;
 
 private:
-    std::vector<std::string_view> tokens_;  // views into the message's header values
+    // Views into the message's header values; inline, since one is built for every message.
+    boost::container::small_vector<std::string_view, 4> tokens_;
 };
 
 }  // namespace spillway::http_util
