@@ -70,6 +70,42 @@ run_wrk() {
     return "$rc"
 }
 
+# The outage: the broker goes down OUTAGE_AT s into the measured run, up OUTAGE_FOR s later.
+start_outage_timer() {  # DIR -> LAST_PID
+    start_bg outage-timer "$1/outage.log" bash -c "sleep $OUTAGE_AT; echo \"\$(date +%T.%N) down\";
+        kill -USR1 $BROKER_PID; sleep $OUTAGE_FOR; echo \"\$(date +%T.%N) up\"; kill -USR2 $BROKER_PID"
+}
+
+end_outage_timer() {  # PID: the broker is up afterwards, whatever the timer had reached
+    alive "$1" && log "  outage still on when wrk ended; broker up now"
+    stop_pid "$1" 0
+    kill -USR2 "$BROKER_PID" 2>/dev/null || true
+}
+
+wait_probe() {  # PID: its last request may still wait for a reply, and that wait is what it measures
+    local t0=$SECONDS
+    while alive "$1" && ((SECONDS - t0 < 70)); do sleep 0.1; done
+    stop_pid "$1" 1
+}
+
+# emit_load_row DIR SCEN ROLE METHOD ROUND HWM_KB KAFKA_BEFORE KAFKA_AFTER QUEUED_BEFORE
+#               QUEUED_AFTER LOAD1: one line of runs.jsonl (wrk's summary + ours), and a note.
+emit_load_row() {
+    local d=$1 wj probe
+    wj=$(grep -m1 '^WRKJSON ' "$d/wrk.txt" | sed 's/^WRKJSON //' || true)
+    [[ -n $wj ]] || wj='{"error":"no wrk summary"}'
+    probe=$(grep -s '^{' "$d/probe.txt" | tail -n1 || true)
+    jq -c --arg scen "$2" --arg role "$3" --arg lbl "$(role_label "$3")" --arg method "$4" \
+        --argjson round "$5" --argjson hwm "${6:-0}" --arg kb "$7" --arg ka "$8" --argjson qb "$9" \
+        --argjson qa "${10}" --argjson load1 "${11}" --argjson probe "${probe:-null}" --arg dir "$d" \
+        '. + {scenario: $scen, role: $role, label: $lbl, method: $method, round: $round,
+              hwm_kb: $hwm, load1: $load1, probe: $probe, dir: $dir,
+              kafka_records: (if $kb == "ERR" or $ka == "ERR" then null
+                              else ($ka | tonumber) - ($kb | tonumber) end),
+              queued: (if $qa == null then null else $qa - ($qb // 0) end)}' <<<"$wj" >>"$RUNS"
+    tail -n1 "$RUNS" | jq -r '"  \(.label) \(.method): \(if .requests then "\(.requests * 1e6 / .duration_us | floor) req/s, p99 \(.p99_us / 1000) ms, non-2xx \(.non2xx)" else .error end), peak RSS \(.hwm_kb / 1024 | floor) MiB\(if .kafka_records != null then ", kafka records \(.kafka_records)" else "" end)"' >&2
+}
+
 # load_run SCENARIO ROLE METHOD ROUND: the common body of happy, fail and outage.
 load_run() {
     local scen=$1 role=$2 method=$3 round=$4 d backend=127.0.0.1:$BACKEND_PORT
@@ -86,40 +122,28 @@ load_run() {
         brokers=$BROKER_ADDR
     fi
     start_proxy "$role" "$d" "$backend" "$brokers"
-    local load1
+    local load1 counting=0
     load1=$(cut -d' ' -f1 /proc/loadavg)
+    [[ $scen != happy && -n $BROKER_ADDR ]] && counting=1
 
     [[ $WARMUP == 0 || $WARMUP == 0s ]] || run_wrk "$d/warmup.txt" "$method" "$WARMUP" || log "  warm-up wrk failed"
-    local k_before=ERR k_after=ERR q_before=null q_after=null timer=""
-    if [[ $scen != happy && -n $BROKER_ADDR ]]; then
+    local k_before=ERR k_after=ERR q_before=null q_after=null timer="" probe=""
+    if ((counting)); then
         k_before=$(drain)
         q_before=$(queued_total)
     fi
     if [[ $scen == outage ]]; then
-        start_bg outage-timer "$d/outage.log" bash -c "sleep $OUTAGE_AT; echo \"\$(date +%T.%N) down\";
-            kill -USR1 $BROKER_PID; sleep $OUTAGE_FOR; echo \"\$(date +%T.%N) up\"; kill -USR2 $BROKER_PID"
+        start_outage_timer "$d"
         timer=$LAST_PID
     fi
-    local probe=""
     if [[ $scen != happy ]]; then
         start_bg probe "$d/probe.txt" python3 "$BENCH_DIR/lib/probe.py" 127.0.0.1 "$PROXY_PORT" "$URL_PATH" "$DURATION"
         probe=$LAST_PID
     fi
     run_wrk "$d/wrk.txt" "$method" "$DURATION" --latency || log "  wrk failed: $(tail -n 3 "$d/wrk.txt")"
-    if [[ -n $timer ]]; then
-        alive "$timer" && log "  outage still on when wrk ended; broker up now"
-        stop_pid "$timer" 0
-        kill -USR2 "$BROKER_PID" 2>/dev/null || true
-    fi
-    if [[ -n $probe ]]; then
-        # its last request may still be waiting for a reply: that wait is what it measures
-        local t0=$SECONDS
-        while alive "$probe" && ((SECONDS - t0 < 70)); do sleep 0.1; done
-        stop_pid "$probe" 1
-    fi
-    local probe_json
-    probe_json=$(grep -s '^{' "$d/probe.txt" | tail -n1 || true)
-    if [[ $scen != happy && -n $BROKER_ADDR ]]; then
+    [[ -z $timer ]] || end_outage_timer "$timer"
+    [[ -z $probe ]] || wait_probe "$probe"
+    if ((counting)); then
         k_after=$(drain)
         q_after=$(queued_total)
         timeout 10 kcat -C -b "$BROKER_ADDR" -t "$TOPIC" -o -1 -e -q -c 1 >"$d/sample-record.json" 2>/dev/null || true
@@ -128,20 +152,9 @@ load_run() {
     local hwm
     hwm=$(tree_mem "$PROXY_PID" VmHWM "$d/rss.txt")
     stop_pid "$PROXY_PID" 5
-    [[ -n $BROKER_PID ]] && stop_pid "$BROKER_PID" 5
-
-    local wj
-    wj=$(grep -m1 '^WRKJSON ' "$d/wrk.txt" | sed 's/^WRKJSON //')
-    [[ -n $wj ]] || wj='{"error":"no wrk summary"}'
-    jq -c --arg scen "$scen" --arg role "$role" --arg lbl "$(role_label "$role")" --arg method "$method" \
-        --argjson round "$round" --argjson hwm "${hwm:-0}" --arg kb "$k_before" --arg ka "$k_after" \
-        --argjson qb "$q_before" --argjson qa "$q_after" --argjson load1 "$load1" --argjson probe "${probe_json:-null}" --arg dir "$d" \
-        '. + {scenario: $scen, role: $role, label: $lbl, method: $method, round: $round,
-              hwm_kb: $hwm, load1: $load1, probe: $probe, dir: $dir,
-              kafka_records: (if $kb == "ERR" or $ka == "ERR" then null
-                              else ($ka | tonumber) - ($kb | tonumber) end),
-              queued: (if $qa == null then null else $qa - ($qb // 0) end)}' <<<"$wj" >>"$RUNS"
-    tail -n1 "$RUNS" | jq -r '"  \(.label) \(.method): \(if .requests then "\(.requests * 1e6 / .duration_us | floor) req/s, p99 \(.p99_us / 1000) ms, non-2xx \(.non2xx)" else .error end), peak RSS \(.hwm_kb / 1024 | floor) MiB\(if .kafka_records != null then ", kafka records \(.kafka_records)" else "" end)"' >&2
+    [[ -z $BROKER_PID ]] || stop_pid "$BROKER_PID" 5
+    emit_load_row "$d" "$scen" "$role" "$method" "$round" "$hwm" "$k_before" "$k_after" \
+        "$q_before" "$q_after" "$load1"
 }
 
 scenario_happy() { load_run happy "$@"; }
