@@ -40,13 +40,40 @@ core::failure make_failure(core::failure_kind kind, bool sent, std::string detai
     return core::failure{kind, std::nullopt, sent, std::move(detail)};
 }
 
-std::string chunk_size_line(std::size_t n) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n, 16);
-    std::string line(buf, end);
-    line += "\r\n";
-    return line;
-}
+// The buffers of one write to the client: the response head (first write only), then a piece of
+// the body, framed as a chunk when the client gets the body re-chunked.
+class body_piece {
+public:
+    body_piece(const std::string* head, bool chunked, const char* data, std::size_t n, bool last) {
+        if (head != nullptr) {
+            add(net::buffer(*head));
+        }
+        if (chunked && n > 0) {
+            auto [end, ec] = std::to_chars(size_line_, size_line_ + sizeof size_line_ - 2, n, 16);
+            end[0] = '\r';
+            end[1] = '\n';
+            add(net::buffer(size_line_, static_cast<std::size_t>(end + 2 - size_line_)));
+        }
+        if (n > 0) {
+            add(net::buffer(data, n));
+        }
+        if (chunked && n > 0) {
+            add(net::buffer("\r\n", 2));
+        }
+        if (chunked && last) {
+            add(net::buffer("0\r\n\r\n", 5));
+        }
+    }
+
+    std::span<const net::const_buffer> buffers() const { return {out_.data(), count_}; }
+
+private:
+    void add(net::const_buffer b) { out_[count_++] = b; }
+
+    std::array<net::const_buffer, 5> out_;
+    std::size_t count_ = 0;
+    char size_line_[20];
+};
 
 }  // namespace
 
@@ -170,7 +197,6 @@ task<forwarder::result> forwarder::relay(netx::timed_socket& client, exchange& x
     build_client_response_head(out_head, head, framing, content_length, keep_alive, client_http11);
 
     std::array<char, relay_chunk_bytes> chunk;
-    std::string size_line;
     bool head_sent = false;
     for (;;) {
         std::size_t n = 0;
@@ -194,28 +220,10 @@ task<forwarder::result> forwarder::relay(netx::timed_socket& client, exchange& x
             n = chunk.size() - parser.get().body().size;
         }
         const bool done = parser.is_done();
-        std::array<net::const_buffer, 5> out;
-        std::size_t count = 0;
-        if (!head_sent) {
-            out[count++] = net::buffer(out_head);
-        }
-        const bool chunked = framing == body_framing::chunked;
-        if (chunked && n > 0) {
-            size_line = chunk_size_line(n);
-            out[count++] = net::buffer(size_line);
-        }
-        if (n > 0) {
-            out[count++] = net::buffer(chunk.data(), n);
-        }
-        if (chunked && n > 0) {
-            out[count++] = net::buffer("\r\n", 2);
-        }
-        if (chunked && done) {
-            out[count++] = net::buffer("0\r\n\r\n", 5);
-        }
+        const body_piece piece(head_sent ? nullptr : &out_head,
+                               framing == body_framing::chunked, chunk.data(), n, done);
         client.expires_after(cfg_.limits.idle_timeout);
-        auto [wec, written] = co_await net::async_write(
-            client, std::span<const net::const_buffer>(out.data(), count), tuple_awaitable);
+        auto [wec, written] = co_await net::async_write(client, piece.buffers(), tuple_awaitable);
         head_sent = true;
         record.response_bytes += written;
         if (wec) {
