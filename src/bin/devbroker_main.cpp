@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -91,6 +92,25 @@ bool write_atomically(const std::string& path, const std::string& text) {
     return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+// librdkafka 2.0.2 aborts (an assertion in its clean-up) when the mock cannot bind, so a busy
+// --port is found out first and reported as an error.
+bool port_is_free(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);  // as the mock does
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                      ::listen(fd, 1) == 0;
+    ::close(fd);
+    return free;
+}
+
 sigset_t handled_signals() {
     sigset_t set;
     sigemptyset(&set);
@@ -133,6 +153,36 @@ bool create_topic(rd_kafka_mock_cluster_t* cluster, const std::string& topic, in
     return true;
 }
 
+// The cluster and the handle that hosts its thread; the cluster is destroyed first.
+struct mock_broker {
+    kafka::kafka_handle host;
+    mock_cluster_handle cluster;
+};
+
+// Empty cluster on failure (logged). `port` 0 means a free port.
+mock_broker start_mock(std::uint16_t port) {
+    auto log = runtime::logger("devbroker");
+    mock_broker mock;
+    kafka::conf_handle conf(rd_kafka_conf_new());
+    kafka::forward_logs(conf.get());
+    // Without bootstrap.servers the host handle warns at notice level; the mock's own warnings
+    // and errors still come through.
+    rd_kafka_conf_set(conf.get(), "log_level", "4", nullptr, 0);
+    try {
+        mock.host = kafka::make_client(RD_KAFKA_PRODUCER, std::move(conf));
+    } catch (const std::exception& e) {
+        log->critical("{}", e.what());
+        return mock;
+    }
+    fixed_port.store(port);
+    mock.cluster.reset(rd_kafka_mock_cluster_new(mock.host.get(), 1));
+    fixed_port.store(0);
+    if (!mock.cluster) {
+        log->critical("cannot start the mock cluster");
+    }
+    return mock;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,37 +200,26 @@ int main(int argc, char** argv) {
     auto log = runtime::logger("devbroker");
     const int partitions = int_flag(cli, "--partitions", 3, 1, 1000);
     const int dlq_partitions = int_flag(cli, "--dlq-partitions", 1, 1, 1000);
-    fixed_port.store(static_cast<std::uint16_t>(int_flag(cli, "--port", 0, 0, 65535)));
+    const auto port = static_cast<std::uint16_t>(int_flag(cli, "--port", 0, 0, 65535));
+    if (port != 0 && !port_is_free(port)) {
+        log->critical("cannot listen on 127.0.0.1:{}: the port is in use", port);
+        return 1;
+    }
 
     const sigset_t signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
-    // The handle only hosts the mock cluster's thread; it never produces.
-    kafka::conf_handle conf(rd_kafka_conf_new());
-    kafka::forward_logs(conf.get());
-    // Without bootstrap.servers the host handle warns at notice level; the mock's own warnings
-    // and errors still come through.
-    rd_kafka_conf_set(conf.get(), "log_level", "4", nullptr, 0);
-    kafka::kafka_handle rk;
-    try {
-        rk = kafka::make_client(RD_KAFKA_PRODUCER, std::move(conf));
-    } catch (const std::exception& e) {
-        log->critical("{}", e.what());
+    auto mock = start_mock(port);
+    if (!mock.cluster) {
         return 1;
     }
-    mock_cluster_handle cluster(rd_kafka_mock_cluster_new(rk.get(), 1));
-    fixed_port.store(0);
-    if (!cluster) {
-        log->critical("cannot start the mock cluster (is the port free?)");
-        return 1;
-    }
-    if (!create_topic(cluster.get(), cli.cfg.kafka.topic, partitions) ||
-        !create_topic(cluster.get(), cli.cfg.replay.dlq_topic, dlq_partitions)) {
+    if (!create_topic(mock.cluster.get(), cli.cfg.kafka.topic, partitions) ||
+        !create_topic(mock.cluster.get(), cli.cfg.replay.dlq_topic, dlq_partitions)) {
         return 1;
     }
 
-    const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(cluster.get());
+    const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(mock.cluster.get());
     std::cout << bootstrap << std::endl;
     if (cli.has("--bootstrap-file")) {
         const auto& path = cli.flags.at("--bootstrap-file");
@@ -191,8 +230,6 @@ int main(int argc, char** argv) {
     }
     log->info("listening on {}", bootstrap);
 
-    serve_signals(cluster.get(), signals);
-    cluster.reset();  // before the handle that hosts it
-    rk.reset();
+    serve_signals(mock.cluster.get(), signals);
     return 0;
 }

@@ -120,6 +120,16 @@ TEST(Devbroker, ListensOnAFixedPortAndKeepsItAcrossAnOutage) {
     EXPECT_EQ(kcat::total_end_offset(broker.bootstrap(), "failed-requests"), 1);
 }
 
+TEST(Devbroker, ABusyPortIsAnErrorNotACrash) {
+    devbroker first;
+    process_options options;
+    options.path = bin_path("spillway-devbroker");
+    options.args = {"--port", std::to_string(first.port())};
+    auto result = run_command(options, 10s);
+    EXPECT_EQ(result.exit_status, 1);
+    EXPECT_NE(result.err.find("in use"), std::string::npos) << result.err;
+}
+
 TEST(Devbroker, RejectsABadFlagWithStatus2) {
     process_options options;
     options.path = bin_path("spillway-devbroker");
