@@ -245,7 +245,9 @@ void spool::append(kafka::record&& r, std::unique_ptr<append_callback> callback)
             return;
         }
     }
-    op.callback->on_appended(errc::closed);
+    if (op.callback) {
+        op.callback->on_appended(errc::closed);
+    }
 }
 
 void spool::remove(std::vector<std::int64_t> seqs, std::function<void(bool)> done) {
@@ -335,9 +337,11 @@ void spool::commit(batch& b) noexcept {
         listener = s.on_appended;
     }
     for (auto& op : b.appends) {
-        op.callback->on_appended(op.rejected ? op.rejected
-                                 : ok        ? boost::system::error_code{}
-                                             : make_error_code(errc::storage));
+        if (op.callback) {
+            op.callback->on_appended(op.rejected ? op.rejected
+                                     : ok        ? boost::system::error_code{}
+                                                 : make_error_code(errc::storage));
+        }
     }
     for (auto& op : b.removes) {
         if (op.done) {

@@ -67,9 +67,10 @@ public:
     spool(const spool&) = delete;
     spool& operator=(const spool&) = delete;
 
-    // Queues the record for the next group commit; never blocks. The callback fires on the
-    // writer thread: success once committed; errc::full past max_bytes; errc::storage when
-    // SQLite failed. After close() it fires at once, on the caller's thread, with errc::closed.
+    // Queues the record for the next group commit; never blocks. The callback (may be null)
+    // fires on the writer thread: success once committed; errc::full past max_bytes;
+    // errc::storage when SQLite failed. After close() it fires at once, on the caller's thread,
+    // with errc::closed.
     void append(kafka::record&& r, std::unique_ptr<append_callback> callback) noexcept;
 
     // The same as an Asio operation: completes with error_code on the handler's executor
