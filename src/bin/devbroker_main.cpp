@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -194,6 +195,7 @@ int main(int argc, char** argv) {
             {"--dlq-partitions", "N", "partitions of replay.dlq_topic (default 1)"},
             {"--port", "PORT", "listen on 127.0.0.1:PORT instead of a free port"},
             {"--bootstrap-file", "FILE", "write the bootstrap address to FILE (atomically)"},
+            {"--exit-with-parent", "", "stop when the parent process dies (test fixtures)"},
         }};
     const auto cli = runtime::parse_command_line(argc, argv, info);
     runtime::setup_logging(cli.cfg.log);
@@ -209,6 +211,13 @@ int main(int argc, char** argv) {
     const sigset_t signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
+    // A test runner killed by a timeout cannot stop its brokers: they stop themselves (SIGTERM,
+    // served like any other). A parent already gone before prctl leaves us adopted by init.
+    const pid_t parent = ::getppid();
+    if (cli.has("--exit-with-parent") &&
+        (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent)) {
+        return 0;
+    }
 
     auto mock = start_mock(port);
     if (!mock.cluster) {

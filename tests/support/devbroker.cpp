@@ -13,7 +13,7 @@ process start_broker(const devbroker_options& options, const std::filesystem::pa
     spawn.name = "devbroker";
     spawn.args = {"--bootstrap-file", file.string(), "--partitions",
                   std::to_string(options.partitions), "--dlq-partitions",
-                  std::to_string(options.dlq_partitions)};
+                  std::to_string(options.dlq_partitions), "--exit-with-parent"};
     spawn.args.insert(spawn.args.end(), options.extra_args.begin(), options.extra_args.end());
     // Topic names travel the way an operator sets them: through the environment overrides.
     spawn.env = {{"SPILLWAY_KAFKA_TOPIC", options.topic},
