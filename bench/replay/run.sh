@@ -76,8 +76,10 @@ import json, sys, uuid
 n, body_bytes = int(sys.argv[1]), int(sys.argv[2])
 body = json.dumps({"name": "x" * max(0, body_bytes - 11)})
 for i in range(n):
-    print(json.dumps({
-        "version": 1, "id": str(uuid.uuid4()), "received_at": "2026-11-26T18:00:00.123Z",
+    rid = str(uuid.uuid4())
+    # "key<TAB>value": keyed records spread over the partitions (a null key sticks to one).
+    print(rid + "\t" + json.dumps({
+        "version": 1, "id": rid, "received_at": "2026-11-26T18:00:00.123Z",
         "method": "POST", "uri": "/api/users?bench=%d" % i, "http_version": "1.1",
         "headers": [["Host", "localhost:8080"], ["Content-Type", "application/json"],
                     ["User-Agent", "bench"]],
@@ -87,7 +89,7 @@ for i in range(n):
         "attempts": 0}, separators=(",", ":")))
 PY
 ENVELOPE_BYTES=$(($(wc -c <"$RUN_DIR/envelopes.jsonl") / N))
-kcat -b "$BROKERS" -t failed-requests -P -l -X linger.ms=20 "$RUN_DIR/envelopes.jsonl"
+kcat -b "$BROKERS" -t failed-requests -P -K $'\t' -l -X linger.ms=20 "$RUN_DIR/envelopes.jsonl"
 QUEUED=$(kcat -b "$BROKERS" -C -t failed-requests -o beginning -e -q -f '.\n' 2>/dev/null | wc -l)
 ((QUEUED == N)) || die "the topic holds $QUEUED of $N records: raise PARTITIONS (about 5 MB each)"
 log "queued: $QUEUED envelopes of about $ENVELOPE_BYTES bytes in $PARTITIONS partitions"
@@ -120,6 +122,8 @@ while :; do
 done
 T_DONE=$(now_ms)
 PEAK_KB=$(tree_mem "$REPLAY_PID" VmHWM)
+# utime + stime of the replay, in clock ticks: how much of one core it needed.
+CPU_TICKS=$(awk '{print $14 + $15}' "/proc/$REPLAY_PID/stat")
 stop_pid "$REPLAY_PID" 10
 
 STEADY_MS=$((T_DONE - T_FIRST))
@@ -131,5 +135,6 @@ E2E=$((N * 1000 / (T_DONE - T0)))
     echo "  throughput:  $RATE msg/s (first to last request at the backend, $STEADY_MS ms)"
     echo "  end to end:  $E2E msg/s ($((T_DONE - T0)) ms from process start, group join included)"
     echo "  peak RSS:    $((PEAK_KB / 1024)) MB (VmHWM)"
+    echo "  replay CPU:  $((CPU_TICKS * 1000 / $(getconf CLK_TCK))) ms for $((T_DONE - T0)) ms of wall time"
     echo "  bar:         >= 20000 msg/s: $( ((RATE >= 20000)) && echo met || echo NOT met)"
 } | tee "$OUT"

@@ -64,6 +64,7 @@ auto async_produce(kafka::producer& p, kafka::record rec, Token&& token) {
 engine::engine(net::io_context& ioc, const config::config& cfg,
                std::unique_ptr<kafka::producer> dlq)
     : ioc_(ioc),
+      log_(runtime::logger("replay")),
       cfg_(cfg),
       dlq_(std::move(dlq)),
       client_(ioc.get_executor(), cfg.backend, std::max<std::size_t>(cfg.replay.concurrency, 1)),
@@ -79,8 +80,7 @@ engine::engine(net::io_context& ioc, const config::config& cfg,
 engine::~engine() = default;
 
 net::awaitable<void> engine::run() {
-    auto log = runtime::logger("replay");
-    log->info("replaying {} (group {}) to {}, concurrency {}", consumer_.topic(),
+    log_->info("replaying {} (group {}) to {}, concurrency {}", consumer_.topic(),
               cfg_.replay.group_id, cfg_.backend.url, cfg_.replay.concurrency);
     while (!stopping_) {
         // Poll until the queue is empty; a full backlog pauses fetching instead of stopping the
@@ -99,7 +99,7 @@ net::awaitable<void> engine::run() {
             co_await consumer_.wait(std::chrono::milliseconds{200});
         }
     }
-    log->info("stopping: {} in flight, {} waiting", in_flight_, backlog_.size());
+    log_->info("stopping: {} in flight, {} waiting", in_flight_, backlog_.size());
     set_pause(pause_reason::stopping, true);
     counters_.abandoned += backlog_.size();
     backlog_.clear();
@@ -111,7 +111,7 @@ net::awaitable<void> engine::run() {
     }
     consumer_.close();
     dlq_->close(std::chrono::milliseconds{2000});
-    log->info("stopped: delivered {}, dead-lettered {}, abandoned {}", counters_.delivered.load(),
+    log_->info("stopped: delivered {}, dead-lettered {}, abandoned {}", counters_.delivered.load(),
               counters_.dead_lettered.load(), counters_.abandoned.load());
 }
 
@@ -152,7 +152,7 @@ net::awaitable<void> engine::handle(work w) {
     try {
         r = co_await replay(w);
     } catch (const std::exception& e) {
-        runtime::logger("replay")->error("message {}@{}: {}", w.ref.partition, w.ref.offset,
+        log_->error("message {}@{}: {}", w.ref.partition, w.ref.offset,
                                          e.what());
     }
     if (r == result::finished) {
@@ -178,11 +178,10 @@ net::awaitable<void> engine::handle(work w) {
 }
 
 net::awaitable<engine::result> engine::replay(const work& w) {
-    auto log = runtime::logger("replay");
     source_position from{consumer_.topic(), w.ref.partition, w.ref.offset, w.msg.key};
     auto parsed = capture::parse_envelope(w.msg.value);
     if (auto* bad = std::get_if<capture::parse_error>(&parsed)) {
-        log->warn("{}@{}: invalid envelope ({}): dead-lettered", w.ref.partition, w.ref.offset,
+        log_->warn("{}@{}: invalid envelope ({}): dead-lettered", w.ref.partition, w.ref.offset,
                   bad->reason);
         capture::dlq_info info{"invalid envelope: " + bad->reason, std::nullopt, 0,
                                core::now_rfc3339()};
@@ -193,7 +192,7 @@ net::awaitable<engine::result> engine::replay(const work& w) {
     auto env = std::get<capture::envelope>(std::move(parsed));
     auto built = build_request(env, client_.default_host());
     if (auto* no = std::get_if<rejection>(&built)) {
-        log->warn("{} {}: {}: dead-lettered", env.id, env.uri, no->reason);
+        log_->warn("{} {}: {}: dead-lettered", env.id, env.uri, no->reason);
         capture::dlq_info info{no->reason, std::nullopt, env.attempts, core::now_rfc3339()};
         auto rec = dead_letter_envelope(std::move(env), std::move(info), from,
                                         cfg_.replay.dlq_topic);
@@ -213,17 +212,17 @@ net::awaitable<engine::result> engine::replay(const work& w) {
         }
         if (next->kind == action_kind::wait_backoff) {
             ++counters_.retried;
-            log->info("{} {}: attempt {} failed ({}), retrying in {} ms", env.id, env.uri,
+            log_->info("{} {}: attempt {} failed ({}), retrying in {} ms", env.id, env.uri,
                       next->attempt, next->reason, next->delay.count());
         }
         a = std::move(*next);
     }
     if (a.kind == action_kind::delivered) {
         ++counters_.delivered;
-        log->debug("{} {}: delivered on attempt {}", env.id, env.uri, a.attempt);
+        log_->debug("{} {}: delivered on attempt {}", env.id, env.uri, a.attempt);
         co_return result::finished;
     }
-    log->warn("{} {}: {}: dead-lettered", env.id, env.uri, a.reason);
+    log_->warn("{} {}: {}: dead-lettered", env.id, env.uri, a.reason);
     capture::dlq_info info{a.reason, a.last_status, a.attempt, core::now_rfc3339()};
     auto rec = dead_letter_envelope(std::move(env), std::move(info), from, cfg_.replay.dlq_topic);
     auto r = co_await dead_letter(rec);
@@ -278,7 +277,7 @@ net::awaitable<engine::result> engine::dead_letter(const kafka::record& rec) {
             ++counters_.dead_lettered;
             co_return result::finished;
         }
-        runtime::logger("replay")->error("dead-letter to {} failed: {}; retrying", rec.topic,
+        log_->error("dead-letter to {} failed: {}; retrying", rec.topic,
                                          report.error_message);
         if (stopping_) {
             co_return result::abandoned;
@@ -310,7 +309,7 @@ void engine::on_connect_failure(const std::string& detail) {
         return;
     }
     ++counters_.backend_outages;
-    runtime::logger("replay")->warn(
+    log_->warn(
         "backend {} is down ({}): fetching paused, probing every {} ms", cfg_.backend.url,
         detail, cfg_.replay.probe_interval.count());
     set_pause(pause_reason::backend_down, true);
@@ -328,10 +327,10 @@ net::awaitable<void> engine::probe_loop() {
         }
         bool answered = co_await client_.probe();
         if (!answered) {
-            runtime::logger("replay")->debug("probe: backend still down");
+            log_->debug("probe: backend still down");
         }
         if (gate_.on_probe(answered) == backend_gate::change::came_up) {
-            runtime::logger("replay")->info("backend {} answers again: resuming",
+            log_->info("backend {} answers again: resuming",
                                             cfg_.backend.url);
             set_pause(pause_reason::backend_down, false);
             backend_event_.cancel();

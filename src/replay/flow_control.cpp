@@ -39,9 +39,9 @@ backend_gate::change backend_gate::on_probe(bool answered) {
 }
 
 backlog_limits backlog_limits::for_concurrency(unsigned concurrency) {
-    // Enough fetched ahead to keep every slot busy between two polls, small enough that a
-    // rebalance or a crash has little to redo.
-    std::size_t high = std::max<std::size_t>(64, std::size_t{concurrency} * 8);
+    // Enough fetched ahead that pausing and resuming (each resume is a new fetch) stays rare at
+    // tens of thousands of messages a second; small enough to cost only a few megabytes.
+    std::size_t high = std::max<std::size_t>(1024, std::size_t{concurrency} * 64);
     return {high, high / 2};
 }
 

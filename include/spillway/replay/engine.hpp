@@ -18,6 +18,7 @@
 #include "spillway/replay/retry_policy.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <spdlog/logger.h>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -83,6 +84,7 @@ private:
     void on_revoked(const std::vector<std::int32_t>& parts);
 
     net::io_context& ioc_;
+    std::shared_ptr<spdlog::logger> log_;  // looked up once: the registry takes a lock
     config::config cfg_;
     std::unique_ptr<kafka::producer> dlq_;
     backend_client client_;
