@@ -51,6 +51,12 @@ property_list producer_defaults(const config::kafka_config& cfg) {
         {"acks", "all"},
         // The delivery report is the capture's deadline: no timer of our own, no duplicate.
         {"message.timeout.ms", std::to_string(cfg.delivery_timeout.count())},
+        // librdkafka checks message timeouts from the broker thread, which sleeps through its
+        // reconnect backoff while the broker is down (up to 10 s by default): a capture then
+        // waited ~10 s instead of delivery_timeout_ms before it was spooled (measured in the
+        // outage tests). Capped at 1 s, the timeout fires within about a second of its due time
+        // and the producer notices a returning broker as soon.
+        {"reconnect.backoff.max.ms", "1000"},
         // Every captured request waits for its ack: a lone record must leave at once, while the
         // records that arrive during a produce round trip batch into the next request anyway.
         // Measured (tests/integration/kafka/producer_bench_test.cpp): linger.ms=0 beats 1, 2
