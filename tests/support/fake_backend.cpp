@@ -1,5 +1,10 @@
 #include "support/fake_backend.hpp"
 
+#include <fcntl.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,18 +19,12 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-
-#include <fcntl.h>
-
-#include <algorithm>
-#include <array>
-#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <future>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace spillway::test {
@@ -219,8 +218,10 @@ net::awaitable<void> fake_backend::impl::serve(tcp::socket socket, std::size_t i
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-net::awaitable<boost::system::error_code> fake_backend::impl::respond(
-    beast::tcp_stream& stream, const recorded_request& req, const route& r, bool keep_alive) {
+net::awaitable<boost::system::error_code> fake_backend::impl::respond(beast::tcp_stream& stream,
+                                                                      const recorded_request& req,
+                                                                      const route& r,
+                                                                      bool keep_alive) {
     std::string literal;
     if (r.echo) {
         literal = req.body;
@@ -255,12 +256,12 @@ net::awaitable<boost::system::error_code> fake_backend::impl::respond(
     }
     const auto& piece = pattern_piece();
     for (std::uint64_t sent = 0; sent < size && !ec;) {
-        const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), size - sent));
+        const std::size_t len =
+            static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), size - sent));
         if (r.chunked) {
             const std::string size_line = hex(len) + "\r\n";
-            const std::array<net::const_buffer, 3> bufs{net::buffer(size_line),
-                                                         net::buffer(piece.data(), len),
-                                                         net::buffer("\r\n", 2)};
+            const std::array<net::const_buffer, 3> bufs{
+                net::buffer(size_line), net::buffer(piece.data(), len), net::buffer("\r\n", 2)};
             std::tie(ec, n) = co_await net::async_write(stream, bufs, tuple_awaitable);
         } else {
             std::tie(ec, n) =
@@ -269,8 +270,8 @@ net::awaitable<boost::system::error_code> fake_backend::impl::respond(
         sent += len;
     }
     if (!ec && r.chunked) {
-        std::tie(ec, n) = co_await net::async_write(stream, net::buffer("0\r\n\r\n", 5),
-                                                    tuple_awaitable);
+        std::tie(ec, n) =
+            co_await net::async_write(stream, net::buffer("0\r\n\r\n", 5), tuple_awaitable);
     }
     co_return ec;
 }

@@ -1,5 +1,8 @@
 #include "support/http_client.hpp"
 
+#include <fcntl.h>
+
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -10,10 +13,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-
-#include <fcntl.h>
-
-#include <array>
 
 namespace spillway::test {
 
@@ -202,9 +201,8 @@ void http_client::close() {
     impl_->stream.socket().close(ignored);
 }
 
-std::string make_request(std::string_view method, std::string_view target,
-                         const header_list& extra, std::string_view body, std::string_view host,
-                         std::string_view version) {
+std::string make_request(std::string_view method, std::string_view target, const header_list& extra,
+                         std::string_view body, std::string_view host, std::string_view version) {
     std::string out;
     out.append(method).append(" ").append(target).append(" HTTP/").append(version).append("\r\n");
     if (!host.empty()) {

@@ -2,11 +2,14 @@
 // keep-alive and pipelining on the client side, chunked and 100-continue request bodies, bodiless
 // responses, and upstream connections reused from the pool.
 
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
 #include "proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
-
-#include <gtest/gtest.h>
 
 namespace spillway::test {
 namespace {
@@ -18,10 +21,10 @@ protected:
 };
 
 TEST_F(ProxyForwarding, GetIsForwardedAndTheResponseRelayed) {
-    backend_.on("/api/users", route{.status = 200,
-                                    .headers = {{"Content-Type", "application/json"},
-                                                {"X-Backend", "yes"}},
-                                    .body = R"([{"id":1}])"});
+    backend_.on("/api/users",
+                route{.status = 200,
+                      .headers = {{"Content-Type", "application/json"}, {"X-Backend", "yes"}},
+                      .body = R"([{"id":1}])"});
     auto res = fetch(proxy_.port(), "GET", "/api/users?source=web&x=%20y");
     ASSERT_FALSE(res.error) << res.error.message();
     EXPECT_EQ(res.status, 200u);
@@ -41,9 +44,9 @@ TEST_F(ProxyForwarding, PostBodyArrivesIntactAndStatusPassesThrough) {
     backend_.on("/api/users", route{.status = 201, .echo = true});
     std::string body = R"({"name":"John","email":"john@example.com"})";
     body += std::string(1, '\0') + "\xff\xfe binary tail";
-    auto res = fetch(proxy_.port(), "POST", "/api/users",
-                     {{"Content-Type", "application/json"}, {"X-Custom", "a"}, {"X-Custom", "b"}},
-                     body);
+    auto res =
+        fetch(proxy_.port(), "POST", "/api/users",
+              {{"Content-Type", "application/json"}, {"X-Custom", "a"}, {"X-Custom", "b"}}, body);
     ASSERT_FALSE(res.error) << res.error.message();
     EXPECT_EQ(res.status, 201u);
     EXPECT_EQ(res.body, body);
@@ -91,9 +94,9 @@ TEST_F(ProxyForwarding, Http10RequestIsAnsweredAndTheConnectionClosed) {
 TEST_F(ProxyForwarding, Http10KeepAliveConnectionServesSeveralRequests) {
     http_client client(proxy_.port());
     for (int i = 0; i < 3; ++i) {
-        auto res = client.request(
-            make_request("GET", "/ten/" + std::to_string(i), {{"Connection", "keep-alive"}}, {},
-                         "proxy.test", "1.0"));
+        auto res =
+            client.request(make_request("GET", "/ten/" + std::to_string(i),
+                                        {{"Connection", "keep-alive"}}, {}, "proxy.test", "1.0"));
         ASSERT_FALSE(res.error) << i << ": " << res.error.message();
         EXPECT_EQ(res.body, "GET /ten/" + std::to_string(i));
         EXPECT_TRUE(res.keep_alive) << i;
@@ -172,8 +175,10 @@ TEST_F(ProxyForwarding, ExpectContinueGetsA100ThenTheFinalResponse) {
     backend_.on("/upload", route{.status = 201, .echo = true});
     http_client client(proxy_.port());
     const std::string body = "the body, sent only after 100 Continue";
-    std::string head = "POST /upload HTTP/1.1\r\nHost: proxy.test\r\nExpect: 100-continue\r\n"
-                       "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    std::string head =
+        "POST /upload HTTP/1.1\r\nHost: proxy.test\r\nExpect: 100-continue\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n";
     ASSERT_FALSE(client.send(head));
     auto interim = client.read_response();
     ASSERT_FALSE(interim.error) << interim.error.message();
@@ -269,6 +274,42 @@ TEST_F(ProxyForwarding, PoolSurvivesABackendThatClosesAfterEachResponse) {
         EXPECT_TRUE(res.keep_alive) << i;  // the client's connection is not the backend's
     }
     EXPECT_EQ(backend_.accepted_connections(), 5u);
+}
+
+TEST(ProxyConcurrency, ConcurrentClientsOnTwoWorkerThreadsGetTheirOwnAnswers) {
+    fake_backend backend;
+    backend.on("/echo", route{.echo = true});
+    spillway_proxy proxy(backend.url(), {{"threads", 2}});
+    constexpr int clients = 16;
+    constexpr int requests_each = 20;
+    std::atomic<int> good{0};
+    std::vector<std::string> first_error(clients);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            http_client client(proxy.port(), 10s);
+            for (int i = 0; i < requests_each; ++i) {
+                const std::string body = "client " + std::to_string(c) + " request " +
+                                         std::to_string(i) + std::string(c * 100, 'x');
+                auto res = client.request(make_request("POST", "/echo", {}, body));
+                if (res.error || res.status != 200 || res.body != body) {
+                    first_error[c] =
+                        res.error ? res.error.message()
+                                  : std::to_string(res.status) + " " + res.body.substr(0, 40);
+                    return;
+                }
+                ++good;
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (int c = 0; c < clients; ++c) {
+        EXPECT_TRUE(first_error[c].empty()) << "client " << c << ": " << first_error[c];
+    }
+    EXPECT_EQ(good.load(), clients * requests_each);
+    EXPECT_EQ(backend.request_count(), static_cast<std::size_t>(clients * requests_each));
 }
 
 }  // namespace

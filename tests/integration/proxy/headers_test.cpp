@@ -1,13 +1,13 @@
 // Headers across the proxy: hop-by-hop ones (RFC 9110 §7.6.1, including those named in
 // Connection) never cross it in either direction; X-Forwarded-* and X-Request-Id are set.
 
-#include "proxy_fixture.hpp"
-#include "support/fake_backend.hpp"
-#include "support/http_client.hpp"
-
 #include <gtest/gtest.h>
 
 #include <regex>
+
+#include "proxy_fixture.hpp"
+#include "support/fake_backend.hpp"
+#include "support/http_client.hpp"
 
 namespace spillway::test {
 namespace {
@@ -29,8 +29,7 @@ protected:
 };
 
 bool is_uuid(const std::string& s) {
-    static const std::regex uuid(
-        "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+    static const std::regex uuid("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
     return std::regex_match(s, uuid);
 }
 
@@ -113,8 +112,8 @@ TEST_F(ProxyHeaders, ForwardedForIsAppendedToTheClients) {
 }
 
 TEST_F(ProxyHeaders, ClientsForwardedProtoAndHostAreReplacedWithWhatThisHopSaw) {
-    const auto req = forward({{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "evil.test"}},
-                             "real.test");
+    const auto req =
+        forward({{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "evil.test"}}, "real.test");
     EXPECT_EQ(req.header("X-Forwarded-Proto"), "http");
     EXPECT_EQ(req.count("X-Forwarded-Proto"), 1u);
     EXPECT_EQ(req.header("X-Forwarded-Host"), "real.test");

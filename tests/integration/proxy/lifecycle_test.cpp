@@ -2,15 +2,15 @@
 // --version, --help, configuration errors naming the key, exit status 2) and a graceful SIGTERM
 // that lets an in-flight request finish.
 
-#include "proxy_fixture.hpp"
-#include "support/fake_backend.hpp"
-#include "support/http_client.hpp"
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "proxy_fixture.hpp"
+#include "support/fake_backend.hpp"
+#include "support/http_client.hpp"
 
 namespace spillway::test {
 namespace {
@@ -91,12 +91,12 @@ TEST(ProxyCommandLine, UnknownKeyExitsWith2NamingIt) {
 TEST(ProxyCommandLine, InvalidJsonAndMissingFileExitWith2) {
     temp_dir dir;
     std::ofstream(dir / "broken.json") << R"({"listen": )";
-    EXPECT_EQ(run_spillway({"--config", (dir / "broken.json").string(), "--check-config"})
-                  .exit_status,
-              2);
-    EXPECT_EQ(run_spillway({"--config", (dir / "absent.json").string(), "--check-config"})
-                  .exit_status,
-              2);
+    EXPECT_EQ(
+        run_spillway({"--config", (dir / "broken.json").string(), "--check-config"}).exit_status,
+        2);
+    EXPECT_EQ(
+        run_spillway({"--config", (dir / "absent.json").string(), "--check-config"}).exit_status,
+        2);
 }
 
 TEST(ProxyCommandLine, VersionAndHelp) {

@@ -14,7 +14,7 @@ namespace spillway::test {
 namespace {
 
 nlohmann::json default_settings(std::uint16_t port, const std::string& backend_url,
-                                 const std::filesystem::path& dir) {
+                                const std::filesystem::path& dir) {
     return {
         {"listen", "127.0.0.1:" + std::to_string(port)},
         {"threads", 1},
@@ -76,15 +76,14 @@ bool built_with_asan() {
 }
 
 spillway_proxy::spillway_proxy(const std::string& backend_url, const nlohmann::json& settings)
-    : port_(free_port()),
-      process_([&] {
+    : port_(free_port()), process_([&] {
           config_ = default_settings(port_, backend_url, dir_.path());
           if (!settings.is_null()) {
               config_.merge_patch(settings);
           }
           std::ofstream(config_path()) << config_.dump(2);
-          return process::start({bin_path("spillway"), {"--config", config_path().string()}, {},
-                                 "spillway"});
+          return process::start(
+              {bin_path("spillway"), {"--config", config_path().string()}, {}, "spillway"});
       }()) {
     if (!process_.wait_for_port(port_, 10s)) {
         throw std::runtime_error("spillway did not accept on port " + std::to_string(port_) +

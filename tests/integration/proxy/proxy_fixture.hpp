@@ -3,13 +3,12 @@
 // (the test's settings merged over small defaults), a free port picked for it, started, and
 // ready once its port accepts. Stopped by pid when the object goes away, also on failure.
 
-#include "support/process.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include "support/process.hpp"
 
 namespace spillway::test {
 

@@ -10,16 +10,16 @@ namespace spillway::http_util {
 namespace {
 
 TEST(HopByHop, FixedSetInAnyCase) {
-    for (const char* name : {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
-                             "Transfer-Encoding", "Upgrade", "connection", "KEEP-ALIVE", "te",
-                             "transfer-encoding", "uPgRaDe"}) {
+    for (const char* name :
+         {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding",
+          "Upgrade", "connection", "KEEP-ALIVE", "te", "transfer-encoding", "uPgRaDe"}) {
         EXPECT_TRUE(is_hop_by_hop(name)) << name;
     }
 }
 
 TEST(HopByHop, EndToEndHeadersAreNot) {
-    for (const char* name : {"Host", "Content-Length", "Content-Type", "X-Request-Id",
-                             "Trailers", "Connections", "T", "", "Keep-Alive2", "Upgrade-Insecure-Requests"}) {
+    for (const char* name : {"Host", "Content-Length", "Content-Type", "X-Request-Id", "Trailers",
+                             "Connections", "T", "", "Keep-Alive2", "Upgrade-Insecure-Requests"}) {
         EXPECT_FALSE(is_hop_by_hop(name)) << name;
     }
 }

@@ -256,9 +256,9 @@ TEST(ClientResponseHead, ConnectionDecision) {
               "close");
     EXPECT_EQ(client_head(res, body_framing::content_length, 1, true, false).value("Connection"),
               "keep-alive");
-    EXPECT_EQ(client_head(res, body_framing::until_close, std::nullopt, false, false)
-                  .value("Connection"),
-              "close");
+    EXPECT_EQ(
+        client_head(res, body_framing::until_close, std::nullopt, false, false).value("Connection"),
+        "close");
 }
 
 TEST(ClientResponseHead, UntilCloseHasNoFramingHeader) {
@@ -272,9 +272,9 @@ TEST(ClientResponseHead, HeadAnd304KeepTheLengthAsMetadata) {
     EXPECT_EQ(client_head(make_response(200), body_framing::none, 1000, true, true)
                   .value("Content-Length"),
               "1000");
-    EXPECT_EQ(client_head(make_response(304), body_framing::none, 7, true, true)
-                  .value("Content-Length"),
-              "7");
+    EXPECT_EQ(
+        client_head(make_response(304), body_framing::none, 7, true, true).value("Content-Length"),
+        "7");
 }
 
 TEST(ClientResponseHead, NoContentHasNoFraming) {
