@@ -39,7 +39,8 @@ TEST(CaptureOutage, KafkaDownSpoolsThenDrainsEachIdExactlyOnce) {
     ASSERT_TRUE(wait_for_records(broker.bootstrap(), 1));
 
     ASSERT_TRUE(broker.down());
-    const auto result = run_load({.port = p.port(), .connections = 10, .requests = 30,
+    // One request per connection: all of them wait for the same delivery timeout at once.
+    const auto result = run_load({.port = p.port(), .connections = 30, .requests = 30,
                                   .target = "/during-outage", .timeout = 20s});
     const auto queued = queued_ids(result, 30);
     expect_all_waited_for_kafka(result);
@@ -71,7 +72,7 @@ TEST(CaptureOutage, KillNineWithANonEmptySpoolLosesNothing) {
     {
         proxy first({backend_url, broker.bootstrap(), spool.path(), outage_settings()});
         ASSERT_TRUE(broker.down());
-        const auto result = run_load({.port = first.port(), .connections = 5, .requests = 25,
+        const auto result = run_load({.port = first.port(), .connections = 25, .requests = 25,
                                       .target = "/before-crash", .timeout = 20s});
         ids = queued_ids(result, 25);
         EXPECT_EQ(metric(first.admin_port(), "spillway_spool_records"), 25.0);
