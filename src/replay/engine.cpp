@@ -96,7 +96,7 @@ net::awaitable<void> engine::run() {
             }
         }
         if (!stopping_) {
-            co_await consumer_.wait(std::chrono::milliseconds{200});
+            co_await consumer_.wait(std::chrono::milliseconds{50});
         }
     }
     log_->info("stopping: {} in flight, {} waiting", in_flight_, backlog_.size());
@@ -353,6 +353,9 @@ void engine::set_pause(pause_reason reason, bool active) {
         break;
     case pause_change::resume:
         consumer_.set_paused(false);
+        // The poll loop may be waiting on an empty queue; the refetch must not wait for its
+        // timeout.
+        consumer_.wake();
         break;
     case pause_change::none:
         break;
