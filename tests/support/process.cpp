@@ -109,6 +109,9 @@ process process::start(process_options options) {
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, 2, p.stderr_path_.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    // Nothing else of the test process leaks into the child: Asio's sockets are not
+    // close-on-exec, and a child holding a test backend's listening socket keeps it accepting.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     // The child starts with default dispositions and nothing blocked, whatever the test runner
     // did to its own signals.
     posix_spawnattr_t attr;
