@@ -15,16 +15,21 @@
 namespace spillway::test {
 namespace {
 
+// A free port below the kernel's ephemeral range: while the broker is down, no other test's
+// broker on a kernel-chosen port can take it.
 std::uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
+    for (std::uint16_t port = 20000 + static_cast<std::uint16_t>(::getpid() % 9000);; ++port) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(port);
+        const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        ::close(fd);
+        if (ok) {
+            return port;
+        }
+    }
 }
 
 TEST(Devbroker, PrintsAndWritesItsBootstrapAddress) {
