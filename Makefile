@@ -26,7 +26,7 @@ build: deps $(BUILD_DIR)/build.ninja
 
 $(ASAN_BUILD_DIR)/build.ninja: | deps
 	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-	    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DSPILLWAY_SANITIZE=ON $(CMAKE_FLAGS)
+	    -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" -DSPILLWAY_SANITIZE=ON $(CMAKE_FLAGS)
 
 build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
@@ -44,6 +44,7 @@ check: build build-asan
 bench: build
 	@scripts/install-deps.sh --bench
 	bench/run.sh
+	BIN_DIR=$(BUILD_DIR)/bin bench/replay/run.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

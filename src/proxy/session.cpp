@@ -196,7 +196,12 @@ task<void> run_session(netx::tcp_socket socket, worker_state& w) {
     for (bool first = true;; first = false) {
         handle.idle = true;
         const auto wait = first ? w.cfg.limits.header_timeout : w.cfg.limits.idle_timeout;
-        if (w.stopping || !co_await await_request(stream, buffer, wait)) {
+        if (w.stopping) {
+            break;
+        }
+        // (co_await in a condition miscompiles with GCC 12: keep the result in a local.)
+        const bool arrived = co_await await_request(stream, buffer, wait);
+        if (!arrived) {
             break;
         }
         handle.idle = false;

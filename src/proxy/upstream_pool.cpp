@@ -74,8 +74,9 @@ task<acquire_result> upstream_pool::acquire() {
 }
 
 task<acquire_result> upstream_pool::connect() {
-    if (auto ec = co_await resolve()) {
-        co_return acquire_result{ec, nullptr};
+    const auto resolved = co_await resolve();
+    if (resolved) {
+        co_return acquire_result{resolved, nullptr};
     }
     auto c = std::make_unique<upstream_connection>(sweeper_);
     c->stream.expires_after(cfg_.connect_timeout);
