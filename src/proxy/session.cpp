@@ -79,7 +79,6 @@ task<bool> read_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
         record.method = req.method_string();
         record.target = req.target();
         record.http_version = req.version();
-        record.header_order = {parser.arrival_order().data(), parser.arrival_order().size()};
     }
     if (!ec) {
         if (!parser.is_done()) {
@@ -98,6 +97,8 @@ task<bool> read_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
     }
     stream.expires_never();  // the forward phase has its own deadlines
     if (!ec) {
+        // Taken once the message is whole: chunked trailers add fields (and may move the list).
+        record.header_order = {parser.arrival_order().data(), parser.arrival_order().size()};
         co_return true;
     }
     if (ec == http::error::header_limit) {
