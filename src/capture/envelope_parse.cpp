@@ -3,6 +3,7 @@
 // "Compatibility"): additive changes stay version 1.
 
 #include "spillway/capture/envelope.hpp"
+#include "spillway/http/hop_by_hop.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,28 +16,7 @@ namespace {
 
 using json = nlohmann::json;
 
-bool is_token_char(unsigned char c) {
-    if (c >= '0' && c <= '9') {
-        return true;
-    }
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-        return true;
-    }
-    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-// RFC 9110 token: what a method and a header name must be.
-bool is_token(std::string_view s) {
-    if (s.empty()) {
-        return false;
-    }
-    for (unsigned char c : s) {
-        if (!is_token_char(c)) {
-            return false;
-        }
-    }
-    return true;
-}
+using http_util::is_token;
 
 // A header value the replay can send without splitting the message: no CR, LF or NUL.
 bool is_safe_field_value(std::string_view s) {

@@ -23,7 +23,27 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+bool is_token_char(unsigned char c) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+        return true;
+    }
+    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+           std::string_view::npos;
+}
+
 }  // namespace
+
+bool is_token(std::string_view s) {
+    if (s.empty()) {
+        return false;
+    }
+    for (unsigned char c : s) {
+        if (!is_token_char(c)) {
+            return false;
+        }
+    }
+    return true;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) {

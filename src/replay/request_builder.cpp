@@ -9,14 +9,6 @@ namespace {
 constexpr std::string_view idempotency_header = "Idempotency-Key";
 constexpr std::string_view attempt_header = "X-Spillway-Replay-Attempt";
 
-bool is_token_char(unsigned char c) {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-        return true;
-    }
-    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-           std::string_view::npos;
-}
-
 // Headers the replay never copies: it frames the body itself, and owns its connection.
 bool replay_drops(std::string_view name, const http_util::connection_filter& connection) {
     return http_util::is_hop_by_hop(name) || connection.drops(name) ||
@@ -48,15 +40,7 @@ std::optional<rejection> check_head(const capture::envelope& e) {
 }  // namespace
 
 bool is_token(std::string_view s) {
-    if (s.empty()) {
-        return false;
-    }
-    for (unsigned char c : s) {
-        if (!is_token_char(c)) {
-            return false;
-        }
-    }
-    return true;
+    return http_util::is_token(s);
 }
 
 bool is_field_value(std::string_view s) {
