@@ -1,4 +1,5 @@
 #include "spillway/capture/envelope.hpp"
+#include "spillway/runtime/logging.hpp"
 
 #include <array>
 #include <charconv>
@@ -46,35 +47,9 @@ constexpr std::array<std::int8_t, 256> base64_values = [] {
     return table;
 }();
 
-bool needs_escape(unsigned char c) {
-    return c < 0x20 || c == '"' || c == '\\';
-}
-
-// Appends `text` (valid UTF-8) as the inside of a JSON string. Runs of plain bytes are copied in
-// one append: bodies can be megabytes and this runs once per captured request.
+// Appends `text` (valid UTF-8) as the inside of a JSON string.
 void append_escaped(std::string& out, std::string_view text) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (!needs_escape(c)) {
-            continue;
-        }
-        out.append(text.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default: {
-                const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-                out.append(u, sizeof u);
-            }
-        }
-    }
-    out.append(text.data() + run, text.size() - run);
+    runtime::append_json_escaped(out, text);
 }
 
 // JSON text must be UTF-8, but header values and the like may carry obs-text bytes: every

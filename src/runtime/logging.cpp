@@ -132,24 +132,29 @@ bool json_logs() {
 }
 
 void append_json_escaped(std::string& out, std::string_view text) {
+    // Runs of plain bytes are copied whole: envelopes escape megabyte bodies with this.
     static constexpr char hex[] = "0123456789abcdef";
-    for (unsigned char c : text) {
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        out.append(text.data() + run, i - run);
+        run = i + 1;
         switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
             case '\n': out += "\\n"; break;
             case '\r': out += "\\r"; break;
             case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out += hex[c >> 4];
-                    out += hex[c & 0xf];
-                } else {
-                    out += static_cast<char>(c);
-                }
+            default: {
+                const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+                out.append(u, sizeof u);
+            }
         }
     }
+    out.append(text.data() + run, text.size() - run);
 }
 
 }  // namespace spillway::runtime
