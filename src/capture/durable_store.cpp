@@ -1,5 +1,6 @@
 #include "spillway/capture/durable_store.hpp"
 
+#include "spillway/kafka/errors.hpp"
 #include "spillway/runtime/logging.hpp"
 
 #include <boost/asio/associated_executor.hpp>
@@ -75,23 +76,6 @@ auto async_produce(kafka::producer& producer, const kafka::record& record, Token
         token);
 }
 
-// Errors that retrying (or spooling and retrying later) cannot cure: Kafka refuses this record
-// itself. Spooling it would block the spool's drain behind it forever.
-bool is_permanent(int error) {
-    switch (static_cast<rd_kafka_resp_err_t>(error)) {
-        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-        case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
-        case RD_KAFKA_RESP_ERR_INVALID_MSG:
-        case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-        case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-        case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-            return true;
-        default:
-            return false;
-    }
-}
-
 }  // namespace
 
 bool durable_store::log_throttle::allow() noexcept {
@@ -121,7 +105,7 @@ netx::task<sink> durable_store::store(kafka::record record, std::string_view id)
     if (report.ok()) {
         co_return sink::kafka;
     }
-    if (is_permanent(report.error)) {
+    if (kafka::is_permanent_error(report.error)) {
         log->error("request {} NOT stored: kafka refuses it ({}, {} bytes)", id,
                    report.error_message, record.value.size());
         co_return sink::none;

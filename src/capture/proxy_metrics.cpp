@@ -60,6 +60,10 @@ void write_storage(exposition& out, const spool::spool& s, const spool::drainer&
     out.sample("spillway_spool_records", static_cast<double>(s.records()));
     out.family("spillway_spool_bytes", "gauge", "Bytes waiting in the spool.");
     out.sample("spillway_spool_bytes", static_cast<double>(s.bytes()));
+    out.family("spillway_spool_quarantined_records", "gauge",
+               "Spooled records Kafka refused for good, set aside in the spool's quarantine "
+               "table for the operator (README, \"The spool\").");
+    out.sample("spillway_spool_quarantined_records", static_cast<double>(s.quarantined_records()));
     out.family("spillway_spool_drained_total", "counter",
                "Spooled records delivered to Kafka and deleted from the spool.");
     out.sample("spillway_spool_drained_total", static_cast<double>(d.delivered()));

@@ -1,6 +1,9 @@
 #include "spillway/spool/drainer.hpp"
 
+#include "spillway/kafka/errors.hpp"
 #include "spillway/runtime/logging.hpp"
+
+#include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -15,8 +18,8 @@ namespace {
 struct report {
     std::int64_t seq = 0;
     std::uint64_t bytes = 0;
-    bool ok = false;
-    std::string error;
+    int error = 0;  // rd_kafka_resp_err_t; 0 = delivered
+    std::string error_message;
 };
 
 }  // namespace
@@ -53,7 +56,7 @@ public:
     void on_delivery(const kafka::delivery_report& r) noexcept override {
         try {
             std::lock_guard lock(shared_->mutex);
-            shared_->reports.push_back({seq_, bytes_, r.ok(), r.ok() ? "" : r.error_message});
+            shared_->reports.push_back({seq_, bytes_, r.error, r.ok() ? "" : r.error_message});
             shared_->cv.notify_one();
         } catch (...) {
             // Out of memory: the record stays in the spool and is sent after a restart.
@@ -158,15 +161,17 @@ void drainer::handle_reports(loop_state& st) {
     for (auto& r : reports) {
         --st.in_flight;
         st.in_flight_bytes -= r.bytes;
-        if (r.ok) {
+        if (r.error == 0) {
             delivered.push_back(r.seq);
             st.deleting.insert(r.seq);
             st.backoff = options_.backoff_initial;
+        } else if (kafka::is_permanent_error(r.error)) {
+            quarantine(st, r.seq, r.error_message);
         } else {
             ++failed_;
             if (!st.first_failure || r.seq < *st.first_failure) {
                 st.first_failure = r.seq;
-                st.failure_reason = std::move(r.error);
+                st.failure_reason = std::move(r.error_message);
             }
         }
     }
@@ -204,6 +209,12 @@ bool drainer::send_more(loop_state& st) {
         }
         auto callback = std::make_unique<report_callback>(shared_, rec.seq, rec.bytes);
         const int rc = producer_.produce(rec.record, std::move(callback));
+        if (rc != 0 && kafka::is_permanent_error(rc)) {
+            // Refused for good (e.g. larger than message.max.bytes): set aside, go on.
+            quarantine(st, rec.seq, rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(rc)));
+            st.cursor = rec.seq;
+            continue;
+        }
         if (rc != 0) {
             // Refused at once (queue full, producer closing): keep the order, retry from here.
             ++failed_;
@@ -220,6 +231,26 @@ bool drainer::send_more(loop_state& st) {
         }
     }
     return true;
+}
+
+// A record Kafka refuses for good would otherwise be retried forever and hold back every record
+// spooled after it: it goes to the spool's quarantine table (on disk, for the operator) and the
+// drain goes on. Until that commits it counts as being deleted, so a retry round skips it.
+void drainer::quarantine(loop_state& st, std::int64_t seq, const std::string& reason) {
+    runtime::logger("spool")->error(
+        "spool record {}: kafka refuses it for good ({}); moved to the quarantine table, the "
+        "drain goes on",
+        seq, reason);
+    ++quarantined_;
+    st.deleting.insert(seq);
+    std::weak_ptr<shared> weak = shared_;
+    spool_.quarantine(seq, reason, [weak, seq](bool) {
+        if (auto s = weak.lock()) {
+            std::lock_guard lock(s->mutex);
+            s->removed.push_back(seq);
+            s->cv.notify_one();
+        }
+    });
 }
 
 // Stopping: wait (bounded) for what is in flight, so delivered records are deleted now rather

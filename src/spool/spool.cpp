@@ -1,5 +1,6 @@
 #include "spillway/spool/spool.hpp"
 
+#include "spillway/core/ids.hpp"
 #include "spillway/runtime/logging.hpp"
 #include "spillway/spool/sqlite.hpp"
 
@@ -40,7 +41,19 @@ CREATE TABLE IF NOT EXISTS records (
     headers BLOB NOT NULL,
     bytes INTEGER NOT NULL
 );
-PRAGMA user_version = 1;
+-- Records Kafka refused for good (too large for the topic, not authorised...): kept on disk for
+-- the operator instead of blocking the records behind them or being dropped (README, "The spool").
+CREATE TABLE IF NOT EXISTS quarantine (
+    seq INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    key BLOB NOT NULL,
+    value BLOB NOT NULL,
+    headers BLOB NOT NULL,
+    bytes INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    quarantined_at TEXT NOT NULL
+);
+PRAGMA user_version = 2;
 )sql";
 
 // Record headers on disk: for each pair, u32 little-endian length + bytes, name then value.
@@ -118,6 +131,7 @@ struct append_op {
 struct remove_op {
     std::vector<std::int64_t> seqs;
     std::function<void(bool)> done;
+    std::string quarantine_reason;  // set: moved to the quarantine table, not only deleted
 };
 
 namespace {
@@ -125,6 +139,8 @@ namespace {
 struct removal {
     std::uint64_t records = 0;
     std::uint64_t bytes = 0;
+    std::uint64_t quarantined_records = 0;
+    std::uint64_t quarantined_bytes = 0;
 };
 
 int insert_records(sqlite3_stmt* insert, const std::vector<append_op>& appends) {
@@ -146,17 +162,37 @@ int insert_records(sqlite3_stmt* insert, const std::vector<append_op>& appends) 
     return SQLITE_OK;
 }
 
-int delete_records(sqlite3_stmt* remove, const std::vector<remove_op>& removes, removal& done) {
+int delete_records(sqlite3_stmt* remove, sqlite3_stmt* quarantine,
+                   const std::vector<remove_op>& removes, removal& done) {
     for (const auto& op : removes) {
         for (const std::int64_t seq : op.seqs) {
+            bool quarantined = false;
+            if (!op.quarantine_reason.empty()) {
+                sqlite::reset_guard q(quarantine);
+                const std::string at = core::format_rfc3339(std::chrono::system_clock::now());
+                sqlite3_bind_text(quarantine, 1, op.quarantine_reason.data(),
+                                  static_cast<int>(op.quarantine_reason.size()), SQLITE_STATIC);
+                sqlite3_bind_text(quarantine, 2, at.data(), static_cast<int>(at.size()),
+                                  SQLITE_TRANSIENT);
+                sqlite3_bind_int64(quarantine, 3, seq);
+                if (sqlite3_step(quarantine) != SQLITE_DONE) {
+                    return SQLITE_ERROR;
+                }
+                quarantined = sqlite3_changes(sqlite3_db_handle(quarantine)) > 0;
+            }
             sqlite::reset_guard guard(remove);
             sqlite3_bind_int64(remove, 1, seq);
             int step = sqlite3_step(remove);
             if (step == SQLITE_ROW) {
                 // RETURNING gives the size to free; an unknown or already deleted seq gives no
                 // row and frees nothing, so a repeated delete cannot skew the accounting.
-                done.bytes += static_cast<std::uint64_t>(sqlite3_column_int64(remove, 0));
+                const auto bytes = static_cast<std::uint64_t>(sqlite3_column_int64(remove, 0));
+                done.bytes += bytes;
                 ++done.records;
+                if (quarantined) {
+                    done.quarantined_bytes += bytes;
+                    ++done.quarantined_records;
+                }
                 step = sqlite3_step(remove);
             }
             if (step != SQLITE_DONE) {
@@ -178,6 +214,7 @@ struct spool::state {
     sqlite::db_ptr writer_db;
     sqlite::stmt_ptr insert;
     sqlite::stmt_ptr remove;
+    sqlite::stmt_ptr quarantine;
     sqlite::db_ptr reader_db;  // its own connection: WAL lets the drainer read during commits
     sqlite::stmt_ptr select;
     std::mutex reader_mutex;
@@ -209,9 +246,16 @@ spool::spool(const config::spool_config& cfg) : max_bytes_(cfg.max_bytes) {
     records_ = static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT count(*) FROM records"));
     bytes_ = static_cast<std::uint64_t>(
         sqlite::query_int(db, "SELECT coalesce(sum(bytes), 0) FROM records"));
+    quarantined_records_ =
+        static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT count(*) FROM quarantine"));
+    quarantined_bytes_ = static_cast<std::uint64_t>(
+        sqlite::query_int(db, "SELECT coalesce(sum(bytes), 0) FROM quarantine"));
     s.insert = sqlite::prepare(
         db, "INSERT INTO records (topic, key, value, headers, bytes) VALUES (?, ?, ?, ?, ?)");
     s.remove = sqlite::prepare(db, "DELETE FROM records WHERE seq = ? RETURNING bytes");
+    s.quarantine = sqlite::prepare(
+        db, "INSERT OR IGNORE INTO quarantine "
+            "SELECT seq, topic, key, value, headers, bytes, ?, ? FROM records WHERE seq = ?");
     s.reader_db = sqlite::open(path_, SQLITE_OPEN_READWRITE);
     sqlite3_busy_timeout(s.reader_db.get(), 5000);
     s.select = sqlite::prepare(s.reader_db.get(),
@@ -219,6 +263,12 @@ spool::spool(const config::spool_config& cfg) : max_bytes_(cfg.max_bytes) {
                                "WHERE seq > ? ORDER BY seq LIMIT ?");
     runtime::logger("spool")->info("spool {}: {} records, {} bytes (max {})", path_,
                                    records_.load(), bytes_.load(), max_bytes_);
+    if (quarantined_records_.load() > 0) {
+        runtime::logger("spool")->error(
+            "spool {}: {} records ({} bytes) in quarantine: Kafka refused them; see the README, "
+            "\"The spool\"",
+            path_, quarantined_records_.load(), quarantined_bytes_.load());
+    }
     s.writer = std::thread([this] { writer_loop(); });
 }
 
@@ -233,8 +283,10 @@ void spool::append(kafka::record&& r, std::unique_ptr<append_callback> callback)
     {
         std::lock_guard lock(s.mutex);
         if (!s.closing) {
-            // Committed bytes plus what is already queued: a burst cannot overshoot the bound.
-            if (bytes_.load() + s.pending_bytes + op.bytes > max_bytes_) {
+            // Committed bytes (quarantined ones are on disk too) plus what is already queued: a
+            // burst cannot overshoot the bound.
+            if (bytes_.load() + quarantined_bytes_.load() + s.pending_bytes + op.bytes >
+                max_bytes_) {
                 op.rejected = errc::full;
                 ++rejected_full_;
             } else {
@@ -251,17 +303,28 @@ void spool::append(kafka::record&& r, std::unique_ptr<append_callback> callback)
 }
 
 void spool::remove(std::vector<std::int64_t> seqs, std::function<void(bool)> done) {
+    queue_removal({std::move(seqs), std::move(done), {}});
+}
+
+void spool::quarantine(std::int64_t seq, std::string reason, std::function<void(bool)> done) {
+    if (reason.empty()) {
+        reason = "refused by kafka";
+    }
+    queue_removal({{seq}, std::move(done), std::move(reason)});
+}
+
+void spool::queue_removal(remove_op&& op) {
     auto& s = *state_;
     {
         std::lock_guard lock(s.mutex);
         if (!s.closing) {
-            s.removes.push_back({std::move(seqs), std::move(done)});
+            s.removes.push_back(std::move(op));
             s.wake.notify_one();
             return;
         }
     }
-    if (done) {
-        done(false);
+    if (op.done) {
+        op.done(false);
     }
 }
 
@@ -311,7 +374,7 @@ void spool::commit(batch& b) noexcept {
         rc = insert_records(s.insert.get(), b.appends);
     }
     if (rc == SQLITE_OK) {
-        rc = delete_records(s.remove.get(), b.removes, removed);
+        rc = delete_records(s.remove.get(), s.quarantine.get(), b.removes, removed);
     }
     if (rc == SQLITE_OK) {
         rc = sqlite::exec(db, "COMMIT");
@@ -331,6 +394,8 @@ void spool::commit(batch& b) noexcept {
             records_ -= removed.records;
             bytes_ += added_bytes;
             bytes_ -= removed.bytes;
+            quarantined_records_ += removed.quarantined_records;
+            quarantined_bytes_ += removed.quarantined_bytes;
             ++transactions_;
             appended_ += added;
         }
@@ -404,6 +469,7 @@ void spool::close() noexcept {
     s.select.reset();
     s.insert.reset();
     s.remove.reset();
+    s.quarantine.reset();
     s.reader_db.reset();
     s.writer_db.reset();
 }

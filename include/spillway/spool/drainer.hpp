@@ -2,8 +2,10 @@
 // The drainer: a background thread that sends spooled records to Kafka, oldest first, and
 // deletes each one only after its delivery report said success. When Kafka fails it stops
 // sending, lets what is in flight report, backs off (exponentially) and resumes from the oldest
-// record that was not delivered. At most max_in_flight records (and bytes) are handed to the
-// producer at once, so a large backlog never floods librdkafka's queue.
+// record that was not delivered. A record Kafka refuses for good (too large for the topic, not
+// authorised) is moved to the spool's quarantine table instead of blocking the drain. At most
+// max_in_flight records (and bytes) are handed to the producer at once, so a large backlog never
+// floods librdkafka's queue.
 //
 // Delivery is at least once: a record whose report was lost to a crash, or which timed out in
 // flight but was written all the same, is sent again. The envelope id makes that harmless.
@@ -47,6 +49,7 @@ public:
     std::uint64_t delivered() const noexcept { return delivered_.load(); }
     std::uint64_t failed() const noexcept { return failed_.load(); }
     std::uint64_t produced() const noexcept { return produced_.load(); }
+    std::uint64_t quarantined() const noexcept { return quarantined_.load(); }
     std::size_t max_in_flight_seen() const noexcept { return max_in_flight_seen_.load(); }
 
     struct shared;  // what the delivery callbacks and the spool's listener reach (drainer.cpp)
@@ -60,6 +63,7 @@ private:
     std::atomic<std::uint64_t> delivered_{0};
     std::atomic<std::uint64_t> failed_{0};
     std::atomic<std::uint64_t> produced_{0};
+    std::atomic<std::uint64_t> quarantined_{0};
     std::atomic<std::size_t> max_in_flight_seen_{0};
 
     struct loop_state;
@@ -67,6 +71,7 @@ private:
     void run() noexcept;
     void handle_reports(loop_state& st);
     bool send_more(loop_state& st);
+    void quarantine(loop_state& st, std::int64_t seq, const std::string& reason);
     void finish(loop_state& st);
 };
 

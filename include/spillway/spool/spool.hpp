@@ -47,6 +47,8 @@ public:
     virtual void on_appended(boost::system::error_code ec) noexcept = 0;
 };
 
+struct remove_op;  // a queued deletion or quarantine (spool.cpp)
+
 // One record as the drainer reads it back.
 struct stored_record {
     std::int64_t seq = 0;  // strictly increasing, never reused: the FIFO order
@@ -87,6 +89,12 @@ public:
     // the writer thread once they are gone (false when the transaction failed: they stay).
     void remove(std::vector<std::int64_t> seqs, std::function<void(bool)> done = {});
 
+    // Queues moving this record to the quarantine table (with the reason and the time): for a
+    // record Kafka refuses for good, which must neither block the records behind it nor be
+    // dropped. Quarantined records stay on disk and count against spool.max_bytes until the
+    // operator deals with them (README, "The spool"). `done` as for remove().
+    void quarantine(std::int64_t seq, std::string reason, std::function<void(bool)> done = {});
+
     // Called on the writer thread after every commit that added records (the drainer's wake-up).
     // Set before the first append.
     void set_on_appended(std::function<void()> listener);
@@ -100,6 +108,8 @@ public:
     std::uint64_t transactions() const noexcept { return transactions_.load(); }
     std::uint64_t appended() const noexcept { return appended_.load(); }
     std::uint64_t rejected_full() const noexcept { return rejected_full_.load(); }
+    std::uint64_t quarantined_records() const noexcept { return quarantined_records_.load(); }
+    std::uint64_t quarantined_bytes() const noexcept { return quarantined_bytes_.load(); }
     std::uint64_t max_bytes() const noexcept { return max_bytes_; }
     const std::string& path() const noexcept { return path_; }
 
@@ -113,10 +123,13 @@ private:
     std::atomic<std::uint64_t> transactions_{0};
     std::atomic<std::uint64_t> appended_{0};
     std::atomic<std::uint64_t> rejected_full_{0};
+    std::atomic<std::uint64_t> quarantined_records_{0};
+    std::atomic<std::uint64_t> quarantined_bytes_{0};
     std::unique_ptr<state> state_;
 
     struct batch;  // the operations of one transaction
 
+    void queue_removal(remove_op&& op);
     void writer_loop() noexcept;
     void commit(batch& b) noexcept;
 };

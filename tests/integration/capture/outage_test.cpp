@@ -94,6 +94,42 @@ TEST(CaptureOutage, KillNineWithANonEmptySpoolLosesNothing) {
     expect_schema_valid(records);
 }
 
+// A record spooled during an outage can meet a Kafka that refuses it for good when it drains
+// (here: the restarted proxy allows smaller messages). It must neither hold back the records
+// spooled after it nor vanish: it is set aside in the spool's quarantine table.
+TEST(CaptureOutage, ASpooledRecordKafkaRefusesForGoodIsQuarantinedAndTheRestDrains) {
+    devbroker broker;
+    temp_dir spool("spillway-capture-spool");
+    const auto backend_url = dead_backend_url();
+    std::set<std::string> small_ids;
+    {
+        proxy first({backend_url, broker.bootstrap(), spool.path(), outage_settings()});
+        ASSERT_TRUE(broker.down());
+        http_client client(first.port());
+        const std::string big_body(1200 * 1024, 'x');
+        expect_captured(client.request(make_request("POST", "/big", {}, big_body)));
+        for (int i = 0; i < 3; ++i) {
+            small_ids.insert(expect_captured(client.request(make_request("POST", "/small"))));
+        }
+        EXPECT_EQ(metric(first.admin_port(), "spillway_spool_records"), 4.0);
+        EXPECT_EQ(first.terminate(), 0);
+    }
+    ASSERT_TRUE(broker.up());
+    auto settings = outage_settings();
+    settings["kafka"]["properties"] = {{"message.max.bytes", "1000000"}};
+    proxy second({backend_url, broker.bootstrap(), spool.path(), settings});
+    EXPECT_TRUE(wait_for_records(broker.bootstrap(), 3, 30s))
+        << "the refused record held back the others: " << records_in_topic(broker.bootstrap());
+    EXPECT_TRUE(wait_until(
+        [&] {
+            return metric(second.admin_port(), "spillway_spool_quarantined_records") == 1.0 &&
+                   metric(second.admin_port(), "spillway_spool_records") == 0.0;
+        },
+        10s));
+    EXPECT_EQ(second.terminate(), 0);
+    expect_exactly_once(read_topic(broker.bootstrap()), small_ids);
+}
+
 TEST(CaptureOutage, SigtermWhileCapturesWaitAnswersThemAndExitsZero) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");

@@ -134,6 +134,35 @@ TEST_F(DrainerTest, RefusedProduceIsRetriedInOrder) {
     ASSERT_TRUE(eventually([&] { return spool_.records() == 0; }));
 }
 
+TEST_F(DrainerTest, ARecordKafkaRefusesForGoodIsQuarantinedAndDoesNotBlockTheOthers) {
+    fill(5);
+    drainer d(spool_, producer_, fast_options());
+    d.start();
+    ASSERT_TRUE(producer_.wait_pending(5));
+    producer_.finish(1, true);
+    producer_.finish_with(1, 10, "Broker: Message size too large");  // MSG_SIZE_TOO_LARGE
+    producer_.finish(3, true);
+    ASSERT_TRUE(eventually([&] { return spool_.records() == 0; }));
+    EXPECT_EQ(spool_.quarantined_records(), 1u);
+    EXPECT_EQ(d.delivered(), 4u);
+    EXPECT_EQ(d.quarantined(), 1u);
+    EXPECT_EQ(d.failed(), 0u);
+    EXPECT_EQ(producer_.produced_keys(), keys(0, 5)) << "the refused record was sent again";
+}
+
+TEST_F(DrainerTest, AProduceRefusedForGoodIsQuarantinedAndTheDrainGoesOn) {
+    fill(3);
+    producer_.refuse_next(1, 10);  // larger than message.max.bytes: refused by produce() itself
+    drainer d(spool_, producer_, fast_options());
+    d.start();
+    ASSERT_TRUE(producer_.wait_pending(2));
+    producer_.finish(2, true);
+    ASSERT_TRUE(eventually([&] { return spool_.records() == 0; }));
+    EXPECT_EQ(spool_.quarantined_records(), 1u);
+    EXPECT_EQ(d.quarantined(), 1u);
+    EXPECT_EQ(producer_.produced_keys(), keys(1, 3));
+}
+
 TEST_F(DrainerTest, WakesWhenRecordsAreAppended) {
     drainer_options o = fast_options();
     o.rescan_interval = std::chrono::hours(1);  // only the append's wake-up can start it

@@ -128,7 +128,7 @@ public:
         if (refuse_ > 0) {
             --refuse_;
             ++refused_;
-            return -184;  // RD_KAFKA_RESP_ERR__QUEUE_FULL
+            return refuse_error_;
         }
         produced_keys_.push_back(r.key);
         pending_.push_back({std::move(r), std::move(cb)});
@@ -140,8 +140,13 @@ public:
     void close(std::chrono::milliseconds) noexcept override { finish(pending(), false); }
     bool connected() const noexcept override { return true; }
 
-    // Reports the `n` oldest pending records, as delivered or as failed.
+    // Reports the `n` oldest pending records, as delivered or as failed (timed out).
     void finish(std::size_t n, bool ok) {
+        finish_with(n, ok ? 0 : -192, ok ? "" : "Local: Message timed out");  // __MSG_TIMED_OUT
+    }
+
+    // Reports the `n` oldest pending records with this librdkafka error (0: delivered).
+    void finish_with(std::size_t n, int error, const std::string& message) {
         std::vector<std::unique_ptr<kafka::delivery_callback>> callbacks;
         {
             std::lock_guard lock(mutex_);
@@ -151,10 +156,8 @@ public:
             }
         }
         kafka::delivery_report report;
-        if (!ok) {
-            report.error = -192;  // RD_KAFKA_RESP_ERR__MSG_TIMED_OUT
-            report.error_message = "Local: Message timed out";
-        }
+        report.error = error;
+        report.error_message = message;
         for (auto& cb : callbacks) {
             cb->on_delivery(report);
         }
@@ -186,9 +189,11 @@ public:
         }
         return out;
     }
-    void refuse_next(int n) {
+    // The next `n` produce() calls fail with `error` (default: the local queue is full).
+    void refuse_next(int n, int error = -184) {  // RD_KAFKA_RESP_ERR__QUEUE_FULL
         std::lock_guard lock(mutex_);
         refuse_ = n;
+        refuse_error_ = error;
     }
     int refused() const {
         std::lock_guard lock(mutex_);
@@ -202,6 +207,7 @@ private:
     std::vector<std::string> produced_keys_;
     std::size_t max_pending_ = 0;
     int refuse_ = 0;
+    int refuse_error_ = -184;
     int refused_ = 0;
 };
 

@@ -1,4 +1,5 @@
 #include "spillway/spool/spool.hpp"
+#include "spillway/spool/sqlite.hpp"
 
 #include "unit/spool/spool_fixtures.hpp"
 
@@ -209,6 +210,41 @@ TEST(SpoolTest, SizeAccountingSurvivesReopen) {
     // New records come after the recovered ones.
     ASSERT_FALSE(append_and_wait(reopened, make_record(101, 1)));
     EXPECT_EQ(reopened.read_after(0, 100, 1ull << 30).back().record.key, "key-101");
+}
+
+TEST(SpoolTest, QuarantineMovesARecordAsideKeepsItOnDiskAndCountsItAgainstTheBound) {
+    temp_dir dir;
+    const std::uint64_t one = record_bytes(make_record(0, 100));
+    {
+        spool s(dir.config(4 * one));
+        for (int i = 0; i < 3; ++i) {
+            ASSERT_FALSE(append_and_wait(s, make_record(i, 100)));
+        }
+        const auto first = s.read_after(0, 1, 1ull << 30).front().seq;
+        std::promise<bool> moved;
+        s.quarantine(first, "Broker: Message size too large", [&](bool r) { moved.set_value(r); });
+        ASSERT_TRUE(moved.get_future().get());
+        EXPECT_EQ(s.records(), 2u);
+        EXPECT_EQ(s.bytes(), 2 * one);
+        EXPECT_EQ(s.quarantined_records(), 1u);
+        EXPECT_EQ(s.quarantined_bytes(), one);
+        // The drain no longer sees it...
+        EXPECT_EQ(s.read_after(0, 100, 1ull << 30).front().record.key, "key-1");
+        // ...but it is still on disk, so it still counts against spool.max_bytes.
+        ASSERT_FALSE(append_and_wait(s, make_record(3, 100)));
+        EXPECT_EQ(append_and_wait(s, make_record(4, 100)), errc::full);
+    }
+    spool reopened(dir.config(4 * one));
+    EXPECT_EQ(reopened.records(), 3u);
+    EXPECT_EQ(reopened.quarantined_records(), 1u);
+    EXPECT_EQ(reopened.quarantined_bytes(), one);
+    // What the operator finds (README, "The spool").
+    sqlite::db_ptr db = sqlite::open(reopened.path(), SQLITE_OPEN_READONLY);
+    EXPECT_EQ(sqlite::query_int(db.get(),
+                                "SELECT count(*) FROM quarantine WHERE CAST(key AS TEXT) = 'key-0' "
+                                "AND reason = 'Broker: Message size too large' "
+                                "AND quarantined_at LIKE '20%Z'"),
+              1);
 }
 
 TEST(SpoolTest, AppendAfterCloseFailsWithClosed) {
