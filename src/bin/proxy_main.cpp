@@ -3,6 +3,7 @@
 #include "spillway/capture/capture_handler.hpp"
 #include "spillway/capture/proxy_metrics.hpp"
 #include "spillway/capture/durable_store.hpp"
+#include "spillway/capture/report_pump.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/proxy/server.hpp"
 #include "spillway/runtime/cli.hpp"
@@ -79,6 +80,11 @@ int run(const config::config& cfg, const sigset_t& signals) {
     if (!admin::start_admin(admin_listener, cfg)) {
         return 1;
     }
+    // Declared after the server: destroyed (and stopped) before its event loops are.
+    capture::report_pump reports(*producer);
+    if (!reports.start(server.first_worker_executor())) {
+        log->warn("delivery reports stay on the producer's thread");
+    }
     const auto ep = server.local_endpoint();
     log->info("spillway {} listening on {}:{} ({} worker thread(s)), backend {}, kafka {} topic {}, "
               "spool {} ({} records waiting)",
@@ -89,6 +95,8 @@ int run(const config::config& cfg, const sigset_t& signals) {
     sigwait(&signals, &sig);
     log->info("received {}, shutting down (up to {} ms for in-flight requests)",
               sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shutdown_timeout.count());
+    // Reports go back to the producer's own thread before the workers stop running.
+    reports.stop();
     server.stop();
     admin_listener.stop();
     drainer.stop(cfg.kafka.delivery_timeout);

@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <shared_mutex>
@@ -38,6 +41,9 @@ public:
     int produce(const record& r, std::unique_ptr<delivery_callback> callback) noexcept override;
     void close(std::chrono::milliseconds timeout) noexcept override;
     bool connected() const noexcept override { return connected_.load(std::memory_order_relaxed); }
+    int take_over_reports() override;
+    void serve_reports() noexcept override;
+    void give_back_reports() noexcept override;
 
 private:
     static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) noexcept;
@@ -46,6 +52,7 @@ private:
 
     void deliver(const rd_kafka_message_t& msg) noexcept;
     void poll_loop() noexcept;
+    void start_poll_thread();
     void stop_poll_thread() noexcept;
     // Serves delivery reports on the calling thread until none is outstanding or `until`.
     void drain_reports(clock::time_point until) noexcept;
@@ -61,6 +68,9 @@ private:
     std::shared_mutex produce_mutex_;
     bool closed_ = false;
     std::mutex close_mutex_;  // serialises close() calls: the second one returns when all is done
+    // Who serves reports: the poll thread, or (while taken over) whoever watches report_pipe_[0].
+    std::mutex serving_mutex_;
+    int report_pipe_[2] = {-1, -1};
 };
 
 rdkafka_producer::rdkafka_producer(const config::kafka_config& cfg) {
@@ -70,7 +80,7 @@ rdkafka_producer::rdkafka_producer(const config::kafka_config& cfg) {
     rd_kafka_conf_set_stats_cb(conf.get(), on_stats);
     rd_kafka_conf_set_opaque(conf.get(), this);
     rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));
-    poll_thread_ = std::thread([this] { poll_loop(); });
+    start_poll_thread();
     log_->info("producer {} for {} (acks=all, idempotent, delivery timeout {} ms)",
                rd_kafka_name(rk_.get()), cfg.brokers, cfg.delivery_timeout.count());
 }
@@ -78,6 +88,56 @@ rdkafka_producer::rdkafka_producer(const config::kafka_config& cfg) {
 rdkafka_producer::~rdkafka_producer() {
     // Whoever wanted records confirmed called close() with a timeout; here they fail at once.
     close(std::chrono::milliseconds(0));
+    if (report_pipe_[1] >= 0) {
+        // librdkafka must not write to the descriptor number once it is closed (and reused).
+        queue_handle main_queue(rd_kafka_queue_get_main(rk_.get()));
+        rd_kafka_queue_io_event_enable(main_queue.get(), -1, nullptr, 0);
+    }
+    for (int fd : report_pipe_) {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+}
+
+int rdkafka_producer::take_over_reports() {
+    std::lock_guard lock(serving_mutex_);
+    if (report_pipe_[0] < 0 && ::pipe2(report_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
+        report_pipe_[0] = report_pipe_[1] = -1;
+        return -1;
+    }
+    stop_poll_thread();
+    // librdkafka writes a byte when its report queue goes from empty to non-empty; reports that
+    // are already waiting get a byte of our own, so the new server looks at once.
+    queue_handle main_queue(rd_kafka_queue_get_main(rk_.get()));
+    rd_kafka_queue_io_event_enable(main_queue.get(), report_pipe_[1], "r", 1);
+    [[maybe_unused]] auto n = ::write(report_pipe_[1], "r", 1);
+    return report_pipe_[0];
+}
+
+void rdkafka_producer::serve_reports() noexcept {
+    // Empty the pipe first: a report queued after this point writes a new byte (the queue was
+    // empty once we had served it), so none can be left waiting without a wake-up.
+    char sink[64];
+    while (::read(report_pipe_[0], sink, sizeof sink) > 0) {
+    }
+    while (rd_kafka_poll(rk_.get(), 0) > 0) {
+    }
+}
+
+void rdkafka_producer::give_back_reports() noexcept {
+    std::lock_guard lock(serving_mutex_);
+    if (poll_thread_.joinable() || report_pipe_[0] < 0) {
+        return;
+    }
+    queue_handle main_queue(rd_kafka_queue_get_main(rk_.get()));
+    rd_kafka_queue_io_event_enable(main_queue.get(), -1, nullptr, 0);
+    try {
+        start_poll_thread();
+    } catch (const std::system_error& e) {
+        // No thread: close() still serves what is waiting, but nothing does until then.
+        log_->critical("cannot restart the delivery report thread: {}", e.what());
+    }
 }
 
 int rdkafka_producer::produce(const record& r,
@@ -201,6 +261,11 @@ void rdkafka_producer::poll_loop() noexcept {
     }
 }
 
+void rdkafka_producer::start_poll_thread() {
+    stopping_.store(false, std::memory_order_release);
+    poll_thread_ = std::thread([this] { poll_loop(); });
+}
+
 void rdkafka_producer::stop_poll_thread() noexcept {
     if (poll_thread_.joinable()) {
         stopping_.store(true, std::memory_order_release);
@@ -232,7 +297,10 @@ void rdkafka_producer::close(std::chrono::milliseconds timeout) noexcept {
     }
     // Purged records report promptly; the bound only guards against a librdkafka surprise.
     drain_reports(clock::now() + std::chrono::seconds(5));
-    stop_poll_thread();
+    {
+        std::lock_guard lock(serving_mutex_);
+        stop_poll_thread();
+    }
     drain_reports(clock::now() + std::chrono::seconds(1));
     if (auto left = outstanding_.load(); left > 0) {
         log_->error("closing: {} delivery report(s) never arrived", left);

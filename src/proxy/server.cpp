@@ -127,6 +127,10 @@ task<void> server::accept_loop(worker& w) {
     }
 }
 
+netx::executor server::first_worker_executor() const {
+    return workers_.front()->ioc.get_executor();
+}
+
 void server::stop() {
     if (stopped_ || workers_.empty()) {
         stopped_ = true;

@@ -1,8 +1,9 @@
 #pragma once
 // An asynchronous, idempotent Kafka producer (librdkafka) that never blocks its caller.
-// produce() hands the record to librdkafka and returns at once; the delivery report arrives on
-// the producer's own poll thread through a delivery_callback, which the caller may use to post a
-// completion back to its own executor. The callback fires exactly once for every record that
+// produce() hands the record to librdkafka and returns at once; the delivery report arrives
+// through a delivery_callback, which the caller may use to post a completion back to its own
+// executor. Reports are served on the producer's own poll thread, or on an event loop that took
+// them over (take_over_reports: one thread hand-off less per report on the capture path). The callback fires exactly once for every record that
 // produce() accepted: on success, on failure, and on close (flush, then purge, then poll).
 
 #include "spillway/config/config.hpp"
@@ -29,8 +30,8 @@ struct delivery_report {
     bool ok() const { return error == 0; }
 };
 
-// Receives one delivery report. Called on the producer's poll thread; must not block and must not
-// throw. The producer destroys it right after on_delivery returns.
+// Receives one delivery report. Called on the thread that serves reports (the producer's poll
+// thread, or the event loop that took them over); must not block and must not throw. The producer destroys it right after on_delivery returns.
 class delivery_callback {
 public:
     virtual ~delivery_callback() = default;
@@ -60,6 +61,16 @@ public:
 
     // Whether a broker answered recently (for /ready).
     virtual bool connected() const noexcept = 0;
+
+    // Lets an event loop serve the delivery reports instead of the producer's poll thread:
+    // returns a descriptor that becomes readable whenever reports are waiting (the loop then
+    // calls serve_reports()), or -1 when this producer cannot hand them over. Until
+    // give_back_reports() the loop must keep serving, or reports wait (close() still serves
+    // them). give_back_reports() restarts the poll thread; both may be called from any thread.
+    virtual int take_over_reports() { return -1; }
+    // Runs the callbacks of every report waiting now; never blocks.
+    virtual void serve_reports() noexcept {}
+    virtual void give_back_reports() noexcept {}
 };
 
 // The production implementation: enable.idempotence=true, acks=all, kafka.properties applied on

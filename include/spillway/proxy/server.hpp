@@ -34,6 +34,10 @@ public:
     // The bound address (useful with port 0).
     net::ip::tcp::endpoint local_endpoint() const;
 
+    // The event loop of the first worker (after start()), for work that must run on one of
+    // them, such as serving Kafka's delivery reports. It runs until stop() returns.
+    netx::executor first_worker_executor() const;
+
     // Graceful stop: stop accepting, close idle connections, let in-flight requests finish for
     // up to shutdown_timeout, then cancel the rest and join the threads. Idempotent.
     void stop();
