@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -113,6 +115,40 @@ TEST(Producer, RecordsArriveWithKeyValueAndHeadersAndEachCallbackFiresOnce) {
         EXPECT_EQ(report.partition, m.partition);
         EXPECT_EQ(report.offset, m.offset);
     }
+}
+
+// An event loop can take the reports over (the proxy's report_pump): they are then served only
+// when it asks, on its thread, after the descriptor said so; given back, the producer's own
+// thread serves them again.
+TEST(Producer, ReportsTakenOverAreServedOnlyByTheTakerUntilGivenBack) {
+    devbroker broker;
+    auto producer = kafka::make_producer(kafka_config_for(broker, 5s));
+    const int fd = producer->take_over_reports();
+    ASSERT_GE(fd, 0);
+    report_log log;
+    ASSERT_EQ(producer->produce(make_record("failed-requests", 0),
+                                std::make_unique<logging_callback>(log, 0)),
+              0);
+    // Delivered by the broker, but nobody served the report: the callback has not run.
+    ASSERT_TRUE(wait_until(
+        [&] { return kcat::total_end_offset(broker.bootstrap(), "failed-requests") >= 1; }, 10s));
+    EXPECT_EQ(log.size(), 0u);
+    const auto deadline = clock::now() + 10s;
+    while (log.size() == 0 && clock::now() < deadline) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) == 1) {
+            producer->serve_reports();
+        }
+    }
+    ASSERT_EQ(log.size(), 1u) << "the descriptor never woke the taker";
+    EXPECT_TRUE(log.reports().begin()->second.ok());
+
+    producer->give_back_reports();
+    ASSERT_EQ(producer->produce(make_record("failed-requests", 1),
+                                std::make_unique<logging_callback>(log, 1)),
+              0);
+    EXPECT_TRUE(log.wait_for(2, 10s)) << "the poll thread did not take the reports back";
+    producer->close(5s);
 }
 
 TEST(Producer, ReportsConnectedWhileTheBrokerIsUp) {
