@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <charconv>
 
 namespace spillway::replay {
@@ -21,25 +23,6 @@ using error_code = boost::system::error_code;
 namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
-
-bool method_carries_body(std::string_view method) {
-    return method == "POST" || method == "PUT" || method == "PATCH";
-}
-
-http::request<http::string_body> to_beast(const outgoing_request& r, unsigned attempt) {
-    http::request<http::string_body> req;
-    req.method_string(r.method);
-    req.target(r.target);
-    req.version(11);
-    for (const auto& [name, value] : wire_headers(r, attempt)) {
-        req.insert(name, value);
-    }
-    req.body() = r.body;
-    if (!r.body.empty() || method_carries_body(r.method)) {
-        req.content_length(r.body.size());
-    }
-    return req;
-}
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
     unsigned seconds = 0;
@@ -99,9 +82,11 @@ net::awaitable<error_code> backend_client::connect(connection& c) {
 net::awaitable<backend_client::exchange_result> backend_client::exchange(
     connection& c, const outgoing_request& r, unsigned attempt) {
     exchange_result out;
-    auto req = to_beast(r, attempt);
+    c.head.clear();  // the connection's buffer: no allocation per message once it has grown
+    append_wire_head(c.head, r, attempt);
+    const std::array<net::const_buffer, 2> request{net::buffer(c.head), net::buffer(r.body)};
     c.stream.expires_after(cfg_.response_timeout);
-    auto [wec, written] = co_await http::async_write(c.stream, req, use_tuple);
+    auto [wec, written] = co_await net::async_write(c.stream, request, use_tuple);
     if (wec) {
         out.ec = wec;
         co_return out;

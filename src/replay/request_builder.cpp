@@ -109,10 +109,20 @@ std::variant<outgoing_request, rejection> build_request(const capture::envelope&
     return out;
 }
 
-capture::header_list wire_headers(const outgoing_request& r, unsigned attempt) {
-    capture::header_list headers = r.headers;
-    headers.emplace_back(std::string(attempt_header), std::to_string(attempt));
-    return headers;
+void append_wire_head(std::string& out, const outgoing_request& r, unsigned attempt) {
+    auto line = [&out](std::string_view name, std::string_view value) {
+        out.append(name).append(": ").append(value).append("\r\n");
+    };
+    out.append(r.method).append(" ").append(r.target).append(" HTTP/1.1\r\n");
+    for (const auto& [name, value] : r.headers) {
+        line(name, value);
+    }
+    line(attempt_header, std::to_string(attempt));
+    const bool carries_body = r.method == "POST" || r.method == "PUT" || r.method == "PATCH";
+    if (!r.body.empty() || carries_body) {
+        line("Content-Length", std::to_string(r.body.size()));
+    }
+    out.append("\r\n");
 }
 
 }  // namespace spillway::replay

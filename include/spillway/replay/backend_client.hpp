@@ -61,6 +61,7 @@ private:
         explicit connection(net::any_io_executor ex) : stream(ex) {}
         beast::tcp_stream stream;
         beast::flat_buffer buffer;
+        std::string head;  // the request head being sent, reused across requests
     };
     using connection_list = std::list<connection>;
 

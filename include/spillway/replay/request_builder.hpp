@@ -37,8 +37,12 @@ struct rejection {
 std::variant<outgoing_request, rejection> build_request(const capture::envelope& e,
                                                         std::string_view default_host);
 
-// Adds the per-attempt header; returns the headers to put on the wire, in order.
-capture::header_list wire_headers(const outgoing_request& r, unsigned attempt);
+// Appends the request head exactly as it goes on the wire: the request line (HTTP/1.1), the
+// headers in order, `X-Spillway-Replay-Attempt: <attempt>`, and Content-Length when there is a
+// body or the method carries one (POST, PUT, PATCH), then the empty line. Written as one string,
+// not through Beast's fields, because this is the replay's per-message hot path: a fields
+// container allocates once per header.
+void append_wire_head(std::string& out, const outgoing_request& r, unsigned attempt);
 
 // The checks, exposed for tests and for --tail.
 bool is_token(std::string_view s);

@@ -43,11 +43,35 @@ TEST(BuildRequest, KeepsMethodTargetHeadersInOrderAndBody) {
     EXPECT_EQ(req.idempotency_key, sample().id);
 }
 
-TEST(BuildRequest, AttemptHeaderIsAddedPerAttempt) {
+TEST(BuildRequest, TheWireHeadHasTheRequestLineHeadersInOrderTheAttemptAndTheLength) {
     auto req = ok(build_request(sample(), "b"));
-    auto h = wire_headers(req, 3);
-    ASSERT_FALSE(h.empty());
-    EXPECT_EQ(h.back(), (std::pair<std::string, std::string>{"X-Spillway-Replay-Attempt", "3"}));
+    std::string head = "left alone|";
+    append_wire_head(head, req, 3);
+    EXPECT_EQ(head, "left alone|"
+                    "POST /api/users?source=web HTTP/1.1\r\n"
+                    "Host: localhost:8080\r\n"
+                    "content-type: application/json\r\n"
+                    "X-Dup: a\r\n"
+                    "X-Dup: b\r\n"
+                    "Idempotency-Key: " +
+                        sample().id +
+                        "\r\n"
+                        "X-Spillway-Replay-Attempt: 3\r\n"
+                        "Content-Length: " +
+                        std::to_string(sample().body.size()) + "\r\n\r\n");
+}
+
+TEST(BuildRequest, TheWireHeadHasContentLengthOnlyWhenThereIsABodyOrTheMethodCarriesOne) {
+    auto e = sample();
+    e.method = "GET";
+    e.body.clear();
+    std::string get;
+    append_wire_head(get, ok(build_request(e, "b")), 1);
+    EXPECT_EQ(get.find("Content-Length"), std::string::npos) << get;
+    e.method = "PUT";
+    std::string put;
+    append_wire_head(put, ok(build_request(e, "b")), 1);
+    EXPECT_NE(put.find("\r\nContent-Length: 0\r\n\r\n"), std::string::npos) << put;
 }
 
 TEST(BuildRequest, KeepsTheClientsIdempotencyKeyCaseInsensitively) {
