@@ -2,8 +2,9 @@
 # The demo workflow end to end, through the Makefile's targets on the local stack, as an operator
 # runs it (DESIGN.md, "The demo workflow"):
 #   up -> test (through the proxy) -> stop-api -> test-fail (503 "queued":true) -> consume-kafka
-#   shows the request -> start-api -> the replay consumer delivers it -> GET /api/users through
-#   the proxy shows the user exactly once -> logs -> down, leaving no process behind.
+#   shows the request -> tail shows it too -> start-api -> the replay consumer delivers it ->
+#   GET /api/users through the proxy shows the user exactly once -> logs -> down, leaving no
+#   process behind.
 # Every step's output is checked, not only its exit status. Free ports and a run directory of
 # its own, so it collides with no other test and no developer's stack; `down` always runs.
 #
@@ -51,10 +52,12 @@ alive() {
 
 started_pids=()
 logs_pgid=""
+tail_pgid=""
 finish() {
     local status=$?
     trap - EXIT
     [[ -z $logs_pgid ]] || kill -TERM -- "-$logs_pgid" 2>/dev/null || true
+    [[ -z $tail_pgid ]] || kill -TERM -- "-$tail_pgid" 2>/dev/null || true
     mk down >/dev/null 2>&1 || true
     local pid
     for pid in "${started_pids[@]}"; do  # only if `down` itself failed: by pid, never by name
@@ -118,6 +121,20 @@ expect "key $request_id" "$out" "the queued record, keyed by the request id"
 expect "spillway-failure=connect_error" "$out" "the record's failure header"
 expect '\"name\":\"Jane Doe\"' "$out" "the queued body"
 
+step "make tail (the queue as the replay sees it; stopped here as Ctrl-C would)"
+setsid bash -c 'exec "$@"' _ make -s --no-print-directory -C "$src_dir" STACK=local \
+    BUILD_DIR="$(dirname "$bin_dir")" RUN_DIR="$run_dir" tail >"$work/tail.out" 2>&1 &
+tail_pgid=$!
+deadline=$((SECONDS + 20))
+until grep -qs "$request_id POST /api/users connect_error" "$work/tail.out"; do
+    ((SECONDS < deadline)) || { cat "$work/tail.out"; fail "make tail did not show the request"; }
+    sleep 0.1
+done
+kill -INT -- "-$tail_pgid"
+wait "$tail_pgid" 2>/dev/null || true
+tail_pgid=""
+cat "$work/tail.out"
+
 step "make start-api"
 out=$(mk start-api 2>&1) || { echo "$out"; fail "make start-api"; }
 echo "$out"
@@ -149,7 +166,7 @@ setsid bash -c 'exec "$@"' _ make -s --no-print-directory -C "$src_dir" STACK=lo
 logs_pgid=$!
 deadline=$((SECONDS + 10))
 until [[ $(grep -c "^==> $run_dir/.*\.log <==" "$work/logs.out") -ge 4 ]] &&
-    grep -q "GET /api/users 200" "$work/logs.out"; do
+    grep -qs "GET /api/users 200" "$work/logs.out"; do
     ((SECONDS < deadline)) || { cat "$work/logs.out"; fail "make logs did not show the logs"; }
     sleep 0.1
 done
