@@ -165,7 +165,7 @@ setsid bash -c 'exec "$@"' _ make -s --no-print-directory -C "$src_dir" STACK=lo
     RUN_DIR="$run_dir" logs >"$work/logs.out" 2>&1 &
 logs_pgid=$!
 deadline=$((SECONDS + 10))
-until [[ $(grep -c "^==> $run_dir/.*\.log <==" "$work/logs.out") -ge 4 ]] &&
+until [[ $(grep -cs "^==> $run_dir/.*\.log <==" "$work/logs.out") -ge 4 ]] &&
     grep -qs "GET /api/users 200" "$work/logs.out"; do
     ((SECONDS < deadline)) || { cat "$work/logs.out"; fail "make logs did not show the logs"; }
     sleep 0.1
