@@ -162,12 +162,12 @@ start_proxy() {
         http_ok "http://127.0.0.1:$ADMIN_PORT/ready" || return 1
 }
 
-# The replay's admin /health when it has one; else its "replaying <topic>" line, looked for only
+# The replay is ready once it holds its partitions (the group join takes a few seconds): a demo
+# step that stops the API or the broker right after `up` then finds it consuming. Looked for only
 # after this start's marker (the log is appended to across starts).
 replay_ready() {
-    http_ok "http://127.0.0.1:$REPLAY_ADMIN_PORT/health" ||
-        awk '/^--- .* starting: /{found=0} /replaying /{found=1} END{exit !found}' \
-            "$(log_file replay)"
+    awk '/^--- .* starting: /{found=0} /assigned partitions/{found=1} END{exit !found}' \
+        "$(log_file replay)"
 }
 
 start_replay() {
@@ -178,7 +178,7 @@ start_replay() {
         SPILLWAY_KAFKA_BROKERS="$brokers" \
         SPILLWAY_ADMIN_LISTEN="127.0.0.1:$REPLAY_ADMIN_PORT" \
         "$BIN_DIR/spillway-replay" --config "$CONFIG" || return 1
-    wait_ready replay "$(<"$(pid_file replay)")" "consuming" replay_ready || return 1
+    wait_ready replay "$(<"$(pid_file replay)")" "partitions assigned" replay_ready || return 1
 }
 
 start_service() {
