@@ -28,11 +28,21 @@ STACK_GOALS := up down test test-fail stop-api start-api consume-kafka logs tail
 ifneq ($(filter $(STACK_GOALS),$(MAKECMDGOALS)),)
   ifeq ($(origin STACK),undefined)
     # The stack that is up, else docker when an engine answers, else local processes.
-    STACK := $(shell cat $(RUN_DIR)/stack 2>/dev/null || \
-                     (docker info >/dev/null 2>&1 && echo docker) || echo local)
+    STACK_FILE := $(shell cat $(RUN_DIR)/stack 2>/dev/null)
+    ifneq ($(STACK_FILE),)
+      STACK := $(STACK_FILE)
+      STACK_WHY := the stack that is up, from $(RUN_DIR)/stack
+    else ifeq ($(shell docker info >/dev/null 2>&1 && echo yes),yes)
+      STACK := docker
+      STACK_WHY := a Docker engine answers; STACK=local runs plain processes
+    else
+      STACK := local
+      STACK_WHY := no Docker engine answers
+    endif
   endif
 endif
 STACK ?= local
+STACK_WHY ?= as asked
 ifeq ($(filter docker local,$(STACK)),)
   $(error STACK must be docker or local, not "$(STACK)")
 endif
@@ -88,12 +98,12 @@ format:
 
 up: $(STACK_BUILD)
 ifeq ($(STACK),docker)
-	@echo "make up: STACK=docker (a Docker engine answers; STACK=local runs plain processes)"
+	@echo "make up: STACK=docker ($(STACK_WHY)): docker-compose.yml"
 	@mkdir -p $(RUN_DIR) && echo docker >$(RUN_DIR)/stack
 	$(COMPOSE) up -d --build
 	@echo "proxy http://localhost:8080, sample API http://localhost:3000, Kafka localhost:29092"
 else
-	@echo "make up: STACK=local (no Docker engine answers; processes, pids and logs in $(RUN_DIR)/)"
+	@echo "make up: STACK=local ($(STACK_WHY)): processes, pids and logs in $(RUN_DIR)/"
 	@mkdir -p $(RUN_DIR) && echo local >$(RUN_DIR)/stack
 	@$(STACK_ENV) scripts/stack.sh up
 endif
