@@ -96,7 +96,7 @@ struct http_server::impl {
             if (ec) {
                 auto res = parse_error_response(ec);
                 stream.expires_after(write_timeout);
-                auto [wec, wn] = co_await http::async_write(stream, res, netx::use_task);
+                co_await http::async_write(stream, res, netx::use_task);  // then close, whatever
                 co_return;
             }
             const auto& req = parser.get();
