@@ -63,8 +63,11 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
+# (Not when BUILD_DIR names the sanitizer build, e.g. to run the stack on its binaries.)
+ifneq ($(BUILD_DIR),$(ASAN_BUILD_DIR))
 $(BUILD_DIR)/build.ninja: | deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+endif
 
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
