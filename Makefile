@@ -81,6 +81,7 @@ build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
 
 # The whole local stack (dev broker, sample API, proxy, replay) in the foreground; Ctrl-C stops it.
 run: $(if $(NO_BUILD),,build)
+	@mkdir -p $(RUN_DIR) && echo local >$(RUN_DIR)/stack
 	@$(STACK_ENV) scripts/stack.sh run
 
 # Every test, in the normal build and again under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -254,6 +254,7 @@ down() {
     for ((i = ${#services[@]} - 1; i >= 0; i--)); do
         stop_service "${services[i]}"
     done
+    rm -f "$RUN_DIR/stack"  # the Makefile's note that the local stack is the one up
 }
 
 status() {
