@@ -14,6 +14,8 @@ bench_packages=(wrk nginx-light)
 wanted=("${build_packages[@]}" "${test_packages[@]}")
 if [[ "${1:-}" == "--bench" ]]; then
     wanted+=("${bench_packages[@]}")
+elif [[ "${1:-}" == "--build-only" ]]; then  # docker/Dockerfile's builder: no test tools
+    wanted=("${build_packages[@]}")
 fi
 
 missing=()
