@@ -61,11 +61,11 @@ nginx) CANDIDATE_LABEL=nginx-as-candidate ;;
 esac
 if [[ -z ${SCENARIOS:-} ]]; then
     SCENARIOS="happy idle"
-    [[ -x $DEVBROKER ]] && SCENARIOS="happy fail outage idle"
+    [[ -x $DEVBROKER ]] && SCENARIOS="happy fail circuit outage idle"
 fi
 for s in $SCENARIOS; do
     [[ -n ${SCENARIO_ROLES[$s]:-} ]] || die "unknown scenario '$s' (known: ${!SCENARIO_ROLES[*]})"
-    [[ $s == fail || $s == outage ]] && [[ ! -x $DEVBROKER ]] && die "scenario $s needs $DEVBROKER"
+    [[ $s == fail || $s == outage || $s == circuit ]] && [[ ! -x $DEVBROKER ]] && die "scenario $s needs $DEVBROKER"
 done
 for t in nginx wrk kcat jq curl ss setsid python3; do
     command -v "$t" >/dev/null || die "missing tool: $t (scripts/install-deps.sh --bench)"

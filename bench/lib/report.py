@@ -132,6 +132,43 @@ def capture_table(runs, methods):
     return out
 
 
+def circuit_table(runs, methods):
+    """circuit_closed / circuit_open: backend down, breaker off vs on, same round back to back;
+    ratio = open / closed req/s, the median of the per-round ratios."""
+    out = ["Circuit breaker (backend down): closed = breaker off, every request tries to connect; "
+           "open = breaker on and open, no connect attempt",
+           f"{'method':<7}{'circuit':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>10}"
+           f"{'errors':>8}{'queued':>10}{'records':>10}{'lost':>7}"]
+    for method in methods:
+        for variant in ("closed", "open"):
+            rows = ok_runs(runs, scenario="circuit_" + variant, method=method)
+            if not rows:
+                continue
+            queued = [r["queued"] for r in rows]
+            records = [r["kafka_records"] for r in rows]
+            lost = (sum(queued) - sum(records)
+                    if None not in queued and None not in records else None)
+            out.append(f"{method:<7}{variant:<9}"
+                       f"{statistics.median(rps(r) for r in rows):>9.0f}"
+                       f"{statistics.median(r['p50_us'] for r in rows) / 1000:>9.2f}"
+                       f"{statistics.median(r['p99_us'] for r in rows) / 1000:>9.2f}"
+                       f"{sum(r['non2xx'] for r in rows):>10}"
+                       f"{sum(sock_errors(r) for r in rows):>8}"
+                       f"{fmt(sum(queued) if None not in queued else None, 10)}"
+                       f"{fmt(sum(records) if None not in records else None, 10)}"
+                       f"{fmt(lost, 7)}")
+        ratios = []
+        for opened in ok_runs(runs, scenario="circuit_open", method=method):
+            closed = ok_runs(runs, scenario="circuit_closed", method=method,
+                             round=opened["round"])
+            if closed and rps(closed[0]):
+                ratios.append(rps(opened) / rps(closed[0]))
+        ratio = median_or_none(ratios)
+        if ratio is not None:
+            out.append(f"{method:<7}{'open / closed req/s':<27}{ratio:>9.2f}")
+    return out
+
+
 def idle_table(runs):
     out = ["Idle keep-alive connections: each client sent one request, read the reply, stays open",
            f"{'proxy':<20}{'held':>6}{'RSS before MiB':>16}{'RSS holding MiB':>17}{'KiB/conn':>10}"]
@@ -154,6 +191,8 @@ def main():
         sections.append(happy_table(runs, methods))
     if any(r.get("scenario") in ("fail", "outage") for r in runs):
         sections.append(capture_table(runs, methods))
+    if any(r.get("scenario", "").startswith("circuit_") for r in runs):
+        sections.append(circuit_table(runs, methods))
     if any(r.get("scenario") == "idle" for r in runs):
         sections.append(idle_table(runs))
     loads = [r["load1"] for r in runs if "load1" in r]

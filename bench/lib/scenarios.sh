@@ -6,7 +6,8 @@
 # or `cand` (the candidate: build/bin/spillway, or nginx again with CANDIDATE=nginx).
 # SCENARIO_ROLES[name] says which roles a scenario runs; `idle` runs once, the others every round.
 
-declare -A SCENARIO_ROLES=([happy]="ref cand" [fail]="cand" [outage]="cand" [idle]="ref cand")
+declare -A SCENARIO_ROLES=([happy]="ref cand" [fail]="cand" [outage]="cand" [idle]="ref cand"
+    [circuit]="cand")
 
 PROXY_PID=""
 PROXY_PORT=""
@@ -33,7 +34,7 @@ start_spillway() {  # DIR BACKEND_URL BROKERS -> LAST_PID
         --arg admin "127.0.0.1:$CANDIDATE_ADMIN_PORT" --arg spool "$d/spool" \
         '.listen = $listen | .threads = 1 | .backend.url = $backend | .kafka.brokers = $brokers
          | .admin.listen = $admin | .spool.dir = $spool | .shutdown_timeout_ms = 3000
-         | .log.level = "warn" | .log.access_log = false' \
+         | .log.level = "warn" | .log.access_log = false'"${SPILLWAY_JQ_EXTRA:+ | $SPILLWAY_JQ_EXTRA}" \
         "$REPO_DIR/config/spillway.json" >"$d/spillway.json"
     port_in_use "$CANDIDATE_PORT" && die "port $CANDIDATE_PORT is already in use (before starting spillway)"
     start_bg spillway "$d/spillway.log" "$BIN_DIR/spillway" --config "$d/spillway.json"
@@ -160,6 +161,24 @@ load_run() {
 scenario_happy() { load_run happy "$@"; }
 scenario_fail() { load_run fail "$@"; }
 scenario_outage() { load_run outage "$@"; }
+
+# The circuit breaker's worth, in the same run: backend down (DEAD_PORT) with the breaker off
+# (circuit_closed: every request tries to connect, is refused, and is captured) and on
+# (circuit_open: the warm-up opens the circuit, open_ms outlasts the run, so every measured
+# request is captured as circuit_open without a connect attempt). Odd rounds run closed first.
+scenario_circuit() {  # ROLE METHOD ROUND
+    local variants=(closed open) v
+    (($3 % 2)) || variants=(open closed)
+    for v in "${variants[@]}"; do
+        if [[ $v == open ]]; then
+            SPILLWAY_JQ_EXTRA='.circuit_breaker = {enabled: true, failure_threshold: 5, open_ms: 3600000}'
+        else
+            SPILLWAY_JQ_EXTRA='.circuit_breaker.enabled = false'
+        fi
+        load_run "circuit_$v" "$@"
+    done
+    SPILLWAY_JQ_EXTRA=""
+}
 
 # The proxy's RSS while 1,000 (IDLE_CONNS) keep-alive clients, each after one request, sit idle.
 scenario_idle() {

@@ -46,6 +46,24 @@ config::kafka_config producer_config(const config::config& cfg) {
     return kafka;
 }
 
+// "http://a:1" for one endpoint, "http://a:1, http://b:2 (round-robin)" for several; and the
+// circuit breaker's settings when it is on.
+std::string describe_backend(const config::config& cfg) {
+    std::string out;
+    for (const auto& e : cfg.backend.endpoints) {
+        out += (out.empty() ? "http://" : ", http://") + e.to_string();
+    }
+    if (cfg.backend.endpoints.size() > 1) {
+        out += " (round-robin)";
+    }
+    if (cfg.circuit_breaker.enabled) {
+        out += " with circuit breaker (" + std::to_string(cfg.circuit_breaker.failure_threshold) +
+               " failures, open " + std::to_string(cfg.circuit_breaker.open_duration.count()) +
+               " ms)";
+    }
+    return out;
+}
+
 int run(const config::config& cfg, const sigset_t& signals) {
     auto log = runtime::logger("proxy");
     // Order matters for shutdown: the server stops first (every capture in flight completes to
@@ -61,6 +79,7 @@ int run(const config::config& cfg, const sigset_t& signals) {
     admin::registry metrics;
     capture::register_proxy_metrics(
         metrics, {server.counters(), handler.counters(), spool, drainer, *producer});
+    capture::register_backend_metrics(metrics, server.endpoints());
     admin::admin_server admin_listener(
         admin::admin_address(cfg, 9901), metrics, [&]() -> std::optional<std::string> {
             if (!producer->connected() && spool.bytes() >= spool.max_bytes()) {
@@ -89,7 +108,8 @@ int run(const config::config& cfg, const sigset_t& signals) {
     log->info("spillway {} listening on {}:{} ({} worker thread(s)), backend {}, kafka {} topic {}, "
               "spool {} ({} records waiting)",
               SPILLWAY_VERSION, ep.address().to_string(), ep.port(), cfg.worker_threads(),
-              cfg.backend.url, cfg.kafka.brokers, cfg.kafka.topic, spool.path(), spool.records());
+              describe_backend(cfg), cfg.kafka.brokers, cfg.kafka.topic, spool.path(),
+              spool.records());
 
     int sig = 0;
     sigwait(&signals, &sig);

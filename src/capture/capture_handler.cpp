@@ -13,7 +13,9 @@ capture_handler::capture_handler(const config::config& cfg, durable_store& store
 netx::task<proxy::client_response> capture_handler::handle(const proxy::client_request& req,
                                                            const core::failure& failure,
                                                            proxy::request_record& record) {
-    const auto env = build_envelope(req, failure, record, cfg_.capture, upstream_);
+    // The endpoint the forwarder tried last (several endpoints: docs/envelope.md).
+    const std::string_view upstream = record.upstream.empty() ? upstream_ : record.upstream;
+    const auto env = build_envelope(req, failure, record, cfg_.capture, upstream);
     const sink where = co_await store_.store(make_record(env, req, cfg_.kafka), env.id);
     counters_.captured[static_cast<std::size_t>(failure.kind)][static_cast<std::size_t>(where)]
         .fetch_add(1, std::memory_order_relaxed);

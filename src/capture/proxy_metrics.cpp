@@ -1,5 +1,8 @@
 #include "spillway/capture/proxy_metrics.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace spillway::capture {
 
 namespace {
@@ -71,7 +74,79 @@ void write_storage(exposition& out, const spool::spool& s, const spool::drainer&
     out.sample("spillway_kafka_connected", p.connected() ? 1 : 0);
 }
 
+// --- backend endpoints: circuit breaker and upstream pools (issue 6) ---
+
+void write_circuits(exposition& out, const proxy::backend_endpoints& endpoints) {
+    using proxy::circuit_state;
+    out.family("spillway_circuit_state", "gauge",
+               "Circuit breaker state per backend endpoint: 0 closed, 1 open (requests captured "
+               "as circuit_open without trying it), 2 half-open (one probe in flight). Always 0 "
+               "when circuit_breaker.enabled is false.");
+    for (const auto& e : endpoints) {
+        out.sample("spillway_circuit_state", {{"endpoint", e->name()}},
+                   static_cast<double>(e->state()));
+    }
+    static constexpr circuit_state states[] = {circuit_state::open, circuit_state::half_open,
+                                               circuit_state::closed};
+    out.family("spillway_circuit_transitions_total", "counter",
+               "Circuit breaker transitions per backend endpoint, by the state entered.");
+    for (const auto& e : endpoints) {
+        for (auto s : states) {
+            out.sample("spillway_circuit_transitions_total",
+                       {{"endpoint", e->name()}, {"to", proxy::to_string(s)}},
+                       static_cast<double>(e->transitions_to(s)));
+        }
+    }
+}
+
+void write_pools(exposition& out, const proxy::backend_endpoints& endpoints) {
+    struct totals {
+        double open = 0, idle = 0, connects = 0, connect_errors = 0;
+    };
+    std::vector<totals> sums;
+    for (const auto& e : endpoints) {
+        totals t;
+        for (const auto& g : e->all_gauges()) {
+            t.open += g.open.load(std::memory_order_relaxed);
+            t.idle += g.idle.load(std::memory_order_relaxed);
+            t.connects += static_cast<double>(g.connects.load(std::memory_order_relaxed));
+            t.connect_errors += static_cast<double>(g.connect_errors.load(std::memory_order_relaxed));
+        }
+        sums.push_back(t);
+    }
+    out.family("spillway_upstream_pool_connections", "gauge",
+               "Connections to a backend endpoint, over all workers: idle in the keep-alive pool, "
+               "or active (carrying a request).");
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        const auto& name = endpoints[i]->name();
+        // Each worker publishes its two gauges apart: a scrape may see them a moment out of step.
+        out.sample("spillway_upstream_pool_connections", {{"endpoint", name}, {"state", "idle"}},
+                   sums[i].idle);
+        out.sample("spillway_upstream_pool_connections", {{"endpoint", name}, {"state", "active"}},
+                   std::max(0.0, sums[i].open - sums[i].idle));
+    }
+    out.family("spillway_upstream_connects_total", "counter",
+               "Connection attempts to a backend endpoint, by result (error: refused, unreachable, "
+               "timed out, or the name did not resolve).");
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        const auto& name = endpoints[i]->name();
+        out.sample("spillway_upstream_connects_total", {{"endpoint", name}, {"result", "ok"}},
+                   sums[i].connects);
+        out.sample("spillway_upstream_connects_total", {{"endpoint", name}, {"result", "error"}},
+                   sums[i].connect_errors);
+    }
+}
+
+// --- end of backend endpoints ---
+
 }  // namespace
+
+void register_backend_metrics(admin::registry& registry, const proxy::backend_endpoints& endpoints) {
+    registry.add([&endpoints](exposition& out) {
+        write_circuits(out, endpoints);
+        write_pools(out, endpoints);
+    });
+}
 
 void register_proxy_metrics(admin::registry& registry, proxy_metric_sources s) {
     registry.add([s](exposition& out) {

@@ -233,6 +233,65 @@ void apply_env(json& doc, env_lookup env) {
     }
 }
 
+// backend.endpoints (several endpoints, round-robin) and backend.url (one): the proxy uses the
+// list when it is given, else the url. The url stays the replay consumer's single target; when
+// only the list is given, that is its first endpoint.
+void apply_endpoints(backend_config& backend, const std::vector<std::string>& urls,
+                     bool url_given) {
+    if (urls.empty()) {
+        backend.endpoints = {backend.address};
+        return;
+    }
+    backend.endpoints.clear();
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        const std::string key = "backend.endpoints[" + std::to_string(i) + "]";
+        const auto address = parse_backend_url(key, urls[i]);
+        for (std::size_t j = 0; j < backend.endpoints.size(); ++j) {
+            const auto& other = backend.endpoints[j];
+            require(other.host != address.host || other.port != address.port, key,
+                    "the same endpoint as backend.endpoints[" + std::to_string(j) + "]");
+        }
+        backend.endpoints.push_back(address);
+    }
+    if (!url_given) {
+        backend.address = backend.endpoints.front();
+        backend.url = "http://" + backend.address.to_string();
+    }
+}
+
+// SPILLWAY_BACKEND names the whole backend, so it replaces backend.endpoints as well as
+// backend.url; a comma-separated list gives several endpoints. (apply_env already put the value
+// in backend.url.)
+void apply_backend_env(json& doc, env_lookup env) {
+    const auto value = env("SPILLWAY_BACKEND");
+    if (!value) {
+        return;
+    }
+    json& backend = doc["backend"];
+    backend.erase("endpoints");
+    if (value->find(',') == std::string::npos) {
+        return;
+    }
+    json list = json::array();
+    std::size_t start = 0;
+    for (;;) {
+        const auto comma = value->find(',', start);
+        auto item = value->substr(start, comma == std::string::npos ? comma : comma - start);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (item.empty()) {
+            fail("SPILLWAY_BACKEND", "an empty item in the list of backend URLs");
+        }
+        list.push_back(item);
+        if (comma == std::string::npos) {
+            break;
+        }
+        start = comma + 1;
+    }
+    backend.erase("url");
+    backend["endpoints"] = std::move(list);
+}
+
 config from_json(const json& doc) {
     config c;
     object_reader top(doc, "");
@@ -247,7 +306,11 @@ config from_json(const json& doc) {
     require(c.health_path.empty() || c.health_path.front() == '/', "health_path",
             "must start with / (or be empty to turn it off)");
 
+    std::vector<std::string> endpoint_urls;
+    bool url_given = false;
     top.section("backend", [&](object_reader& r) {
+        url_given = r.find("url") != nullptr;
+        r.read("endpoints", endpoint_urls);
         r.read("url", c.backend.url);
         r.read("connect_timeout_ms", c.backend.connect_timeout);
         r.read("response_timeout_ms", c.backend.response_timeout);
@@ -257,6 +320,17 @@ config from_json(const json& doc) {
         require(c.backend.response_timeout.count() > 0, r.key("response_timeout_ms"), "must be positive");
     });
     c.backend.address = parse_backend_url("backend.url", c.backend.url);
+    apply_endpoints(c.backend, endpoint_urls, url_given);
+
+    top.section("circuit_breaker", [&](object_reader& r) {
+        r.read("enabled", c.circuit_breaker.enabled);
+        r.read("failure_threshold", c.circuit_breaker.failure_threshold);
+        r.read("open_ms", c.circuit_breaker.open_duration);
+        require(c.circuit_breaker.failure_threshold >= 1 &&
+                    c.circuit_breaker.failure_threshold <= 1000000,
+                r.key("failure_threshold"), "must be 1..1000000");
+        require(c.circuit_breaker.open_duration.count() > 0, r.key("open_ms"), "must be positive");
+    });
 
     top.section("limits", [&](object_reader& r) {
         r.read("max_header_bytes", c.limits.max_header_bytes);
@@ -416,6 +490,7 @@ config parse(const std::string& json_text, env_lookup env) {
         throw config_error("(top level): expected an object");
     }
     apply_env(doc, env);
+    apply_backend_env(doc, env);
     return from_json(doc);
 }
 

@@ -40,6 +40,36 @@ core::failure make_failure(core::failure_kind kind, bool sent, std::string detai
     return core::failure{kind, std::nullopt, sent, std::move(detail)};
 }
 
+// Reports a request's verdict on its endpoint's circuit exactly once: what the forwarder decided,
+// or "none" (the probe given back) when the coroutine ended without a verdict.
+class circuit_guard {
+public:
+    circuit_guard(backend_endpoint& e, circuit_breaker::ticket t) : endpoint_(e), ticket_(t) {}
+    ~circuit_guard() {
+        if (!reported_) {
+            endpoint_.report(ticket_, verdict::none);
+        }
+    }
+    circuit_guard(const circuit_guard&) = delete;
+    circuit_guard& operator=(const circuit_guard&) = delete;
+
+    void report(const std::optional<core::failure>& failure) {
+        reported_ = true;
+        if (!failure) {
+            endpoint_.report(ticket_, verdict::success);
+            return;
+        }
+        const std::string cause = std::string(core::to_string(failure->kind)) + ": " +
+                                  failure->detail;
+        endpoint_.report(ticket_, verdict::failure, cause);
+    }
+
+private:
+    backend_endpoint& endpoint_;
+    circuit_breaker::ticket ticket_;
+    bool reported_ = false;
+};
+
 // The buffers of one write to the client: the response head (first write only), then a piece of
 // the body, framed as a chunk when the client gets the body re-chunked.
 class body_piece {
@@ -84,10 +114,14 @@ struct forwarder::exchange {
     std::string& head;  // the request head sent to the backend, then the client's response head
 };
 
-forwarder::forwarder(upstream_pool& pool, const config::config& cfg, bool capture_statuses,
+forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints,
+                     unsigned worker, const config::config& cfg, bool capture_statuses,
                      admin::histogram& upstream_duration)
-    : pool_(pool), cfg_(cfg), backend_host_(cfg.backend.address.to_string()),
-      upstream_duration_(upstream_duration) {
+    : cfg_(cfg), upstream_duration_(upstream_duration) {
+    for (auto& e : endpoints) {
+        routes_.push_back(std::unique_ptr<route>(new route{
+            *e, upstream_pool(sweeper, cfg.backend, e->address(), e->gauges(worker))}));
+    }
     if (capture_statuses) {
         for (unsigned status : cfg.capture.on) {
             capture_on_.set(status);
@@ -95,33 +129,84 @@ forwarder::forwarder(upstream_pool& pool, const config::config& cfg, bool captur
     }
 }
 
+void forwarder::close_idle() {
+    for (auto& r : routes_) {
+        r->pool.close_idle();
+    }
+}
+
+core::failure forwarder::circuit_open_failure() const {
+    std::string detail = routes_.size() == 1
+                             ? "circuit open for backend " + routes_.front()->endpoint.name()
+                             : "circuit open for every backend endpoint (" +
+                                   std::to_string(routes_.size()) + ")";
+    return make_failure(core::failure_kind::circuit_open, false, std::move(detail));
+}
+
+// Tries the endpoints in round-robin order, each at most once, skipping those whose circuit
+// refuses; stops at the first answer, or at a failure after which another endpoint must not get
+// the request. The failure returned is the last one, with sent_upstream true when any endpoint
+// received bytes of the request (the replay must then assume it may have been acted on).
 task<forwarder::result> forwarder::forward(netx::timed_socket& client,
-                                                     const client_request& req,
+                                           const client_request& req,
                                            request_record& record, bool keep_alive,
                                            std::string& scratch) {
     exchange x{req, nullptr, std::nullopt, scratch};
-    x.head.clear();
-    build_upstream_request_head(x.head, req,
-                                forward_context{record.client_ip, record.id.view(), backend_host_});
-    const auto started = std::chrono::steady_clock::now();
-    auto failure = co_await send_and_read_head(x);
-    upstream_duration_.observe(std::chrono::steady_clock::now() - started);
-    if (failure) {
-        co_return result{std::move(failure), keep_alive};
+    const std::size_t n = routes_.size();
+    const std::size_t first = next_ % n;
+    std::optional<core::failure> last;
+    bool sent_anywhere = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t index = (first + i) % n;
+        route& r = *routes_[index];
+        const auto ticket = r.endpoint.admit();
+        if (ticket.how == admission::refuse) {
+            continue;
+        }
+        if (!last) {
+            next_ = index + 1;  // round-robin over the endpoints that take requests
+        }
+        circuit_guard guard(r.endpoint, ticket);
+        record.upstream = r.endpoint.name();
+        x.head.clear();  // (relay may have used it for a client head)
+        build_upstream_request_head(
+            x.head, req, forward_context{record.client_ip, record.id.view(), r.endpoint.name()});
+        const auto started = std::chrono::steady_clock::now();
+        auto failure = co_await send_and_read_head(x, r.pool);
+        upstream_duration_.observe(std::chrono::steady_clock::now() - started);
+        guard.report(failure);
+        if (!failure) {
+            auto relayed = co_await relay(client, x, r.pool, record, keep_alive);
+            if (!relayed.failure) {
+                co_return relayed;
+            }
+            failure = std::move(relayed.failure);  // nothing reached the client yet
+        }
+        sent_anywhere = sent_anywhere || failure->sent_upstream;
+        last = std::move(failure);
+        if (last->sent_upstream && !is_idempotent(req.method())) {
+            break;
+        }
     }
-    co_return co_await relay(client, x, record, keep_alive);
+    if (!last) {
+        record.upstream = routes_[first]->endpoint.name();
+        co_return result{circuit_open_failure(), keep_alive};
+    }
+    last->sent_upstream = sent_anywhere;
+    co_return result{std::move(last), keep_alive};
 }
 
 // Sends the request and reads the response head, retrying once on a new connection when a
 // pooled one turns out closed before the backend could have acted on the request.
-task<std::optional<core::failure>> forwarder::send_and_read_head(exchange& x) {
+task<std::optional<core::failure>> forwarder::send_and_read_head(exchange& x,
+                                                                 upstream_pool& pool) {
     for (int attempt = 0;; ++attempt) {
         // (Two co_awaits in one conditional expression miscompile with GCC 12.)
         acquire_result acquired;
         if (attempt == 0) {
-            acquired = co_await pool_.acquire();
+            acquired = co_await pool.acquire();
         } else {
-            acquired = co_await pool_.connect();
+            acquired = co_await pool.connect();
         }
         if (acquired.error) {
             co_return make_failure(core::failure_kind::connect_error, false,
@@ -180,7 +265,8 @@ task<std::optional<core::failure>> forwarder::send_and_read_head(exchange& x) {
 }
 
 task<forwarder::result> forwarder::relay(netx::timed_socket& client, exchange& x,
-                                                   request_record& record, bool keep_alive) {
+                                         upstream_pool& pool, request_record& record,
+                                         bool keep_alive) {
     auto& parser = *x.parser;
     const auto& head = parser.get().base();
     const bool client_http11 = x.req.version() >= 11;
@@ -235,7 +321,7 @@ task<forwarder::result> forwarder::relay(netx::timed_socket& client, exchange& x
         }
     }
     if (parser.keep_alive() && x.conn->buffer.size() == 0) {
-        pool_.release(std::move(x.conn));
+        pool.release(std::move(x.conn));
     }
     co_return result{std::nullopt, keep_alive};
 }

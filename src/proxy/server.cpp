@@ -48,9 +48,9 @@ bool wait_until(Predicate done, std::chrono::milliseconds bound) {
 
 struct server::worker {
     worker(const config::config& cfg, failure_handler& handler, proxy_counters& counters,
-           bool capture_statuses)
+           bool capture_statuses, backend_endpoints& endpoints, unsigned index)
         : ioc(1), guard(net::make_work_guard(ioc)), acceptor(ioc.get_executor()),
-          state(ioc.get_executor(), cfg, handler, counters, capture_statuses) {}
+          state(ioc.get_executor(), cfg, handler, counters, capture_statuses, endpoints, index) {}
 
     net::io_context ioc;
     net::executor_work_guard<net::io_context::executor_type> guard;
@@ -59,7 +59,8 @@ struct server::worker {
 };
 
 server::server(const config::config& cfg, failure_handler& handler, bool capture_statuses)
-    : cfg_(cfg), handler_(handler), capture_statuses_(capture_statuses) {}
+    : cfg_(cfg), handler_(handler), capture_statuses_(capture_statuses),
+      endpoints_(make_endpoints(cfg)) {}
 
 server::~server() {
     stop();
@@ -69,7 +70,8 @@ void server::start() {
     endpoint_ = resolve_listen(cfg_.listen);
     const unsigned n = cfg_.worker_threads();
     for (unsigned i = 0; i < n; ++i) {
-        auto w = std::make_unique<worker>(cfg_, handler_, counters_, capture_statuses_);
+        auto w = std::make_unique<worker>(cfg_, handler_, counters_, capture_statuses_,
+                                          endpoints_, i);
         w->acceptor.open(endpoint_.protocol());
         w->acceptor.set_option(net::socket_base::reuse_address(true));
         w->acceptor.set_option(reuse_port(true));
@@ -167,7 +169,7 @@ void server::stop() {
     }
     for (auto& w : workers_) {
         net::post(w->ioc, [&w = *w] {
-            w.state.pool.close_idle();
+            w.state.forward.close_idle();
             w.state.sweeper.stop();
         });
         w->guard.reset();

@@ -170,14 +170,14 @@ task<bool> await_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
 }  // namespace
 
 worker_state::worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
-                           proxy_counters& counters, bool capture_statuses)
+                           proxy_counters& counters, bool capture_statuses,
+                           backend_endpoints& endpoints, unsigned worker)
     : cfg(cfg),
       sweeper(ex, netx::deadline_sweeper::resolution_for(
                       std::min({cfg.limits.header_timeout, cfg.limits.idle_timeout,
                                 cfg.limits.body_timeout, cfg.backend.connect_timeout,
                                 cfg.backend.response_timeout}))),
-      pool(sweeper, cfg.backend),
-      forward(pool, cfg, capture_statuses, counters.upstream_duration),
+      forward(sweeper, endpoints, worker, cfg, capture_statuses, counters.upstream_duration),
       on_failure(handler),
       counters(counters) {}
 

@@ -29,8 +29,9 @@ bool closed_by_peer(upstream_connection& c) {
 
 }  // namespace
 
-upstream_pool::upstream_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg)
-    : sweeper_(sweeper), cfg_(cfg) {}
+upstream_pool::upstream_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
+                             const config::host_port& address, pool_gauges& gauges)
+    : sweeper_(sweeper), cfg_(cfg), address_(address), gauges_(gauges) {}
 
 task<boost::system::error_code> upstream_pool::resolve() {
     const auto now = std::chrono::steady_clock::now();
@@ -38,15 +39,15 @@ task<boost::system::error_code> upstream_pool::resolve() {
         co_return boost::system::error_code{};
     }
     boost::system::error_code ec;
-    auto address = net::ip::make_address(cfg_.address.host, ec);
+    auto address = net::ip::make_address(address_.host, ec);
     if (!ec) {
-        endpoints_ = {net::ip::tcp::endpoint(address, cfg_.address.port)};
+        endpoints_ = {net::ip::tcp::endpoint(address, address_.port)};
         address_is_literal_ = true;
         co_return ec;
     }
     net::ip::basic_resolver<net::ip::tcp, netx::executor> resolver(sweeper_.get_executor());
     auto [rec, results] = co_await resolver.async_resolve(
-        cfg_.address.host, std::to_string(cfg_.address.port), netx::use_task);
+        address_.host, std::to_string(address_.port), netx::use_task);
     if (rec) {
         co_return rec;
     }
@@ -63,6 +64,7 @@ task<acquire_result> upstream_pool::acquire() {
     while (!idle_.empty()) {
         upstream_ptr c = std::move(idle_.back());
         idle_.pop_back();
+        publish_idle();
         if (now - c->idle_since >= cfg_.pool_idle_timeout || closed_by_peer(*c)) {
             ++stats_.stale;
             continue;
@@ -76,9 +78,11 @@ task<acquire_result> upstream_pool::acquire() {
 task<acquire_result> upstream_pool::connect() {
     const auto resolved = co_await resolve();
     if (resolved) {
+        pool_gauges::bump(gauges_.connect_errors);
         co_return acquire_result{resolved, nullptr};
     }
-    auto c = std::make_unique<upstream_connection>(sweeper_);
+    pool_gauges::add(gauges_.open, 1);  // until the connection is destroyed, however it ends
+    auto c = std::make_unique<upstream_connection>(sweeper_, gauges_);
     c->stream.expires_after(cfg_.connect_timeout);
     auto [cec, endpoint] = co_await net::async_connect(c->stream.socket(), endpoints_,
                                                        netx::use_task);
@@ -87,10 +91,12 @@ task<acquire_result> upstream_pool::connect() {
         ec = core::errc::connect_timeout;
     }
     if (ec) {
+        pool_gauges::bump(gauges_.connect_errors);
         co_return acquire_result{ec, nullptr};
     }
     c->stream.socket().set_option(net::ip::tcp::no_delay(true), ec);
     ++stats_.connects;
+    pool_gauges::bump(gauges_.connects);
     co_return acquire_result{{}, std::move(c)};
 }
 
@@ -101,10 +107,12 @@ void upstream_pool::release(upstream_ptr connection) {
     connection->stream.expires_never();
     connection->idle_since = std::chrono::steady_clock::now();
     idle_.push_back(std::move(connection));
+    publish_idle();
 }
 
 void upstream_pool::close_idle() {
     idle_.clear();
+    publish_idle();
 }
 
 }  // namespace spillway::proxy

@@ -20,4 +20,7 @@ struct proxy_metric_sources {
 
 void register_proxy_metrics(admin::registry& registry, proxy_metric_sources sources);
 
+// Per backend endpoint: circuit state and transitions, pool connections, connect attempts.
+void register_backend_metrics(admin::registry& registry, const proxy::backend_endpoints& endpoints);
+
 }  // namespace spillway::capture

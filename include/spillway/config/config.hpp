@@ -36,6 +36,19 @@ struct backend_config {
     milliseconds response_timeout{30000};
     std::size_t pool_max_idle = 64;  // idle keep-alive connections kept per worker thread
     milliseconds pool_idle_timeout{60000};
+    // Where the proxy sends requests (round-robin): backend.endpoints when given, else the one
+    // address of backend.url. `url`/`address` stay the replay consumer's single target (the
+    // first endpoint unless backend.url is given too).
+    std::vector<host_port> endpoints{host_port{"127.0.0.1", 3000}};
+};
+
+// Per backend endpoint: after failure_threshold consecutive capture-worthy failures the circuit
+// opens and requests are captured as circuit_open without trying it; after open_duration one
+// probe is let through, and its success closes the circuit.
+struct circuit_breaker_config {
+    bool enabled = false;  // off by default: an upgrade changes nothing (README, "Operating it")
+    unsigned failure_threshold = 5;
+    milliseconds open_duration{10000};
 };
 
 struct limits_config {
@@ -95,6 +108,7 @@ struct config {
     milliseconds shutdown_timeout{10000};
     std::string health_path = "/health";
     backend_config backend;
+    circuit_breaker_config circuit_breaker;
     limits_config limits;
     capture_config capture;
     kafka_config kafka;

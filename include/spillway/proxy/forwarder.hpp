@@ -1,26 +1,33 @@
 #pragma once
 // Sends one buffered client request to the backend and streams the response back. The phases,
-// in order: acquire a connection (pooled or new), send the request, read the response head,
-// decide (capture-worthy failure or not), relay the body. A failure is returned, not answered,
-// when nothing has reached the client yet, so the failure handler can still capture it.
+// in order: choose an endpoint (round-robin over those whose circuit admits a request), acquire
+// a connection (pooled or new), send the request, read the response head, decide (capture-worthy
+// failure or not), relay the body. A failure moves on to the next endpoint when the backend
+// cannot have acted on the request (nothing was sent) or the method is idempotent; so a
+// non-idempotent request never reaches two endpoints. A failure is returned, not answered, when
+// nothing has reached the client yet, so the failure handler can still capture it.
 
 #include "spillway/admin/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/core/failure.hpp"
+#include "spillway/proxy/backend_endpoint.hpp"
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/request_record.hpp"
 #include "spillway/proxy/upstream_pool.hpp"
 
-
 #include <bitset>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace spillway::proxy {
 
 class forwarder {
 public:
-    forwarder(upstream_pool& pool, const config::config& cfg, bool capture_statuses,
+    // One pool per endpoint for the worker numbered `worker` (its gauges in the endpoint).
+    forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints, unsigned worker,
+              const config::config& cfg, bool capture_statuses,
               admin::histogram& upstream_duration);
 
     struct result {
@@ -30,19 +37,28 @@ public:
 
     // `scratch` is the session's reusable buffer for the heads the proxy writes (one
     // allocation per connection, not per request).
+    // `record.upstream` names the endpoint of the answer, or of the last failure.
     task<result> forward(netx::timed_socket& client, const client_request& req,
                          request_record& record, bool keep_alive, std::string& scratch);
 
-private:
-    struct exchange;  // one request/response on one upstream connection
-    task<std::optional<core::failure>> send_and_read_head(exchange& x);
-    task<result> relay(netx::timed_socket& client, exchange& x, request_record& record,
-                       bool keep_alive);
+    // Closes the idle connections of every pool (shutdown).
+    void close_idle();
 
-    upstream_pool& pool_;
+private:
+    struct route {  // one endpoint, with this worker's pool to it
+        backend_endpoint& endpoint;
+        upstream_pool pool;
+    };
+    struct exchange;  // one request/response on one upstream connection
+    task<std::optional<core::failure>> send_and_read_head(exchange& x, upstream_pool& pool);
+    task<result> relay(netx::timed_socket& client, exchange& x, upstream_pool& pool,
+                       request_record& record, bool keep_alive);
+    core::failure circuit_open_failure() const;
+
+    std::vector<std::unique_ptr<route>> routes_;
+    std::size_t next_ = 0;  // round-robin cursor over routes_
     const config::config& cfg_;
     std::bitset<600> capture_on_;   // statuses that count as failures
-    std::string backend_host_;      // host:port, for HTTP/1.0 requests without Host
     admin::histogram& upstream_duration_;
 };
 

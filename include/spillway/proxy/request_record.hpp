@@ -38,6 +38,9 @@ struct request_record {
     request_outcome outcome = request_outcome::proxied;
     std::optional<core::failure> failure;
     std::optional<bool> queued;  // for captured requests: whether it was stored durably
+    // host:port of the backend endpoint that answered, or of the last one tried (or, when every
+    // circuit was open, the one the round-robin would have picked); empty when not forwarded.
+    std::string_view upstream;
     // The request's header fields in the order they arrived (ordered_request_parser).
     std::span<const boost::beast::http::fields::value_type* const> header_order;
 };

@@ -43,6 +43,8 @@ public:
     void stop();
 
     const proxy_counters& counters() const { return counters_; }
+    // The backend endpoints with their circuits and pool gauges (for /metrics).
+    const backend_endpoints& endpoints() const { return endpoints_; }
 
 private:
     struct worker;
@@ -52,6 +54,7 @@ private:
     failure_handler& handler_;
     bool capture_statuses_;
     proxy_counters counters_;
+    backend_endpoints endpoints_;  // shared by the workers, and outliving them
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<std::thread> threads_;
     net::ip::tcp::endpoint endpoint_;

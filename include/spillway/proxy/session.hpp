@@ -41,13 +41,14 @@ struct proxy_counters {
 };
 
 struct worker_state {
+    // `worker`: this worker's number, 0-based (its slot in the endpoints' pool gauges).
     worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
-                 proxy_counters& counters, bool capture_statuses);
+                 proxy_counters& counters, bool capture_statuses, backend_endpoints& endpoints,
+                 unsigned worker);
 
     const config::config& cfg;
     netx::deadline_sweeper sweeper;
-    upstream_pool pool;
-    forwarder forward;
+    forwarder forward;  // with one upstream pool per backend endpoint
     failure_handler& on_failure;
     proxy_counters& counters;
     boost::intrusive::list<session_handle> sessions;

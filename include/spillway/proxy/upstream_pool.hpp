@@ -1,9 +1,10 @@
 #pragma once
-// Keep-alive connections to the backend, one pool per worker thread (no locks: a pool and its
-// connections live on their worker's executor). Idle connections are reused newest first and
+// Keep-alive connections to one backend endpoint, one pool per worker thread and endpoint (no
+// locks: a pool and its connections live on their worker's executor). Idle connections are reused newest first and
 // checked for a close by the backend before reuse, so a stale connection is not handed out.
 
 #include "spillway/config/config.hpp"
+#include "spillway/proxy/backend_endpoint.hpp"
 
 #include "spillway/net/timed_socket.hpp"
 
@@ -22,12 +23,16 @@ namespace beast = boost::beast;
 using netx::task;
 
 struct upstream_connection {
-    explicit upstream_connection(netx::deadline_sweeper& sweeper) : stream(sweeper) {}
+    upstream_connection(netx::deadline_sweeper& sweeper, pool_gauges& g) : stream(sweeper), gauges(g) {}
+    ~upstream_connection() { pool_gauges::add(gauges.open, -1); }
+    upstream_connection(const upstream_connection&) = delete;
+    upstream_connection& operator=(const upstream_connection&) = delete;
 
     netx::timed_socket stream;
     beast::flat_buffer buffer;  // bytes read past the previous response stay here
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t requests = 0;  // requests sent on this connection so far
+    pool_gauges& gauges;         // its pool's (counted open from connect to destruction)
 };
 
 using upstream_ptr = std::unique_ptr<upstream_connection>;
@@ -45,7 +50,9 @@ struct pool_stats {
 
 class upstream_pool {
 public:
-    upstream_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg);
+    // `address`: the endpoint; `gauges`: this worker's gauges of it, for /metrics.
+    upstream_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
+                  const config::host_port& address, pool_gauges& gauges);
 
     // An idle connection if one is alive, else a new one (bounded by connect_timeout).
     task<acquire_result> acquire();
@@ -66,7 +73,12 @@ private:
     task<boost::system::error_code> resolve();
 
     netx::deadline_sweeper& sweeper_;
+    void publish_idle() { gauges_.idle.store(static_cast<std::uint32_t>(idle_.size()),
+                                             std::memory_order_relaxed); }
+
     const config::backend_config& cfg_;
+    const config::host_port& address_;
+    pool_gauges& gauges_;
     std::vector<net::ip::tcp::endpoint> endpoints_;
     std::chrono::steady_clock::time_point resolved_at_;
     bool address_is_literal_ = false;  // an IP address: never resolved again

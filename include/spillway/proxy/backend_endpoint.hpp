@@ -1,0 +1,87 @@
+#pragma once
+// One backend endpoint as every worker thread sees it: its address, its circuit breaker, and the
+// gauges of the workers' connection pools to it. The workers each have their own pool (no locks
+// on the data path); the circuit is shared, because a dead endpoint is dead for all of them.
+//
+// The circuit is read on every request, so its common case costs one atomic load: the state, a
+// "failures pending" bit and the closed period's generation are mirrored in one word, and the
+// mutex around the state machine is taken only when something may change (a failure, a
+// transition, a success that resets a count). A race with another worker can let one more
+// request through a circuit that is just opening, or count a failure a success already reset:
+// harmless at the scale of a threshold.
+
+#include "spillway/config/config.hpp"
+#include "spillway/proxy/circuit_breaker.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace spillway::proxy {
+
+// One worker's pool to one endpoint. Written only by that worker (plain load + store, no locked
+// instruction), read by /metrics. Kept in the endpoint, which outlives the workers, so a
+// connection destroyed late in shutdown still has somewhere to count.
+struct alignas(64) pool_gauges {
+    std::atomic<std::uint32_t> open{0};  // connections alive: idle or carrying a request
+    std::atomic<std::uint32_t> idle{0};
+    std::atomic<std::uint64_t> connects{0};        // new connections opened
+    std::atomic<std::uint64_t> connect_errors{0};  // connect attempts that failed
+
+    static void add(std::atomic<std::uint32_t>& g, int delta) {
+        g.store(g.load(std::memory_order_relaxed) + static_cast<std::uint32_t>(delta),
+                std::memory_order_relaxed);
+    }
+    static void bump(std::atomic<std::uint64_t>& c) {
+        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+};
+
+class backend_endpoint {
+public:
+    backend_endpoint(config::host_port address, const config::circuit_breaker_config& cfg,
+                     unsigned workers);
+
+    const config::host_port& address() const { return address_; }
+    const std::string& name() const { return name_; }  // host:port
+
+    // Whether a request may go to this endpoint now (thread-safe).
+    circuit_breaker::ticket admit();
+    // What the request let through found; `cause` names a failure in the log line of an open.
+    void report(const circuit_breaker::ticket& t, verdict v, std::string_view cause = {});
+
+    circuit_state state() const;
+    std::uint64_t transitions_to(circuit_state s) const {
+        return transitions_[static_cast<std::size_t>(s)].load(std::memory_order_relaxed);
+    }
+
+    pool_gauges& gauges(unsigned worker) { return gauges_[worker]; }
+    const std::vector<pool_gauges>& all_gauges() const { return gauges_; }
+
+private:
+    void publish();  // mirrors the machine into word_; with mutex_ held
+    void entered(circuit_state s, std::string_view cause);
+
+    config::host_port address_;
+    std::string name_;
+    bool enabled_;
+    std::chrono::milliseconds open_duration_;
+    unsigned failure_threshold_;
+    std::atomic<std::uint32_t> word_{0};  // generation << 3 | failures pending << 2 | state
+    std::mutex mutex_;
+    circuit_breaker machine_;
+    std::array<std::atomic<std::uint64_t>, 3> transitions_{};
+    std::vector<pool_gauges> gauges_;
+};
+
+using backend_endpoints = std::vector<std::unique_ptr<backend_endpoint>>;
+
+// cfg.backend.endpoints, each with a circuit per cfg.circuit_breaker and gauges per worker.
+backend_endpoints make_endpoints(const config::config& cfg);
+
+}  // namespace spillway::proxy

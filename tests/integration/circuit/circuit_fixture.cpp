@@ -1,0 +1,46 @@
+#include "circuit_fixture.hpp"
+
+#include "support/process.hpp"
+
+namespace spillway::test::circuit_suite {
+
+nlohmann::json breaker(unsigned failure_threshold, long open_ms) {
+    return {{"circuit_breaker",
+             {{"enabled", true}, {"failure_threshold", failure_threshold}, {"open_ms", open_ms}}}};
+}
+
+nlohmann::json endpoints(const std::vector<std::string>& urls, nlohmann::json more) {
+    nlohmann::json settings = {{"backend", {{"endpoints", urls}}}};
+    if (!more.is_null()) {
+        settings.merge_patch(more);
+    }
+    return settings;
+}
+
+std::string endpoint_name(const std::string& url) {
+    return url.substr(url.find("://") + 3);
+}
+
+double circuit_state(std::uint16_t admin_port, const std::string& url) {
+    return metric(admin_port, "spillway_circuit_state", {{"endpoint", endpoint_name(url)}})
+        .value_or(-1);
+}
+
+double transitions(std::uint16_t admin_port, const std::string& url, const std::string& to) {
+    return metric(admin_port, "spillway_circuit_transitions_total",
+                  {{"endpoint", endpoint_name(url)}, {"to", to}})
+        .value_or(-1);
+}
+
+double connects(std::uint16_t admin_port, const std::string& url, const std::string& result) {
+    return metric(admin_port, "spillway_upstream_connects_total",
+                  {{"endpoint", endpoint_name(url)}, {"result", result}})
+        .value_or(-1);
+}
+
+bool wait_metric(std::uint16_t admin_port, std::string_view name, const header_list& labels,
+                 double value, std::chrono::milliseconds timeout) {
+    return wait_until([&] { return metric(admin_port, name, labels) == value; }, timeout, 20ms);
+}
+
+}  // namespace spillway::test::circuit_suite
