@@ -24,7 +24,9 @@ void write_access_log(const request_record& r) {
     }
     const double ms = std::chrono::duration<double, std::milli>(
                           std::chrono::steady_clock::now() - r.start).count();
-    const std::string_view flags = r.failure ? core::access_code(r.failure->kind) : "-";
+    const std::string_view flags = r.failure        ? core::access_code(r.failure->kind)
+                                   : r.rate_limited ? std::string_view("RL")
+                                                    : std::string_view("-");
     std::string line;
     line.reserve(256);
     if (runtime::json_logs()) {

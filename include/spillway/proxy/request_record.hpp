@@ -19,7 +19,7 @@ namespace spillway::proxy {
 enum class request_outcome {
     proxied,   // the backend's response went to the client
     captured,  // the backend could not take it; the failure handler answered (queued or not)
-    rejected,  // refused by the proxy itself: malformed, too large, too many connections
+    rejected,  // refused by the proxy itself: malformed, too large, timed out, rate limited
     local,     // answered by the proxy itself (health check)
     aborted,   // the client or the backend went away mid-response
 };
@@ -40,6 +40,7 @@ struct request_record {
     std::optional<bool> queued;  // for captured requests: whether it was stored durably
     // The request's header fields in the order they arrived (ordered_request_parser).
     std::span<const boost::beast::http::fields::value_type* const> header_order;
+    bool rate_limited = false;  // answered 429 (outcome rejected, access-log flag RL)
 };
 
 // Writes the access-log line (text or JSON, per the log configuration).
