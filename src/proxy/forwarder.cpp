@@ -102,7 +102,8 @@ task<forwarder::result> forwarder::forward(netx::timed_socket& client,
     exchange x{req, nullptr, std::nullopt, scratch};
     x.head.clear();
     build_upstream_request_head(x.head, req,
-                                forward_context{record.client_ip, record.id.view(), backend_host_});
+                                forward_context{record.client_ip, record.id.view(), backend_host_,
+                                                record.trace.generated_header()});
     const auto started = std::chrono::steady_clock::now();
     auto failure = co_await send_and_read_head(x);
     upstream_duration_.observe(std::chrono::steady_clock::now() - started);

@@ -154,6 +154,7 @@ task<bool> answer(netx::timed_socket& stream, const client_request& req,
         co_return keep_alive;
     }
     // The health check above is never limited: health checkers must not be throttled.
+    record.trace = trace_context::from_request(req);
     if (w.rate_limit != nullptr) {
         const auto verdict = w.rate_limit->admit(req, record.client_ip, rate_clock::now());
         if (!verdict.allowed) {
@@ -161,6 +162,7 @@ task<bool> answer(netx::timed_socket& stream, const client_request& req,
             co_return keep_alive;
         }
     }
+    record.trace.generate_if_absent();
     auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive, scratch);
     if (!forwarded.failure) {
         auto& counter = record.outcome == request_outcome::proxied ? w.counters.requests_proxied

@@ -4,6 +4,7 @@
 
 #include "spillway/core/failure.hpp"
 #include "spillway/core/ids.hpp"
+#include "spillway/proxy/trace_context.hpp"
 
 #include <boost/beast/http/fields.hpp>
 
@@ -40,6 +41,7 @@ struct request_record {
     std::optional<bool> queued;  // for captured requests: whether it was stored durably
     // The request's header fields in the order they arrived (ordered_request_parser).
     std::span<const boost::beast::http::fields::value_type* const> header_order;
+    trace_context trace;        // the client's or a generated traceparent (trace_id in the log)
     bool rate_limited = false;  // answered 429 (outcome rejected, access-log flag RL)
 };
 
