@@ -34,6 +34,14 @@ void write_requests(exposition& out, const proxy::proxy_counters& c) {
     c.upstream_duration.write(out, "spillway_upstream_duration_seconds");
 }
 
+// Rate limiting (rate_limit.*): the 429s, also counted in spillway_requests_total{rejected}.
+void write_rate_limit(exposition& out, const proxy::proxy_counters& c) {
+    out.family("spillway_rate_limited_total", "counter",
+               "Requests answered 429 because their client was over its rate limit (also counted "
+               "as spillway_requests_total{outcome=\"rejected\"}).");
+    out.sample("spillway_rate_limited_total", value(c.rate_limited));
+}
+
 void write_captures(exposition& out, const capture_counters& c) {
     static constexpr core::failure_kind kinds[] = {
         core::failure_kind::connect_error, core::failure_kind::timeout,
@@ -151,6 +159,7 @@ void register_backend_metrics(admin::registry& registry, const proxy::backend_en
 void register_proxy_metrics(admin::registry& registry, proxy_metric_sources s) {
     registry.add([s](exposition& out) {
         write_requests(out, s.proxy);
+        write_rate_limit(out, s.proxy);
         write_captures(out, s.capture);
         write_storage(out, s.spool, s.drainer, s.producer);
     });

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -345,6 +346,24 @@ config from_json(const json& doc) {
         require(c.limits.idle_timeout.count() > 0, r.key("idle_timeout_ms"), "must be positive");
     });
 
+    top.section("rate_limit", [&](object_reader& r) {
+        r.read("requests_per_second", c.rate_limit.requests_per_second);
+        r.read("burst", c.rate_limit.burst);
+        r.read("max_clients", c.rate_limit.max_clients);
+        std::vector<std::string> trusted;
+        r.read("trusted_proxies", trusted);
+        for (const auto& text : trusted) {
+            auto prefix = netx::parse_ip_prefix(text);
+            require(prefix.has_value(), r.key("trusted_proxies"),
+                    "\"" + text + "\" is not an IP address or a CIDR prefix such as 10.0.0.0/8");
+            c.rate_limit.trusted_proxies.push_back(*prefix);
+        }
+        require(c.rate_limit.requests_per_second <= 1e6, r.key("requests_per_second"),
+                "must be at most 1000000");
+        require(c.rate_limit.burst <= 1000000, r.key("burst"), "must be at most 1000000");
+        require(c.rate_limit.max_clients >= 64, r.key("max_clients"), "must be at least 64");
+    });
+
     top.section("capture", [&](object_reader& r) {
         r.read("max_body_bytes", c.capture.max_body_bytes);
         r.read("on", c.capture.on);
@@ -431,6 +450,10 @@ std::string host_port::to_string() const {
         return "[" + host + "]:" + std::to_string(port);
     }
     return host + ":" + std::to_string(port);
+}
+
+double rate_limit_config::effective_burst() const {
+    return burst > 0 ? burst : std::max(1.0, std::ceil(requests_per_second));
 }
 
 unsigned config::worker_threads() const {

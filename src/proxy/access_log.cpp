@@ -24,7 +24,10 @@ void write_access_log(const request_record& r) {
     }
     const double ms = std::chrono::duration<double, std::milli>(
                           std::chrono::steady_clock::now() - r.start).count();
-    const std::string_view flags = r.failure ? core::access_code(r.failure->kind) : "-";
+    const std::string_view flags = r.failure        ? core::access_code(r.failure->kind)
+                                   : r.rate_limited ? std::string_view("RL")
+                                                    : std::string_view("-");
+    const std::string_view trace_id = r.trace.trace_id();
     std::string line;
     line.reserve(256);
     if (runtime::json_logs()) {
@@ -48,6 +51,11 @@ void write_access_log(const request_record& r) {
         if (r.queued) {
             line += *r.queued ? ",\"queued\":true" : ",\"queued\":false";
         }
+        if (!trace_id.empty()) {
+            line += ",\"trace_id\":\"";
+            line += trace_id;  // 32 hex digits: nothing to escape
+            line += "\"";
+        }
         line += "}";
     } else {
         fmt::format_to(std::back_inserter(line),
@@ -57,6 +65,8 @@ void write_access_log(const request_record& r) {
         if (r.queued) {
             line += *r.queued ? " queued=true" : " queued=false";
         }
+        line += " trace_id=";
+        line += trace_id.empty() ? std::string_view("-") : trace_id;
     }
     log->info(line);
 }

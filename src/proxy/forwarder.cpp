@@ -169,8 +169,10 @@ task<forwarder::result> forwarder::forward(netx::timed_socket& client,
         circuit_guard guard(r.endpoint, ticket);
         record.upstream = r.endpoint.name();
         x.head.clear();  // (relay may have used it for a client head)
-        build_upstream_request_head(
-            x.head, req, forward_context{record.client_ip, record.id.view(), r.endpoint.name()});
+        build_upstream_request_head(x.head, req,
+                                    forward_context{record.client_ip, record.id.view(),
+                                                    r.endpoint.name(),
+                                                    record.trace.generated_header()});
         const auto started = std::chrono::steady_clock::now();
         auto failure = co_await send_and_read_head(x, r.pool);
         upstream_duration_.observe(std::chrono::steady_clock::now() - started);

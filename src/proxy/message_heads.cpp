@@ -76,6 +76,10 @@ void build_upstream_request_head(std::string& out, const client_request& req,
                 continue;  // replaced below with what this hop saw
             }
             has_request_id = has_request_id || iequals(name, "x-request-id");
+            if (!ctx.traceparent.empty() &&
+                (iequals(name, "traceparent") || iequals(name, "tracestate"))) {
+                continue;  // invalid: replaced by the generated traceparent below
+            }
         }
         if (filter.drops(name)) {
             continue;
@@ -92,6 +96,9 @@ void build_upstream_request_head(std::string& out, const client_request& req,
     append_header(out, "X-Forwarded-Proto", "http");
     if (!has_request_id) {
         append_header(out, "X-Request-Id", ctx.request_id);
+    }
+    if (!ctx.traceparent.empty()) {
+        append_header(out, "traceparent", ctx.traceparent);
     }
     if (!req.body().empty() || method_expects_body(req.method())) {
         out.append("Content-Length: ");

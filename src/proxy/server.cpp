@@ -60,7 +60,8 @@ struct server::worker {
 
 server::server(const config::config& cfg, failure_handler& handler, bool capture_statuses)
     : cfg_(cfg), handler_(handler), capture_statuses_(capture_statuses),
-      endpoints_(make_endpoints(cfg)) {}
+      endpoints_(make_endpoints(cfg)),
+      rate_limit_(rate_limiter::from_config(cfg.rate_limit)) {}
 
 server::~server() {
     stop();
@@ -72,6 +73,7 @@ void server::start() {
     for (unsigned i = 0; i < n; ++i) {
         auto w = std::make_unique<worker>(cfg_, handler_, counters_, capture_statuses_,
                                           endpoints_, i);
+        w->state.rate_limit = rate_limit_.get();
         w->acceptor.open(endpoint_.protocol());
         w->acceptor.set_option(net::socket_base::reuse_address(true));
         w->acceptor.set_option(reuse_port(true));

@@ -2,6 +2,7 @@
 
 #include "spillway/core/ids.hpp"
 #include "spillway/http/hop_by_hop.hpp"
+#include "spillway/proxy/rate_limiter.hpp"
 #include "spillway/proxy/request_parser.hpp"
 #include "spillway/runtime/logging.hpp"
 
@@ -122,6 +123,20 @@ bool is_health_check(const client_request& req, const config::config& cfg) {
            (req.method() == http::verb::get || req.method() == http::verb::head);
 }
 
+// A client over its rate limit gets 429 before anything is forwarded or captured. Its request
+// was read whole, so the connection can stay open.
+task<void> answer_rate_limited(netx::timed_socket& stream, const client_request& req,
+                               request_record& record, worker_state& w, admission verdict,
+                               bool keep_alive) {
+    record.outcome = request_outcome::rejected;
+    record.rate_limited = true;
+    w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+    w.counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    auto res = rate_limited_response(verdict.retry_after, record.id.view(), req.version(),
+                                     keep_alive);
+    co_await write_response(stream, res, record, w.cfg);
+}
+
 // Answers one request that was read whole. Returns whether the connection stays open.
 task<bool> answer(netx::timed_socket& stream, const client_request& req,
                   request_record& record, worker_state& w, std::string& scratch) {
@@ -138,6 +153,16 @@ task<bool> answer(netx::timed_socket& stream, const client_request& req,
         co_await write_response(stream, res, record, w.cfg);
         co_return keep_alive;
     }
+    // The health check above is never limited: health checkers must not be throttled.
+    record.trace = trace_context::from_request(req);
+    if (w.rate_limit != nullptr) {
+        const auto verdict = w.rate_limit->admit(req, record.client_ip, rate_clock::now());
+        if (!verdict.allowed) {
+            co_await answer_rate_limited(stream, req, record, w, verdict, keep_alive);
+            co_return keep_alive;
+        }
+    }
+    record.trace.generate_if_absent();
     auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive, scratch);
     if (!forwarded.failure) {
         auto& counter = record.outcome == request_outcome::proxied ? w.counters.requests_proxied

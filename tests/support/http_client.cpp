@@ -60,7 +60,8 @@ struct http_client::impl {
     }
 };
 
-http_client::http_client(std::uint16_t port, std::chrono::milliseconds timeout)
+http_client::http_client(std::uint16_t port, std::chrono::milliseconds timeout,
+                         std::string_view source)
     : impl_(std::make_unique<impl>()), timeout_(timeout) {
     const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port);
     // Close-on-exec: a process the test spawns must not inherit (and hold open) this connection.
@@ -68,6 +69,15 @@ http_client::http_client(std::uint16_t port, std::chrono::milliseconds timeout)
     if (!connect_error_) {
         const int fd = impl_->stream.socket().native_handle();
         ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+    }
+    if (!connect_error_ && !source.empty()) {
+        const auto address = net::ip::make_address(std::string(source), connect_error_);
+        if (!connect_error_) {
+            impl_->stream.socket().bind(tcp::endpoint(address, 0), connect_error_);
+        }
+    }
+    if (connect_error_) {
+        return;
     }
     if (auto ec = impl_->run(timeout_, [&] {
             impl_->stream.async_connect(endpoint, [&](error_code ec) { connect_error_ = ec; });

@@ -47,8 +47,11 @@ struct streamed_response {
 
 class http_client {
 public:
-    // Connects to 127.0.0.1:port; connect_error() tells whether it worked.
-    explicit http_client(std::uint16_t port, std::chrono::milliseconds timeout = 5s);
+    // Connects to 127.0.0.1:port; connect_error() tells whether it worked. `source`: the local
+    // address to connect from (another loopback address such as 127.0.0.2 looks like another
+    // client to the server); empty lets the kernel choose.
+    explicit http_client(std::uint16_t port, std::chrono::milliseconds timeout = 5s,
+                         std::string_view source = {});
     ~http_client();
     http_client(const http_client&) = delete;
     http_client& operator=(const http_client&) = delete;

@@ -3,6 +3,8 @@
 // default), overridden by SPILLWAY_* environment variables. Every binary reads the sections it
 // needs. Parsing is one step that validates everything and names the key on error.
 
+#include "spillway/net/ip_prefix.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -59,6 +61,17 @@ struct limits_config {
     std::size_t max_connections = 10000;
 };
 
+// Per-client-IP token buckets on the proxy listener (README "Rate limiting").
+struct rate_limit_config {
+    double requests_per_second = 0;  // 0 = off; fractional allowed (0.5 = one every 2 s)
+    unsigned burst = 0;              // bucket size; 0 = one second's worth, max(1, ceil(rps))
+    std::vector<netx::ip_prefix> trusted_proxies;  // peers whose X-Forwarded-For is believed
+    std::size_t max_clients = 65536;               // buckets kept at most (memory bound)
+
+    bool enabled() const { return requests_per_second > 0; }
+    double effective_burst() const;
+};
+
 struct capture_config {
     std::size_t max_body_bytes = 10 * 1024 * 1024;
     std::vector<unsigned> on{502, 503, 504};
@@ -110,6 +123,7 @@ struct config {
     backend_config backend;
     circuit_breaker_config circuit_breaker;
     limits_config limits;
+    rate_limit_config rate_limit;
     capture_config capture;
     kafka_config kafka;
     spool_config spool;

@@ -1,8 +1,9 @@
 #pragma once
 // The heads a proxy writes itself: the request head sent to the backend (client headers minus
-// hop-by-hop ones, plus X-Forwarded-* and X-Request-Id) and the response head sent back to the
-// client (backend headers minus hop-by-hop ones, framing chosen for the client). Built as plain
-// strings so the client's parsed request stays untouched for the envelope.
+// hop-by-hop ones, plus X-Forwarded-*, X-Request-Id and a generated traceparent) and the
+// response head sent back to the client (backend headers minus hop-by-hop ones, framing chosen
+// for the client). Built as plain strings so the client's parsed request stays untouched for the
+// envelope.
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -21,6 +22,9 @@ struct forward_context {
     std::string_view client_ip;
     std::string_view request_id;      // added as X-Request-Id when the client sent none
     std::string_view backend_host;    // Host for HTTP/1.0 clients that sent none
+    // A traceparent the proxy generated (trace_context): sent in place of the client's
+    // traceparent and tracestate, which were absent or invalid. Empty: they pass unchanged.
+    std::string_view traceparent = {};
 };
 
 // Appends the HTTP/1.1 request head for the backend to `out` (the body follows it as is).

@@ -4,6 +4,7 @@
 
 #include "spillway/core/failure.hpp"
 #include "spillway/core/ids.hpp"
+#include "spillway/proxy/trace_context.hpp"
 
 #include <boost/beast/http/fields.hpp>
 
@@ -19,7 +20,7 @@ namespace spillway::proxy {
 enum class request_outcome {
     proxied,   // the backend's response went to the client
     captured,  // the backend could not take it; the failure handler answered (queued or not)
-    rejected,  // refused by the proxy itself: malformed, too large, too many connections
+    rejected,  // refused by the proxy itself: malformed, too large, timed out, rate limited
     local,     // answered by the proxy itself (health check)
     aborted,   // the client or the backend went away mid-response
 };
@@ -43,6 +44,8 @@ struct request_record {
     std::string_view upstream;
     // The request's header fields in the order they arrived (ordered_request_parser).
     std::span<const boost::beast::http::fields::value_type* const> header_order;
+    trace_context trace;        // the client's or a generated traceparent (trace_id in the log)
+    bool rate_limited = false;  // answered 429 (outcome rejected, access-log flag RL)
 };
 
 // Writes the access-log line (text or JSON, per the log configuration).

@@ -6,6 +6,7 @@
 
 #include "spillway/config/config.hpp"
 #include "spillway/proxy/failure_handler.hpp"
+#include "spillway/proxy/rate_limiter.hpp"
 #include "spillway/proxy/session.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -55,6 +56,7 @@ private:
     bool capture_statuses_;
     proxy_counters counters_;
     backend_endpoints endpoints_;  // shared by the workers, and outliving them
+    std::unique_ptr<rate_limiter> rate_limit_;  // shared by the workers; null when off
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<std::thread> threads_;
     net::ip::tcp::endpoint endpoint_;

@@ -21,6 +21,7 @@ namespace spillway::proxy {
 // What a worker's sessions share: all of it is touched only on that worker's thread, except
 // the atomics.
 struct worker_state;
+class rate_limiter;
 
 // A live session, linked into its worker's list so shutdown can wake the idle ones.
 struct session_handle : boost::intrusive::list_base_hook<> {
@@ -36,6 +37,7 @@ struct proxy_counters {
     std::atomic<std::uint64_t> requests_local{0};
     std::atomic<std::uint64_t> requests_aborted{0};
     std::atomic<std::uint64_t> connections_refused{0};  // over limits.max_connections
+    std::atomic<std::uint64_t> rate_limited{0};  // answered 429 (also counted as rejected)
     std::atomic<std::int64_t> open_connections{0};
     admin::histogram upstream_duration;  // request sent -> response head, or failure
 };
@@ -53,6 +55,7 @@ struct worker_state {
     proxy_counters& counters;
     boost::intrusive::list<session_handle> sessions;
     bool stopping = false;  // no new requests on kept-alive connections
+    rate_limiter* rate_limit = nullptr;  // shared by every worker; null when rate_limit is off
 };
 
 // Serves one accepted connection until it closes.

@@ -143,5 +143,48 @@ TEST_F(ConfigTest, WorkerThreadsZeroMeansOnePerCore) {
     EXPECT_EQ(parse(R"({"threads":4})", lookup).worker_threads(), 4u);
 }
 
+// rate_limit.*: off by default, fractional rates, trusted proxies validated and named on error.
+TEST_F(ConfigTest, RateLimitSection) {
+    const config defaults = parse("{}", lookup);
+    EXPECT_FALSE(defaults.rate_limit.enabled());
+    EXPECT_EQ(defaults.rate_limit.burst, 0u);
+    EXPECT_EQ(defaults.rate_limit.max_clients, 65536u);
+    EXPECT_TRUE(defaults.rate_limit.trusted_proxies.empty());
+
+    const config c = parse(R"({"rate_limit":{"requests_per_second":0.5,"burst":3,
+        "trusted_proxies":["10.0.0.0/8","2001:db8::/32","127.0.0.1"],"max_clients":1000}})",
+                           lookup);
+    EXPECT_TRUE(c.rate_limit.enabled());
+    EXPECT_EQ(c.rate_limit.requests_per_second, 0.5);
+    EXPECT_EQ(c.rate_limit.effective_burst(), 3);
+    ASSERT_EQ(c.rate_limit.trusted_proxies.size(), 3u);
+    EXPECT_TRUE(c.rate_limit.trusted_proxies[0].contains(*netx::parse_ip_address("10.1.2.3")));
+    EXPECT_TRUE(c.rate_limit.trusted_proxies[2].contains(*netx::parse_ip_address("127.0.0.1")));
+    EXPECT_EQ(c.rate_limit.max_clients, 1000u);
+
+    const config shipped = load_file(SPILLWAY_SOURCE_DIR "/config/spillway.json", lookup);
+    EXPECT_EQ(shipped.rate_limit.requests_per_second, defaults.rate_limit.requests_per_second);
+    EXPECT_EQ(shipped.rate_limit.burst, defaults.rate_limit.burst);
+    EXPECT_EQ(shipped.rate_limit.max_clients, defaults.rate_limit.max_clients);
+    EXPECT_EQ(shipped.rate_limit.trusted_proxies.size(), 0u);
+}
+
+TEST_F(ConfigTest, RateLimitMistakesNameTheKey) {
+    EXPECT_EQ(error_of(R"({"rate_limit":{"requests_per_second":-1}})"),
+              "rate_limit.requests_per_second: must not be negative");
+    EXPECT_EQ(error_of(R"({"rate_limit":{"requests_per_second":"10"}})"),
+              "rate_limit.requests_per_second: expected a number");
+    EXPECT_EQ(error_of(R"({"rate_limit":{"burst":1.5}})"),
+              "rate_limit.burst: expected a non-negative integer");
+    EXPECT_EQ(error_of(R"({"rate_limit":{"trusted_proxies":["10.0.0.0/33"]}})"),
+              "rate_limit.trusted_proxies: \"10.0.0.0/33\" is not an IP address or a CIDR "
+              "prefix such as 10.0.0.0/8");
+    EXPECT_EQ(error_of(R"({"rate_limit":{"trusted_proxies":"10.0.0.0/8"}})"),
+              "rate_limit.trusted_proxies: expected an array of strings");
+    EXPECT_EQ(error_of(R"({"rate_limit":{"max_clients":10}})"),
+              "rate_limit.max_clients: must be at least 64");
+    EXPECT_EQ(error_of(R"({"rate_limit":{"rps":1}})"), "rate_limit.rps: unknown key");
+}
+
 }  // namespace
 }  // namespace spillway::config
