@@ -118,32 +118,13 @@ net::awaitable<void> load_connection(load_state& st, tcp::endpoint ep) {
 
 }  // namespace
 
-std::uint16_t unused_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    std::uint16_t port = 0;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-        port = ntohs(addr.sin_port);
-    }
-    if (fd >= 0) {
-        ::close(fd);
-    }
-    if (port == 0) {
-        throw std::runtime_error("no free port");
-    }
-    return port;
-}
 
 std::string dead_backend_url() {
-    return "http://127.0.0.1:" + std::to_string(unused_port());
+    return "http://127.0.0.1:" + std::to_string(free_port());
 }
 
 proxy::proxy(const proxy_options& options)
-    : port_(unused_port()), admin_port_(unused_port()), process_([&] {
+    : port_(free_port()), admin_port_(free_port()), process_([&] {
           config_ = default_settings(port_, admin_port_, options);
           if (!options.settings.is_null()) {
               config_.merge_patch(options.settings);

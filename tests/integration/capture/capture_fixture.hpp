@@ -8,6 +8,7 @@
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
 #include "support/kcat.hpp"
+#include "support/ports.hpp"
 #include "support/process.hpp"
 
 #include <nlohmann/json.hpp>
@@ -25,9 +26,6 @@ namespace spillway::test::capture_suite {
 using namespace std::chrono_literals;
 
 inline constexpr const char* topic = "failed-requests";
-
-// A loopback port nothing listens on (bound to 0, then closed).
-std::uint16_t unused_port();
 
 // http://127.0.0.1:<a port nothing listens on>: every request gets connect_error.
 std::string dead_backend_url();

@@ -81,7 +81,7 @@ struct backend_address {
 };
 
 backend_address dead_backend() {
-    const auto port = std::to_string(unused_port());
+    const auto port = std::to_string(free_port());
     return {"http://127.0.0.1:" + port, "127.0.0.1:" + port};
 }
 

@@ -2,35 +2,15 @@
 
 #include "support/devbroker.hpp"
 #include "support/kcat.hpp"
+#include "support/ports.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
-
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <csignal>
 
 namespace spillway::test {
 namespace {
-
-// A free port below the kernel's ephemeral range: while the broker is down, no other test's
-// broker on a kernel-chosen port can take it.
-std::uint16_t free_port() {
-    for (std::uint16_t port = 20000 + static_cast<std::uint16_t>(::getpid() % 9000);; ++port) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(port);
-        const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-        ::close(fd);
-        if (ok) {
-            return port;
-        }
-    }
-}
 
 TEST(Devbroker, PrintsAndWritesItsBootstrapAddress) {
     devbroker broker;

@@ -8,12 +8,10 @@
 #include <optional>
 #include <string>
 
+#include "support/ports.hpp"
 #include "support/process.hpp"
 
 namespace spillway::test {
-
-// A port that was free a moment ago (bound to 0, then closed).
-std::uint16_t free_port();
 
 // A field of /proc/<pid>/status in KiB ("VmHWM", "VmRSS"), nullopt when unreadable.
 std::optional<long> proc_status_kib(pid_t pid, const std::string& field);
