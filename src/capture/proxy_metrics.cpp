@@ -1,5 +1,7 @@
 #include "spillway/capture/proxy_metrics.hpp"
 
+#include "spillway/kafka/producer_metrics.hpp"
+
 namespace spillway::capture {
 
 namespace {
@@ -67,6 +69,18 @@ void write_storage(exposition& out, const spool::spool& s, const spool::drainer&
     out.sample("spillway_kafka_connected", p.connected() ? 1 : 0);
 }
 
+// --- Kafka delivery latency (replayadmin) ---
+
+void write_kafka_delivery(exposition& out, const kafka::producer& p) {
+    const auto* latency = p.latency();
+    if (latency == nullptr) {
+        return;
+    }
+    kafka::write_delivery_latency(out, *latency);
+}
+
+// --- end Kafka delivery latency ---
+
 }  // namespace
 
 void register_proxy_metrics(admin::registry& registry, proxy_metric_sources s) {
@@ -74,6 +88,7 @@ void register_proxy_metrics(admin::registry& registry, proxy_metric_sources s) {
         write_requests(out, s.proxy);
         write_captures(out, s.capture);
         write_storage(out, s.spool, s.drainer, s.producer);
+        write_kafka_delivery(out, s.producer);
     });
 }
 

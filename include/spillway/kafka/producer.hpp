@@ -5,6 +5,7 @@
 // completion back to its own executor. The callback fires exactly once for every record that
 // produce() accepted: on success, on failure, and on close (flush, then purge, then poll).
 
+#include "spillway/admin/metrics.hpp"
 #include "spillway/config/config.hpp"
 
 #include <chrono>
@@ -60,6 +61,15 @@ public:
 
     // Whether a broker answered recently (for /ready).
     virtual bool connected() const noexcept = 0;
+
+    // spillway_kafka_delivery_seconds: from produce() to the delivery report, per result.
+    // Observed on the producer's poll thread from librdkafka's own per-message timestamp, so the
+    // produce path gains no clock read and no shared write. Null when not measured (test fakes).
+    struct delivery_latency {
+        admin::histogram delivered;
+        admin::histogram failed;
+    };
+    virtual const delivery_latency* latency() const noexcept { return nullptr; }
 };
 
 // The production implementation: enable.idempotence=true, acks=all, kafka.properties applied on

@@ -102,6 +102,8 @@ public:
     std::uint64_t rejected_full() const noexcept { return rejected_full_.load(); }
     std::uint64_t max_bytes() const noexcept { return max_bytes_; }
     const std::string& path() const noexcept { return path_; }
+    // Whether the last transaction committed (for /ready: "spool writable"); true until one fails.
+    bool last_commit_ok() const noexcept { return last_commit_ok_.load(); }
 
     struct state;  // the SQLite connections, the queue and the writer thread (spool.cpp)
 
@@ -113,6 +115,7 @@ private:
     std::atomic<std::uint64_t> transactions_{0};
     std::atomic<std::uint64_t> appended_{0};
     std::atomic<std::uint64_t> rejected_full_{0};
+    std::atomic<bool> last_commit_ok_{true};
     std::unique_ptr<state> state_;
 
     struct batch;  // the operations of one transaction
