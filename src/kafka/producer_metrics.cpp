@@ -2,8 +2,8 @@
 
 namespace spillway::kafka {
 
-void write_delivery_latency(admin::exposition& out, const producer::delivery_latency& latency) {
-    constexpr std::string_view name = "spillway_kafka_delivery_seconds";
+void write_delivery_latency(admin::exposition& out, const producer::delivery_latency& latency,
+                            std::string_view name) {
     out.family(name, "histogram",
                "From produce() to the delivery report (acks=all): delivered, or failed (timed "
                "out, refused; the record then went to the spool or is retried).");

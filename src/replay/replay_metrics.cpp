@@ -69,7 +69,7 @@ void register_replay_metrics(admin::registry& registry, const engine& e) {
         write_flow(out, e.counters());
         write_lag(out, e.topic(), e.lags());
         if (const auto* latency = e.dlq_producer().latency()) {
-            kafka::write_delivery_latency(out, *latency);
+            kafka::write_delivery_latency(out, *latency, "spillway_replay_dlq_delivery_seconds");
         }
         const bool ready = !e.readiness();
         out.family("spillway_replay_ready", "gauge",

@@ -51,7 +51,7 @@ TEST_F(ReplayTest, MetricsCountDeliveredRetriedAndDeadLetteredExactly) {
     EXPECT_EQ(m.value("spillway_replay_attempt_duration_seconds_count"), attempts);
     EXPECT_EQ(m.value("spillway_replay_in_flight"), 0.0);
     EXPECT_EQ(m.value("spillway_replay_paused"), 0.0);
-    EXPECT_EQ(m.value("spillway_kafka_delivery_seconds_count", {{"result", "delivered"}}),
+    EXPECT_EQ(m.value("spillway_replay_dlq_delivery_seconds_count", {{"result", "delivered"}}),
               double(rejected + poison))
         << "one acknowledged dead letter each";
     EXPECT_EQ(m.types.at("spillway_replay_consumer_lag"), "gauge");
