@@ -57,7 +57,7 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<std::int64_t> outstanding_{0};
     std::atomic<bool> connected_{false};
-    delivery_latency latency_;  // observed where reports are served (poll thread, close())
+    delivery_latency latency_;  // observed where reports are served
     // produce() holds it shared, close() exclusively to set closed_: once close() has begun no
     // record can slip in behind the purge and miss its callback.
     std::shared_mutex produce_mutex_;

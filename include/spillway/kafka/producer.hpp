@@ -63,8 +63,8 @@ public:
     virtual bool connected() const noexcept = 0;
 
     // spillway_kafka_delivery_seconds: from produce() to the delivery report, per result.
-    // Observed on the producer's poll thread from librdkafka's own per-message timestamp, so the
-    // produce path gains no clock read and no shared write. Null when not measured (test fakes).
+    // Observed where delivery reports are served, from librdkafka's own per-message timestamp, so
+    // the produce path gains no clock read and no shared write. Null when not measured (test fakes).
     struct delivery_latency {
         admin::histogram delivered;
         admin::histogram failed;
