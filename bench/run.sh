@@ -33,6 +33,7 @@ BACKEND_PORT=${BACKEND_PORT:-19081}
 CANDIDATE_PORT=${CANDIDATE_PORT:-19084}
 CANDIDATE_ADMIN_PORT=${CANDIDATE_ADMIN_PORT:-19085}
 DEAD_PORT=${DEAD_PORT:-19099}      # "backend down": nothing may listen here
+SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-1}  # metrics: seconds between scrapes (Prometheus' default is 15)
 RUN_DIR=$BENCH_DIR/.run/$(date -u +%Y%m%d-%H%M%S)
 RUNS=$RUN_DIR/runs.jsonl
 OUT=${OUT:-$BENCH_DIR/results/latest.txt}
@@ -62,10 +63,12 @@ esac
 if [[ -z ${SCENARIOS:-} ]]; then
     SCENARIOS="happy idle"
     [[ -x $DEVBROKER ]] && SCENARIOS="happy fail circuit outage idle"
+    [[ -x $DEVBROKER && $CANDIDATE == spillway ]] && SCENARIOS="happy fail circuit outage metrics idle"
 fi
 for s in $SCENARIOS; do
     [[ -n ${SCENARIO_ROLES[$s]:-} ]] || die "unknown scenario '$s' (known: ${!SCENARIO_ROLES[*]})"
-    [[ $s == fail || $s == outage || $s == circuit ]] && [[ ! -x $DEVBROKER ]] && die "scenario $s needs $DEVBROKER"
+    [[ $s == fail || $s == outage || $s == circuit || $s == metrics ]] && [[ ! -x $DEVBROKER ]] && die "scenario $s needs $DEVBROKER"
+    [[ $s == metrics && $CANDIDATE != spillway ]] && die "scenario metrics needs CANDIDATE=spillway"
 done
 for t in nginx wrk kcat jq curl ss setsid python3; do
     command -v "$t" >/dev/null || die "missing tool: $t (scripts/install-deps.sh --bench)"

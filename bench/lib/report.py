@@ -14,6 +14,7 @@ import sys
 REQ_RATIO_MIN = 1.0     # candidate req/s / nginx req/s
 P99_RATIO_MAX = 1.2     # candidate p99 / nginx p99
 IDLE_RSS_MAX_MIB = 30.0
+METRICS_RATIO_MIN = 0.97  # req/s with /metrics on and scraped / with admin.listen "off"
 
 
 def mib(kb):
@@ -183,6 +184,34 @@ def idle_table(runs):
     return out
 
 
+def metrics_table(runs, methods):
+    """Happy path with the admin listener on and scraped vs. off, paired by round."""
+    out = ["Metrics on vs off (happy path; on = admin listener scraped every SCRAPE_INTERVAL): "
+           "medians over rounds; ratio = on / off, paired by round",
+           f"{'method':<7}{'req/s on':>10}{'req/s off':>11}{'p99 on':>9}{'p99 off':>9}"
+           f"{'scrapes':>9}{'ratio':>8}"]
+    for method in methods:
+        on = ok_runs(runs, scenario="metrics", role="on", method=method)
+        off = ok_runs(runs, scenario="metrics", role="off", method=method)
+        if not on or not off:
+            continue
+        ratios = []
+        for r in on:
+            pair = [o for o in off if o["round"] == r["round"]]
+            if pair and rps(pair[0]):
+                ratios.append(rps(r) / rps(pair[0]))
+        ratio = median_or_none(ratios)
+        line = (f"{method:<7}{fmt(median_or_none(rps(r) for r in on), 10, '.0f')}"
+                f"{fmt(median_or_none(rps(r) for r in off), 11, '.0f')}"
+                f"{fmt(median_or_none(r['p99_us'] / 1000 for r in on), 9, '.2f')}"
+                f"{fmt(median_or_none(r['p99_us'] / 1000 for r in off), 9, '.2f')}"
+                f"{sum(r.get('scrapes', 0) for r in on):>9}{fmt(ratio, 8, '.3f')}")
+        if ratio is not None:
+            line += f"   bar: ratio >= {METRICS_RATIO_MIN}: {bar(ratio >= METRICS_RATIO_MIN)}"
+        out.append(line)
+    return out
+
+
 def main():
     runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     methods = list(dict.fromkeys(r["method"] for r in runs if "method" in r))
@@ -193,6 +222,8 @@ def main():
         sections.append(capture_table(runs, methods))
     if any(r.get("scenario", "").startswith("circuit_") for r in runs):
         sections.append(circuit_table(runs, methods))
+    if any(r.get("scenario") == "metrics" for r in runs):
+        sections.append(metrics_table(runs, methods))
     if any(r.get("scenario") == "idle" for r in runs):
         sections.append(idle_table(runs))
     loads = [r["load1"] for r in runs if "load1" in r]

@@ -7,7 +7,8 @@
 # SCENARIO_ROLES[name] says which roles a scenario runs; `idle` runs once, the others every round.
 
 declare -A SCENARIO_ROLES=([happy]="ref cand" [fail]="cand" [outage]="cand" [idle]="ref cand"
-    [circuit]="cand")
+    [circuit]="cand"
+    [metrics]="on off")
 
 PROXY_PID=""
 PROXY_PORT=""
@@ -25,13 +26,13 @@ start_nginx() {  # NAME PREFIX TEMPLATE PORT KEY=VALUE... -> LAST_PID (the maste
     wait_port "$port" "$LAST_PID" "$name" "$prefix/logs/error.log"
 }
 
-start_spillway() {  # DIR BACKEND_URL BROKERS -> LAST_PID
-    local d=$1 backend=$2 brokers=$3
+start_spillway() {  # DIR BACKEND_URL BROKERS [ADMIN_LISTEN] -> LAST_PID
+    local d=$1 backend=$2 brokers=$3 admin=${4:-127.0.0.1:$CANDIDATE_ADMIN_PORT}
     mkdir -p "$d/spool"
     # The shipped defaults with what the bench needs: one thread and no access log (as nginx),
     # loopback ports, the run's own spool and broker.
     jq --arg listen "127.0.0.1:$CANDIDATE_PORT" --arg backend "$backend" --arg brokers "$brokers" \
-        --arg admin "127.0.0.1:$CANDIDATE_ADMIN_PORT" --arg spool "$d/spool" \
+        --arg admin "$admin" --arg spool "$d/spool" \
         '.listen = $listen | .threads = 1 | .backend.url = $backend | .kafka.brokers = $brokers
          | .admin.listen = $admin | .spool.dir = $spool | .shutdown_timeout_ms = 3000
          | .log.level = "warn" | .log.access_log = false'"${SPILLWAY_JQ_EXTRA:+ | $SPILLWAY_JQ_EXTRA}" \
@@ -208,4 +209,46 @@ scenario_idle() {
         '{scenario: "idle", role: $role, label: $lbl, conns: $want, held: $held, established: $est,
           rss_before_kb: $before, rss_kb: $rss, hwm_kb: $hwm, dir: $dir}' >>"$RUNS"
     log "  $(role_label "$role"): $held/$IDLE_CONNS held ($established established), RSS $((before / 1024)) -> $((rss / 1024)) MiB"
+}
+
+# The happy path with the admin listener on and scraped every SCRAPE_INTERVAL (ROLE on), or with
+# admin.listen "off" (ROLE off): what leaving /metrics on costs. The counters themselves are
+# relaxed atomics on the request path in both runs (there is no switch for them: see
+# bench/README.md); "off" removes the listener, its thread and the scrapes.
+scenario_metrics() {
+    local role=$1 method=$2 round=$3 d admin=off scraper="" scrapes=0
+    d=$RUN_DIR/r$round-metrics-$role-$method
+    mkdir -p "$d"
+    start_broker "$d/broker"
+    [[ $role == on ]] && admin=127.0.0.1:$CANDIDATE_ADMIN_PORT
+    PROXY_PORT=$CANDIDATE_PORT
+    start_spillway "$d/spillway" "http://127.0.0.1:$BACKEND_PORT" "$BROKER_ADDR" "$admin"
+    PROXY_PID=$LAST_PID
+    local load1
+    load1=$(cut -d' ' -f1 /proc/loadavg)
+    [[ $WARMUP == 0 || $WARMUP == 0s ]] || run_wrk "$d/warmup.txt" "$method" "$WARMUP" || log "  warm-up wrk failed"
+    if [[ $role == on ]]; then
+        start_bg scraper "$d/scrapes.log" bash -c "while :; do
+            curl -sf --max-time 2 -o /dev/null http://127.0.0.1:$CANDIDATE_ADMIN_PORT/metrics && echo ok
+            sleep $SCRAPE_INTERVAL; done"
+        scraper=$LAST_PID
+    fi
+    run_wrk "$d/wrk.txt" "$method" "$DURATION" --latency || log "  wrk failed: $(tail -n 3 "$d/wrk.txt")"
+    if [[ -n $scraper ]]; then
+        stop_pid "$scraper" 1
+        scrapes=$(grep -c '^ok' "$d/scrapes.log" || true)
+    fi
+    alive "$PROXY_PID" || log "  spillway is not running any more (see $d)"
+    local hwm
+    hwm=$(tree_mem "$PROXY_PID" VmHWM "$d/rss.txt")
+    stop_pid "$PROXY_PID" 5
+    stop_pid "$BROKER_PID" 5
+    local wj
+    wj=$(grep -m1 '^WRKJSON ' "$d/wrk.txt" | sed 's/^WRKJSON //' || true)
+    [[ -n $wj ]] || wj='{"error":"no wrk summary"}'
+    jq -c --arg role "$role" --arg method "$method" --argjson round "$round" --argjson hwm "${hwm:-0}" \
+        --argjson load1 "$load1" --argjson scrapes "$scrapes" --arg dir "$d" \
+        '. + {scenario: "metrics", role: $role, label: ("spillway, metrics " + $role), method: $method,
+              round: $round, hwm_kb: $hwm, load1: $load1, scrapes: $scrapes, dir: $dir}' <<<"$wj" >>"$RUNS"
+    tail -n1 "$RUNS" | jq -r '"  \(.label) \(.method): \(if .requests then "\(.requests * 1e6 / .duration_us | floor) req/s, p99 \(.p99_us / 1000) ms" else .error end), scrapes \(.scrapes)"' >&2
 }

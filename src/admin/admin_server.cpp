@@ -150,6 +150,10 @@ std::uint16_t admin_server::port() const {
 }
 
 bool start_admin(admin_server& server, const config::config& cfg) {
+    if (!cfg.admin.enabled) {
+        runtime::logger("admin")->info("admin listener off (admin.listen \"off\")");
+        return true;
+    }
     try {
         server.start();
     } catch (const std::system_error& e) {

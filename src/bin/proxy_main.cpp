@@ -2,6 +2,7 @@
 #include "spillway/admin/admin_server.hpp"
 #include "spillway/capture/capture_handler.hpp"
 #include "spillway/capture/proxy_metrics.hpp"
+#include "spillway/capture/proxy_readiness.hpp"
 #include "spillway/capture/durable_store.hpp"
 #include "spillway/capture/report_pump.hpp"
 #include "spillway/kafka/producer.hpp"
@@ -81,14 +82,9 @@ int run(const config::config& cfg, const sigset_t& signals) {
         metrics, {server.counters(), handler.counters(), spool, drainer, *producer});
     capture::register_backend_metrics(metrics, server.endpoints());
     admin::admin_server admin_listener(
-        admin::admin_address(cfg, 9901), metrics, [&]() -> std::optional<std::string> {
-            if (!producer->connected() && spool.bytes() >= spool.max_bytes()) {
-                return "kafka unreachable and the spool is full";
-            }
-            if (!producer->connected()) {
-                return "kafka unreachable (captures go to the spool)";
-            }
-            return std::nullopt;
+        admin::admin_address(cfg, 9901), metrics, [&] {
+            return capture::proxy_readiness({producer->connected(), spool.last_commit_ok(),
+                                             spool.bytes(), spool.max_bytes()});
         });
     try {
         server.start();

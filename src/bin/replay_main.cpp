@@ -1,8 +1,10 @@
 // spillway-replay: replays the requests queued in kafka.topic to backend.url (DESIGN.md,
 // "The replay consumer"; docs/replay.md), or with --tail shows them to an operator.
 
+#include "spillway/admin/admin_server.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/replay/engine.hpp"
+#include "spillway/replay/replay_metrics.hpp"
 #include "spillway/replay/tail.hpp"
 #include "spillway/runtime/cli.hpp"
 #include "spillway/runtime/logging.hpp"
@@ -48,6 +50,16 @@ int replay_until_signalled(const config::config& cfg) {
     std::unique_ptr<replay::engine> engine;
     engine = std::make_unique<replay::engine>(ioc, cfg, kafka::make_producer(cfg.kafka));
 
+    // The admin listener runs on its own thread and reads the engine's atomics and the lag
+    // monitor's snapshots; it is stopped before the engine goes away.
+    admin::registry metrics;
+    replay::register_replay_metrics(metrics, *engine);
+    admin::admin_server admin_listener(admin::admin_address(cfg, 9902), metrics,
+                                       [&engine] { return engine->readiness(); });
+    if (!admin::start_admin(admin_listener, cfg)) {
+        return 1;
+    }
+
     net::signal_set signals(ioc, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (!ec) {
@@ -69,6 +81,7 @@ int replay_until_signalled(const config::config& cfg) {
         ioc.stop();
     });
     ioc.run();
+    admin_listener.stop();
     return status;
 }
 

@@ -1,5 +1,7 @@
 #include "spillway/capture/proxy_metrics.hpp"
 
+#include "spillway/kafka/producer_metrics.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -147,6 +149,18 @@ void write_pools(exposition& out, const proxy::backend_endpoints& endpoints) {
 
 // --- end of backend endpoints ---
 
+// --- Kafka delivery latency (replayadmin) ---
+
+void write_kafka_delivery(exposition& out, const kafka::producer& p) {
+    const auto* latency = p.latency();
+    if (latency == nullptr) {
+        return;
+    }
+    kafka::write_delivery_latency(out, *latency);
+}
+
+// --- end Kafka delivery latency ---
+
 }  // namespace
 
 void register_backend_metrics(admin::registry& registry, const proxy::backend_endpoints& endpoints) {
@@ -162,6 +176,7 @@ void register_proxy_metrics(admin::registry& registry, proxy_metric_sources s) {
         write_rate_limit(out, s.proxy);
         write_captures(out, s.capture);
         write_storage(out, s.spool, s.drainer, s.producer);
+        write_kafka_delivery(out, s.producer);
     });
 }
 

@@ -422,7 +422,9 @@ config from_json(const json& doc) {
     top.section("admin", [&](object_reader& r) {
         std::string listen;
         r.read("listen", listen);
-        if (!listen.empty()) {
+        if (listen == "off") {
+            c.admin.enabled = false;
+        } else if (!listen.empty()) {
             c.admin.listen = parse_host_port(r.key("listen"), listen);
         }
     });

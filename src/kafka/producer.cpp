@@ -44,6 +44,7 @@ public:
     int take_over_reports() override;
     void serve_reports() noexcept override;
     void give_back_reports() noexcept override;
+    const delivery_latency* latency() const noexcept override { return &latency_; }
 
 private:
     static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) noexcept;
@@ -63,6 +64,7 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<std::int64_t> outstanding_{0};
     std::atomic<bool> connected_{false};
+    delivery_latency latency_;  // observed where reports are served
     // produce() holds it shared, close() exclusively to set closed_: once close() has begun no
     // record can slip in behind the purge and miss its callback.
     std::shared_mutex produce_mutex_;
@@ -198,6 +200,12 @@ void rdkafka_producer::deliver(const rd_kafka_message_t& msg) noexcept {
     std::unique_ptr<delivery_callback> callback(static_cast<delivery_callback*>(msg._private));
     if (msg.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         connected_.store(true, std::memory_order_relaxed);
+    }
+    // librdkafka stamps each message when produce() enqueues it: the latency costs the produce
+    // path nothing. -1 when unknown (a record purged before it was ever enqueued).
+    if (const auto us = rd_kafka_message_latency(&msg); us >= 0) {
+        auto& h = msg.err == RD_KAFKA_RESP_ERR_NO_ERROR ? latency_.delivered : latency_.failed;
+        h.observe(std::chrono::microseconds(us));
     }
     try {
         delivery_report report;

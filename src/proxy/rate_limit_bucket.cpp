@@ -32,7 +32,7 @@ void token_bucket::refill(const bucket_params& p, rate_clock::time_point now) {
     updated_ = now;
 }
 
-admission token_bucket::take(const bucket_params& p, rate_clock::time_point now) {
+rate_decision token_bucket::take(const bucket_params& p, rate_clock::time_point now) {
     refill(p, now);
     if (tokens_ >= 1 - epsilon) {
         tokens_ = std::max(0.0, tokens_ - 1);

@@ -52,7 +52,7 @@ std::unique_ptr<rate_limiter> rate_limiter::from_config(const config::rate_limit
     return std::make_unique<rate_limiter>(cfg);
 }
 
-admission rate_limiter::admit(const client_request& req, std::string_view peer,
+rate_decision rate_limiter::admit(const client_request& req, std::string_view peer,
                               rate_clock::time_point now) {
     const auto peer_address = netx::parse_ip_address(peer);
     if (!peer_address) {
@@ -61,7 +61,7 @@ admission rate_limiter::admit(const client_request& req, std::string_view peer,
     return admit(rate_limit_client(*peer_address, req, trusted_), now);
 }
 
-admission rate_limiter::admit(const netx::ip_address& client, rate_clock::time_point now) {
+rate_decision rate_limiter::admit(const netx::ip_address& client, rate_clock::time_point now) {
     auto& s = shards_[shard_of(client)];
     std::lock_guard lock(s.mutex);
     auto it = s.buckets.find(client);

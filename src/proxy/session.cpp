@@ -126,13 +126,13 @@ bool is_health_check(const client_request& req, const config::config& cfg) {
 // A client over its rate limit gets 429 before anything is forwarded or captured. Its request
 // was read whole, so the connection can stay open.
 task<void> answer_rate_limited(netx::timed_socket& stream, const client_request& req,
-                               request_record& record, worker_state& w, admission verdict,
+                               request_record& record, worker_state& w, rate_decision decision,
                                bool keep_alive) {
     record.outcome = request_outcome::rejected;
     record.rate_limited = true;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     w.counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    auto res = rate_limited_response(verdict.retry_after, record.id.view(), req.version(),
+    auto res = rate_limited_response(decision.retry_after, record.id.view(), req.version(),
                                      keep_alive);
     co_await write_response(stream, res, record, w.cfg);
 }
@@ -156,9 +156,9 @@ task<bool> answer(netx::timed_socket& stream, const client_request& req,
     // The health check above is never limited: health checkers must not be throttled.
     record.trace = trace_context::from_request(req);
     if (w.rate_limit != nullptr) {
-        const auto verdict = w.rate_limit->admit(req, record.client_ip, rate_clock::now());
-        if (!verdict.allowed) {
-            co_await answer_rate_limited(stream, req, record, w, verdict, keep_alive);
+        const auto decision = w.rate_limit->admit(req, record.client_ip, rate_clock::now());
+        if (!decision.allowed) {
+            co_await answer_rate_limited(stream, req, record, w, decision, keep_alive);
             co_return keep_alive;
         }
     }

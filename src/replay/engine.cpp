@@ -18,6 +18,11 @@ namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
+// The lag monitor's period and its bound on each broker request: /ready notices a lost broker
+// within about their sum, and a scrape sees a lag at most that old.
+constexpr auto lag_interval = std::chrono::seconds(2);
+constexpr auto kafka_check_timeout = std::chrono::seconds(2);
+
 // Completes on the caller's executor with the delivery report of one record. The callback fires
 // on the producer's thread (or is destroyed unfired when produce() refuses the record): either
 // way the waiting coroutine is resumed exactly once.
@@ -71,6 +76,7 @@ engine::engine(net::io_context& ioc, const config::config& cfg,
       consumer_(ioc.get_executor(), cfg,
                 rebalance_handlers{[this](const auto& p) { on_assigned(p); },
                                    [this](const auto& p) { on_revoked(p); }}),
+      lag_(consumer_.handle(), cfg.kafka.topic, lag_interval, kafka_check_timeout),
       backoff_(cfg.replay.backoff_initial, cfg.replay.backoff_max),
       limiter_(cfg.replay.rate_limit),
       limits_(backlog_limits::for_concurrency(cfg.replay.concurrency)),
@@ -82,6 +88,7 @@ engine::~engine() = default;
 net::awaitable<void> engine::run() {
     log_->info("replaying {} (group {}) to {}, concurrency {}", consumer_.topic(),
               cfg_.replay.group_id, cfg_.backend.url, cfg_.replay.concurrency);
+    lag_.start();
     while (!stopping_) {
         // Poll until the queue is empty; a full backlog pauses fetching instead of stopping the
         // polls, which also serve rebalances and keep the group membership alive.
@@ -103,12 +110,14 @@ net::awaitable<void> engine::run() {
     set_pause(pause_reason::stopping, true);
     counters_.abandoned += backlog_.size();
     backlog_.clear();
+    counters_.backlog = 0;
     co_await wait_idle(std::chrono::steady_clock::now() + cfg_.shutdown_timeout);
     if (in_flight_ > 0) {
         // Whatever is still on the wire is abandoned: it stays uncommitted and is replayed later.
         client_.close_all();
         co_await wait_idle(std::chrono::steady_clock::now() + std::chrono::seconds{5});
     }
+    lag_.stop();  // its queries use the consumer's handle
     consumer_.close();
     dlq_->close(std::chrono::milliseconds{2000});
     log_->info("stopped: delivered {}, dead-lettered {}, abandoned {}", counters_.delivered.load(),
@@ -120,6 +129,7 @@ void engine::stop() {
         return;
     }
     stopping_ = true;
+    stopping_flag_ = true;
     consumer_.wake();
     backend_event_.cancel();
     for (auto* t : sleepers_) {
@@ -253,7 +263,13 @@ net::awaitable<std::optional<action>> engine::step(replay_fsm& fsm, const action
             co_return std::nullopt;
         }
     }
+    const auto sent_at = std::chrono::steady_clock::now();
     auto sent = co_await client_.send(req, a.attempt);
+    if (sent.outcome == send_result::kind::response ||
+        sent.outcome == send_result::kind::transport_failed) {
+        counters_.attempts.fetch_add(1, std::memory_order_relaxed);
+        counters_.attempt_duration.observe(std::chrono::steady_clock::now() - sent_at);
+    }
     switch (sent.outcome) {
     case send_result::kind::response:
         gate_.on_connect_success();
@@ -347,7 +363,10 @@ net::awaitable<void> engine::wait_idle(std::chrono::steady_clock::time_point dea
 }
 
 void engine::set_pause(pause_reason reason, bool active) {
-    switch (pause_.set(reason, active)) {
+    const auto change = pause_.set(reason, active);
+    counters_.paused_backend_down = pause_.has(pause_reason::backend_down);
+    counters_.paused_backlog_full = pause_.has(pause_reason::backlog_full);
+    switch (change) {
     case pause_change::pause:
         consumer_.set_paused(true);
         break;
@@ -363,8 +382,16 @@ void engine::set_pause(pause_reason reason, bool active) {
 }
 
 void engine::update_backlog() {
+    counters_.backlog.store(backlog_.size(), std::memory_order_relaxed);
     bool full = limits_.full(backlog_.size(), pause_.has(pause_reason::backlog_full));
     set_pause(pause_reason::backlog_full, full);
+}
+
+std::optional<std::string> engine::readiness() const {
+    if (stopping_flag_) {
+        return "stopping";
+    }
+    return lag_.readiness();
 }
 
 void engine::on_assigned(const std::vector<std::int32_t>& parts) {

@@ -380,6 +380,7 @@ void spool::commit(batch& b) noexcept {
         rc = sqlite::exec(db, "COMMIT");
     }
     const bool ok = rc == SQLITE_OK;
+    last_commit_ok_.store(ok, std::memory_order_relaxed);
     if (!ok) {
         runtime::logger("spool")->error("spool commit failed: {}", sqlite3_errmsg(db));
         sqlite::exec(db, "ROLLBACK");

@@ -38,7 +38,8 @@ private:
 };
 
 // Starts the listener. A configured admin.listen that cannot be bound is fatal (false, logged);
-// the default address being taken (another daemon on this host) only costs a warning.
+// the default address being taken (another daemon on this host) only costs a warning;
+// admin.listen "off" starts nothing.
 bool start_admin(admin_server& server, const config::config& cfg);
 
 // The binary's default admin address when admin.listen is empty.

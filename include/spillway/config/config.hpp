@@ -107,6 +107,8 @@ struct replay_config {
 struct admin_config {
     // Empty means the binary's own default: 127.0.0.1:9901 (proxy), 127.0.0.1:9902 (replay).
     std::optional<host_port> listen;
+    // admin.listen "off": no admin listener at all (the counters still count; nothing serves them).
+    bool enabled = true;
 };
 
 struct log_config {

@@ -6,6 +6,7 @@
 // them over (take_over_reports: one thread hand-off less per report on the capture path). The callback fires exactly once for every record that
 // produce() accepted: on success, on failure, and on close (flush, then purge, then poll).
 
+#include "spillway/admin/metrics.hpp"
 #include "spillway/config/config.hpp"
 
 #include <chrono>
@@ -71,6 +72,15 @@ public:
     // Runs the callbacks of every report waiting now; never blocks.
     virtual void serve_reports() noexcept {}
     virtual void give_back_reports() noexcept {}
+
+    // spillway_kafka_delivery_seconds: from produce() to the delivery report, per result.
+    // Observed where delivery reports are served, from librdkafka's own per-message timestamp, so
+    // the produce path gains no clock read and no shared write. Null when not measured (test fakes).
+    struct delivery_latency {
+        admin::histogram delivered;
+        admin::histogram failed;
+    };
+    virtual const delivery_latency* latency() const noexcept { return nullptr; }
 };
 
 // The production implementation: enable.idempotence=true, acks=all, kafka.properties applied on

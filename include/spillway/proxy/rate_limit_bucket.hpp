@@ -15,7 +15,7 @@ struct bucket_params {
     double burst = 1;  // capacity (>= 1): requests allowed at once after an idle period
 };
 
-struct admission {
+struct rate_decision {
     bool allowed = true;
     std::chrono::seconds retry_after{0};  // when refused: whole seconds until a token, >= 1
 };
@@ -29,7 +29,7 @@ class token_bucket {
     token_bucket(const bucket_params& p, rate_clock::time_point now)
         : tokens_(p.burst), updated_(now) {}
 
-    admission take(const bucket_params& p, rate_clock::time_point now);
+    rate_decision take(const bucket_params& p, rate_clock::time_point now);
 
     // Whether the bucket is back to full capacity at `now`: such a bucket is indistinguishable
     // from a new one, so forgetting it changes nothing.

@@ -36,10 +36,10 @@ class rate_limiter {
 
     // Takes a token from the request's client (rate_limit_client: the peer, or the address a
     // trusted proxy forwarded for). `peer` is the socket's peer address as text.
-    admission admit(const client_request& req, std::string_view peer, rate_clock::time_point now);
+    rate_decision admit(const client_request& req, std::string_view peer, rate_clock::time_point now);
 
     // Takes a token from `client`'s bucket.
-    admission admit(const netx::ip_address& client, rate_clock::time_point now);
+    rate_decision admit(const netx::ip_address& client, rate_clock::time_point now);
 
     // Buckets held now (locks every shard: for tests and diagnostics, not the hot path).
     std::size_t tracked_clients() const;

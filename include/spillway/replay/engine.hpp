@@ -8,11 +8,13 @@
 // it; only then can its offset count. Everything else (a shutdown in the middle, a revoked
 // partition) is abandoned: not committed, so it is replayed again later.
 
+#include "spillway/admin/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/replay/backend_client.hpp"
 #include "spillway/replay/flow_control.hpp"
 #include "spillway/replay/group_consumer.hpp"
+#include "spillway/replay/lag_monitor.hpp"
 #include "spillway/replay/offset_tracker.hpp"
 #include "spillway/replay/rate_limiter.hpp"
 #include "spillway/replay/retry_policy.hpp"
@@ -29,7 +31,8 @@
 
 namespace spillway::replay {
 
-// Counters for logs, tests and the admin endpoint (spillway_replay_messages_total).
+// Counters for logs, tests and the admin endpoint (replay_metrics.cpp). Written on the engine's
+// thread, read by the admin thread: relaxed atomics.
 struct replay_counters {
     std::atomic<std::uint64_t> delivered{0};
     std::atomic<std::uint64_t> retried{0};        // attempts that will be tried again
@@ -37,6 +40,12 @@ struct replay_counters {
     std::atomic<std::uint64_t> abandoned{0};      // left unfinished at shutdown or on a revoke
     std::atomic<std::uint64_t> backend_outages{0};
     std::atomic<std::uint64_t> in_flight{0};
+    std::atomic<std::uint64_t> attempts{0};       // requests the backend received (a status or
+                                                  // a failure after connecting)
+    std::atomic<std::uint64_t> backlog{0};        // fetched, waiting for a slot
+    std::atomic<bool> paused_backend_down{false};
+    std::atomic<bool> paused_backlog_full{false};
+    admin::histogram attempt_duration;            // one attempt: send -> status or failure
 };
 
 class engine {
@@ -56,6 +65,13 @@ public:
 
     const replay_counters& counters() const { return counters_; }
     bool backend_up() const { return gate_.up(); }
+
+    // For the admin thread: lag per partition, readiness (Kafka reachable and in the group),
+    // the dead-letter producer's delivery latency. Thread-safe.
+    std::vector<partition_lag> lags() const { return lag_.lags(); }
+    std::optional<std::string> readiness() const;
+    const kafka::producer& dlq_producer() const { return *dlq_; }
+    const std::string& topic() const { return consumer_.topic(); }
 
 private:
     struct work {
@@ -89,6 +105,8 @@ private:
     std::unique_ptr<kafka::producer> dlq_;
     backend_client client_;
     group_consumer consumer_;
+    lag_monitor lag_;  // after consumer_: stopped and destroyed before it
+    std::atomic<bool> stopping_flag_{false};  // stopping_ for the admin thread
     offset_tracker tracker_;
     backoff backoff_;
     rate_limiter limiter_;

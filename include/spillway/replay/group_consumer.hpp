@@ -71,6 +71,8 @@ public:
     void close();
 
     const std::string& topic() const { return topic_; }
+    // For the lag monitor's queries (librdkafka's handle is thread-safe).
+    rd_kafka_t* handle() const { return rk_.get(); }
 
 private:
     static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,

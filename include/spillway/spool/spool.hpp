@@ -112,6 +112,8 @@ public:
     std::uint64_t quarantined_bytes() const noexcept { return quarantined_bytes_.load(); }
     std::uint64_t max_bytes() const noexcept { return max_bytes_; }
     const std::string& path() const noexcept { return path_; }
+    // Whether the last transaction committed (for /ready: "spool writable"); true until one fails.
+    bool last_commit_ok() const noexcept { return last_commit_ok_.load(); }
 
     struct state;  // the SQLite connections, the queue and the writer thread (spool.cpp)
 
@@ -125,6 +127,7 @@ private:
     std::atomic<std::uint64_t> rejected_full_{0};
     std::atomic<std::uint64_t> quarantined_records_{0};
     std::atomic<std::uint64_t> quarantined_bytes_{0};
+    std::atomic<bool> last_commit_ok_{true};
     std::unique_ptr<state> state_;
 
     struct batch;  // the operations of one transaction

@@ -1,5 +1,7 @@
 #include "replay_fixture.hpp"
 
+#include "integration/proxy/proxy_fixture.hpp"  // free_port
+
 #include "spillway/core/ids.hpp"
 #include "spillway/kafka/handles.hpp"
 #include "spillway/kafka/producer.hpp"
@@ -132,6 +134,9 @@ std::string ReplayTest::config_path() {
           {"backoff_max_ms", 200},
           {"probe_interval_ms", 50}}},
         {"log", {{"level", settings_.log_level}}}};
+    if (admin_port_ != 0) {
+        cfg["admin"] = {{"listen", "127.0.0.1:" + std::to_string(admin_port_)}};
+    }
     auto path = *dir_ / "replay.json";
     std::ofstream(path) << cfg.dump(2);
     return path.string();
@@ -140,6 +145,7 @@ std::string ReplayTest::config_path() {
 process& ReplayTest::start_replay(std::vector<std::string> extra_args, bool wait_assigned) {
     process_options o;
     o.path = bin_path("spillway-replay");
+    admin_port_ = free_port();
     o.args = {"--config", config_path()};
     o.args.insert(o.args.end(), extra_args.begin(), extra_args.end());
     replays_.push_back(process::start(std::move(o)));

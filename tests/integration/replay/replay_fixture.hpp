@@ -56,6 +56,7 @@ protected:
     void start_environment(replay_settings settings);
 
     // Writes the configuration and starts spillway-replay; waits until it has its partitions.
+    // Each process gets an admin listener on a port of its own (admin_port_: the last one's).
     process& start_replay(std::vector<std::string> extra_args = {}, bool wait_assigned = true);
 
     // The dead letters, parsed.
@@ -68,6 +69,7 @@ protected:
     std::unique_ptr<recording_backend> backend_;
     std::unique_ptr<temp_dir> dir_;
     std::vector<process> replays_;
+    std::uint16_t admin_port_ = 0;
 };
 
 }  // namespace spillway::test::replay

@@ -125,6 +125,18 @@ TEST_F(ConfigTest, EnvironmentOverridesTheFile) {
     EXPECT_EQ(c.log.level, "debug");
 }
 
+TEST_F(ConfigTest, AdminListenOffTurnsTheListenerOff) {
+    EXPECT_TRUE(parse("{}", lookup).admin.enabled);
+    config c = parse(R"({"admin":{"listen":"off"}})", lookup);
+    EXPECT_FALSE(c.admin.enabled);
+    EXPECT_FALSE(c.admin.listen.has_value());
+    fake_env()["SPILLWAY_ADMIN_LISTEN"] = "off";
+    EXPECT_FALSE(parse(R"({"admin":{"listen":"127.0.0.1:1"}})", lookup).admin.enabled);
+    fake_env().clear();
+    EXPECT_NE(error_of(R"({"admin":{"listen":"of"}})").find("admin.listen: "), std::string::npos)
+        << error_of(R"({"admin":{"listen":"of"}})");
+}
+
 TEST_F(ConfigTest, BadEnvironmentValueNamesTheVariable) {
     fake_env()["SPILLWAY_THREADS"] = "two";
     EXPECT_EQ(error_of("{}"), "SPILLWAY_THREADS: expected a non-negative integer");
