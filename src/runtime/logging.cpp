@@ -1,5 +1,8 @@
 #include "spillway/runtime/logging.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <spdlog/details/os.h>
 #include <spdlog/formatter.h>
 #include <spdlog/pattern_formatter.h>
@@ -110,7 +113,15 @@ void setup_logging(const config::log_config& cfg) {
         log->set_formatter(make_formatter(s.json, log->name() == "access"));
         log->set_level(level_for(log->name(), s));
     });
+    // spdlog's flusher is a thread of its own, started here, usually before main() blocks the
+    // termination signals: started with every signal blocked, it can never be the thread a
+    // SIGTERM is delivered to (which would kill the daemon instead of reaching its sigwait).
+    sigset_t all_signals;
+    sigset_t previous;
+    sigfillset(&all_signals);
+    pthread_sigmask(SIG_BLOCK, &all_signals, &previous);
     spdlog::flush_every(std::chrono::seconds(1));
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 std::shared_ptr<spdlog::logger> logger(const std::string& name) {
