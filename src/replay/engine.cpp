@@ -89,10 +89,16 @@ net::awaitable<void> engine::run() {
     log_->info("replaying {} (group {}) to {}, concurrency {}", consumer_.topic(),
               cfg_.replay.group_id, cfg_.backend.url, cfg_.replay.concurrency);
     lag_.start();
+    // A backlog stuck full pauses well before the consumer would leave its group for not polling.
+    limits_.stuck_after = std::min(limits_.stuck_after, consumer_.max_poll_interval() / 4);
     while (!stopping_) {
-        // Poll until the queue is empty; a full backlog pauses fetching instead of stopping the
-        // polls, which also serve rebalances and keep the group membership alive.
+        // Poll until the queue is empty or the backlog is full; a full backlog leaves the rest
+        // in librdkafka's bounded queue (flow_control.hpp says why that is not a pause).
         for (int n = 0; !stopping_; ++n) {
+            if (backlog_full_since_ && !pause_.has(pause_reason::backlog_full)) {
+                poll_held_ = true;
+                break;
+            }
             auto m = consumer_.poll();
             if (!m) {
                 break;
@@ -103,6 +109,7 @@ net::awaitable<void> engine::run() {
             }
         }
         if (!stopping_) {
+            update_backlog();  // a backlog full for too long pauses (and so polls again)
             co_await consumer_.wait(std::chrono::milliseconds{50});
         }
     }
@@ -383,8 +390,22 @@ void engine::set_pause(pause_reason reason, bool active) {
 
 void engine::update_backlog() {
     counters_.backlog.store(backlog_.size(), std::memory_order_relaxed);
-    bool full = limits_.full(backlog_.size(), pause_.has(pause_reason::backlog_full));
-    set_pause(pause_reason::backlog_full, full);
+    const bool full = limits_.full(backlog_.size(), backlog_full_since_.has_value());
+    if (!full) {
+        backlog_full_since_.reset();
+        set_pause(pause_reason::backlog_full, false);
+        if (poll_held_) {
+            poll_held_ = false;
+            consumer_.wake();
+        }
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!backlog_full_since_) {
+        backlog_full_since_ = now;
+    } else if (now - *backlog_full_since_ >= limits_.stuck_after) {
+        set_pause(pause_reason::backlog_full, true);
+    }
 }
 
 std::optional<std::string> engine::readiness() const {

@@ -39,8 +39,8 @@ backend_gate::change backend_gate::on_probe(bool answered) {
 }
 
 backlog_limits backlog_limits::for_concurrency(unsigned concurrency) {
-    // Enough fetched ahead that pausing and resuming (each resume is a new fetch) stays rare at
-    // tens of thousands of messages a second; small enough to cost only a few megabytes.
+    // Enough taken ahead that the slots never wait for a poll at tens of thousands of messages a
+    // second; small enough to cost only a few megabytes (librdkafka's queue holds the rest).
     std::size_t high = std::max<std::size_t>(1024, std::size_t{concurrency} * 64);
     return {high, high / 2};
 }

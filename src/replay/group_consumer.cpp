@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include <fcntl.h>
@@ -174,6 +175,16 @@ void group_consumer::store(std::int32_t partition, std::int64_t next_offset) {
         runtime::logger("replay")->debug("store {}@{}: {}", partition, next_offset,
                                          kafka::error_string(err));
     }
+}
+
+std::chrono::milliseconds group_consumer::max_poll_interval() const {
+    char value[32];
+    std::size_t size = sizeof value;
+    if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), "max.poll.interval.ms", value, &size) ==
+        RD_KAFKA_CONF_OK) {
+        return std::chrono::milliseconds(std::strtoll(value, nullptr, 10));
+    }
+    return std::chrono::milliseconds(300000);  // librdkafka's default
 }
 
 void group_consumer::pause_list(rd_kafka_topic_partition_list_t* parts, bool paused) {

@@ -41,8 +41,8 @@ void write_flow(exposition& out, const replay_counters& c) {
                "1 while the partitions are paused because the backend is down (probing).");
     out.sample("spillway_replay_paused", c.paused_backend_down.load() ? 1 : 0);
     out.family("spillway_replay_backlog_full", "gauge",
-               "1 while fetching is paused because replay.concurrency is saturated and the local "
-               "backlog reached its high watermark.");
+               "1 while fetching is paused because the local backlog has stayed at its high "
+               "watermark for 10 s (every replay.concurrency slot busy, e.g. with retries).");
     out.sample("spillway_replay_backlog_full", c.paused_backlog_full.load() ? 1 : 0);
     out.family("spillway_replay_in_flight", "gauge", "Messages being replayed now.");
     out.sample("spillway_replay_in_flight", value(c.in_flight));

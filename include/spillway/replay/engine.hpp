@@ -114,6 +114,9 @@ private:
     backend_gate gate_;
     backlog_limits limits_;
     std::deque<work> backlog_;
+    // Set while the backlog is full (from high until back at low), with when it filled.
+    std::optional<std::chrono::steady_clock::time_point> backlog_full_since_;
+    bool poll_held_ = false;  // the poll loop stopped taking messages: wake it when there is room
     std::size_t in_flight_ = 0;
     bool stopping_ = false;
     bool probing_ = false;

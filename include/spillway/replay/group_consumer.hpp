@@ -71,6 +71,9 @@ public:
     void close();
 
     const std::string& topic() const { return topic_; }
+    // max.poll.interval.ms as configured (librdkafka's default unless kafka.properties sets it):
+    // going that long without a poll makes the consumer leave its group.
+    std::chrono::milliseconds max_poll_interval() const;
     // For the lag monitor's queries (librdkafka's handle is thread-safe).
     rd_kafka_t* handle() const { return rk_.get(); }
 

@@ -5,6 +5,9 @@
 #include "support/http_client.hpp"
 #include "support/prometheus.hpp"
 
+#include <set>
+#include <thread>
+
 namespace spillway::test::replay {
 namespace {
 
@@ -115,6 +118,59 @@ TEST_F(ReplayTest, LagGrowsWhilePausedForABackendOutageAndDrainsAfter) {
     EXPECT_EQ(m.value("spillway_replay_backend_outages_total"), 1.0);
     EXPECT_EQ(m.value("spillway_replay_attempts_total"), 27.0)
         << "connect failures are not attempts";
+}
+
+// A full backlog only stops taking messages (librdkafka's queue holds the rest); a backlog that
+// stays full (here the one slot is held) pauses the partitions before the consumer would leave
+// its group for not polling (the fixture's max.poll.interval.ms is 4 s, so after 1 s), and once
+// the slot is free again every message is delivered.
+TEST_F(ReplayTest, ABacklogStuckFullPausesWithoutLeavingTheGroupAndLosesNothing) {
+    start_environment({.concurrency = 1});  // backlog high watermark: max(1024, 64 x 1) = 1024
+    constexpr std::size_t total = 1100;
+    std::vector<capture::envelope> batch;
+    for (std::size_t i = 0; i < total; ++i) {
+        batch.push_back(make_envelope("/api/item/" + std::to_string(i)));
+    }
+    produce_envelopes(broker_->bootstrap(), "failed-requests", batch);
+    backend_->hold_after(0);  // the one slot stays busy: nothing leaves the backlog
+    auto& replay = start_replay();
+
+    prom_scrape m;
+    ASSERT_TRUE(eventually(
+        [&] {
+            m = scrape(admin_port_);
+            return m.value("spillway_replay_backlog") == 1024.0 &&
+                   m.value("spillway_replay_backlog_full") == 1.0;
+        },
+        20s))
+        << "backlog " << m.value("spillway_replay_backlog").value_or(-1) << ", paused "
+        << m.value("spillway_replay_backlog_full").value_or(-1);
+    EXPECT_EQ(m.value("spillway_replay_paused"), 0.0) << "that pause is not a backend outage";
+    // Past max.poll.interval.ms: still in the group, because the paused consumer polls.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(200ms);  // (a fixed span on purpose: nothing must happen)
+    }
+    EXPECT_FALSE(replay.stderr_text().find("leaving group") != std::string::npos)
+        << replay.stderr_text();
+
+    backend_->release();
+    ASSERT_TRUE(eventually(
+        [&] {
+            m = scrape(admin_port_);
+            return m.value("spillway_replay_messages_total", {{"outcome", "delivered"}}) ==
+                       double(total) &&
+                   m.value("spillway_replay_backlog_full") == 0.0;
+        },
+        30s))
+        << "delivered "
+        << m.value("spillway_replay_messages_total", {{"outcome", "delivered"}}).value_or(-1);
+    std::set<std::string> keys;
+    for (const auto& r : backend_->requests()) {
+        keys.insert(r.header("Idempotency-Key"));
+    }
+    // The held request may have timed out and been retried; nothing is missing.
+    EXPECT_EQ(keys.size(), total);
 }
 
 TEST_F(ReplayTest, ReadyFollowsKafkaWithTheReasonInThe503) {
