@@ -132,6 +132,13 @@ void rdkafka_producer::give_back_reports() noexcept {
     if (poll_thread_.joinable() || report_pipe_[0] < 0) {
         return;
     }
+    {
+        // After close() nothing is left to serve, and no thread may outlive the handle.
+        std::shared_lock closing(produce_mutex_);
+        if (closed_) {
+            return;
+        }
+    }
     queue_handle main_queue(rd_kafka_queue_get_main(rk_.get()));
     rd_kafka_queue_io_event_enable(main_queue.get(), -1, nullptr, 0);
     try {
