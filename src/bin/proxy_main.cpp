@@ -9,6 +9,7 @@
 #include "spillway/proxy/server.hpp"
 #include "spillway/runtime/cli.hpp"
 #include "spillway/runtime/logging.hpp"
+#include "spillway/runtime/signals.hpp"
 #include "spillway/spool/drainer.hpp"
 #include "spillway/spool/spool.hpp"
 
@@ -20,18 +21,6 @@
 namespace {
 
 using namespace spillway;
-
-// Termination signals are taken synchronously by the main thread (sigwait); every thread started
-// later inherits the blocked mask, so no handler ever runs on an I/O or Kafka thread.
-sigset_t block_termination_signals() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-    return signals;
-}
 
 // librdkafka refuses records over message.max.bytes (1,000,000 by default), which a body well
 // within capture.max_body_bytes can exceed once in JSON. Unless the operator chose a limit, allow
@@ -131,7 +120,7 @@ int main(int argc, char** argv) {
         {}};
     auto cli = runtime::parse_command_line(argc, argv, info);
     runtime::setup_logging(cli.cfg.log);
-    const auto signals = block_termination_signals();
+    const auto signals = runtime::block_termination_signals();
     int status = 1;
     try {
         status = run(cli.cfg, signals);

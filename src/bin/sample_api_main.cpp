@@ -7,24 +7,11 @@
 
 #include "spillway/runtime/cli.hpp"
 #include "spillway/runtime/logging.hpp"
+#include "spillway/runtime/signals.hpp"
 #include "spillway/sample_api/http_server.hpp"
 #include "spillway/sample_api/users_api.hpp"
 
-namespace {
-
 using namespace spillway;
-
-sigset_t block_termination_signals() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-    return signals;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     const runtime::program_info info{
@@ -45,7 +32,7 @@ int main(int argc, char** argv) {
         }
     }
 
-    const auto signals = block_termination_signals();
+    const auto signals = runtime::block_termination_signals();
     sample_api::users_api api;
     sample_api::http_server server(listen, api);
     try {
