@@ -1,28 +1,13 @@
 #include "spillway/admin/admin_server.hpp"
 
-#include "spillway/net/timed_socket.hpp"
+#include "spillway/http/small_server.hpp"
 #include "spillway/runtime/logging.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-
-#include <thread>
 
 namespace spillway::admin {
 
 namespace {
 
-namespace net = boost::asio;
 namespace http = boost::beast::http;
-using netx::task;
-
-constexpr auto request_timeout = std::chrono::seconds(10);
 
 http::response<http::string_body> route(const http::request<http::string_body>& req,
                                         registry& metrics, const readiness_check& ready) {
@@ -63,90 +48,34 @@ http::response<http::string_body> route(const http::request<http::string_body>& 
 }  // namespace
 
 struct admin_server::impl {
-    impl(config::host_port l, registry& m, readiness_check r)
-        : listen(std::move(l)), metrics(m), ready(std::move(r)), sweeper(ioc.get_executor(),
-                                                                           std::chrono::milliseconds(100)),
-          acceptor(ioc.get_executor()) {}
+    impl(config::host_port listen, registry& metrics, readiness_check ready)
+        : host(listen.host),
+          server(std::move(listen), {},
+                 [&metrics, ready = std::move(ready)](const http::request<http::string_body>& req) {
+                     return route(req, metrics, ready);
+                 }) {}
 
-    task<void> serve(netx::tcp_socket socket) {
-        netx::timed_socket stream(std::move(socket), sweeper);
-        boost::beast::flat_buffer buffer;
-        for (;;) {
-            http::request_parser<http::string_body> parser;
-            parser.body_limit(64 * 1024);
-            stream.expires_after(request_timeout);
-            auto [ec, n] = co_await http::async_read(stream, buffer, parser, netx::use_task);
-            if (ec) {
-                co_return;
-            }
-            auto res = route(parser.get(), metrics, ready);
-            stream.expires_after(request_timeout);
-            auto [wec, wn] = co_await http::async_write(stream, res, netx::use_task);
-            if (wec || !res.keep_alive()) {
-                co_return;
-            }
-        }
-    }
-
-    task<void> accept_loop() {
-        for (;;) {
-            auto [ec, socket] = co_await acceptor.async_accept(netx::use_task);
-            if (ec == net::error::operation_aborted || !acceptor.is_open()) {
-                co_return;
-            }
-            if (!ec) {
-                net::co_spawn(ioc.get_executor(), serve(std::move(socket)), net::detached);
-            }
-        }
-    }
-
-    config::host_port listen;
-    registry& metrics;
-    readiness_check ready;
-    net::io_context ioc{1};
-    netx::deadline_sweeper sweeper;
-    netx::tcp_acceptor acceptor;
-    std::thread thread;
+    std::string host;  // for the log line
+    http_util::small_server server;
 };
 
 admin_server::admin_server(config::host_port listen, registry& metrics, readiness_check ready)
     : impl_(std::make_unique<impl>(std::move(listen), metrics, std::move(ready))) {}
 
-admin_server::~admin_server() {
-    stop();
-}
+admin_server::~admin_server() = default;  // the small server stops itself
 
 void admin_server::start() {
-    auto& i = *impl_;
-    const net::ip::tcp::endpoint endpoint(net::ip::make_address(i.listen.host), i.listen.port);
-    i.acceptor.open(endpoint.protocol());
-    i.acceptor.set_option(net::socket_base::reuse_address(true));
-    i.acceptor.bind(endpoint);
-    i.acceptor.listen();
-    net::co_spawn(i.ioc.get_executor(), i.accept_loop(), net::detached);
-    net::co_spawn(i.ioc.get_executor(), i.sweeper.run(), net::detached);
-    i.thread = std::thread([&i] { i.ioc.run(); });
+    impl_->server.start();
     runtime::logger("admin")->info("admin listener on {}:{} (/metrics, /health, /ready)",
-                                   i.listen.host, port());
+                                   impl_->host, port());
 }
 
 void admin_server::stop() {
-    auto& i = *impl_;
-    if (!i.thread.joinable()) {
-        return;
-    }
-    net::post(i.ioc, [&i] {
-        boost::system::error_code ec;
-        i.acceptor.close(ec);
-        i.sweeper.stop();
-    });
-    i.ioc.stop();  // open scrape connections are simply dropped
-    i.thread.join();
+    impl_->server.stop();  // open scrape connections are simply dropped
 }
 
 std::uint16_t admin_server::port() const {
-    boost::system::error_code ec;
-    return impl_->acceptor.local_endpoint(ec).port();
+    return impl_->server.port();
 }
 
 bool start_admin(admin_server& server, const config::config& cfg) {

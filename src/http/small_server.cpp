@@ -1,0 +1,132 @@
+#include "spillway/http/small_server.hpp"
+
+#include "spillway/net/timed_socket.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <thread>
+
+namespace spillway::http_util {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using netx::task;
+
+}  // namespace
+
+struct small_server::impl {
+    impl(config::host_port l, small_server_options o, handler a)
+        : listen(std::move(l)),
+          options(std::move(o)),
+          answer(std::move(a)),
+          sweeper(ioc.get_executor(), std::chrono::milliseconds(100)),
+          acceptor(ioc.get_executor()) {}
+
+    // The client went away or stopped talking: nothing to answer.
+    bool connection_ended(const netx::timed_socket& stream, boost::system::error_code ec) const {
+        return ec == http::error::end_of_stream || stream.translate(ec) == beast::error::timeout ||
+               ec == net::error::operation_aborted || ec == net::error::connection_reset;
+    }
+
+    task<void> serve(netx::tcp_socket socket) {
+        netx::timed_socket stream(std::move(socket), sweeper);
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(options.body_limit);
+            if (options.header_limit) {
+                parser.header_limit(*options.header_limit);
+            }
+            stream.expires_after(options.read_timeout);
+            auto [ec, n] = co_await http::async_read(stream, buffer, parser, netx::use_task);
+            if (ec) {
+                if (!connection_ended(stream, ec) && options.parse_error) {
+                    auto res = options.parse_error(ec);
+                    stream.expires_after(options.write_timeout);
+                    co_await http::async_write(stream, res, netx::use_task);  // then close
+                }
+                co_return;
+            }
+            auto res = answer(parser.get());
+            stream.expires_after(options.write_timeout);
+            auto [wec, wn] = co_await http::async_write(stream, res, netx::use_task);
+            if (wec || !res.keep_alive()) {
+                co_return;
+            }
+        }
+    }
+
+    task<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(netx::use_task);
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) {
+                co_return;
+            }
+            if (!ec) {
+                net::co_spawn(ioc.get_executor(), serve(std::move(socket)), net::detached);
+            }
+        }
+    }
+
+    config::host_port listen;
+    small_server_options options;
+    handler answer;
+    net::io_context ioc{1};
+    netx::deadline_sweeper sweeper;
+    netx::tcp_acceptor acceptor;
+    std::thread thread;
+};
+
+small_server::small_server(config::host_port listen, small_server_options options,
+                           handler answer)
+    : impl_(std::make_unique<impl>(std::move(listen), std::move(options), std::move(answer))) {}
+
+small_server::~small_server() {
+    stop();
+}
+
+void small_server::start() {
+    auto& i = *impl_;
+    net::ip::tcp::resolver resolver(i.ioc);
+    const auto results = resolver.resolve(i.listen.host, std::to_string(i.listen.port),
+                                          net::ip::tcp::resolver::passive);
+    const net::ip::tcp::endpoint endpoint = results.begin()->endpoint();
+    i.acceptor.open(endpoint.protocol());
+    i.acceptor.set_option(net::socket_base::reuse_address(true));
+    i.acceptor.bind(endpoint);
+    i.acceptor.listen();
+    net::co_spawn(i.ioc.get_executor(), i.accept_loop(), net::detached);
+    net::co_spawn(i.ioc.get_executor(), i.sweeper.run(), net::detached);
+    i.thread = std::thread([&i] { i.ioc.run(); });
+}
+
+void small_server::stop() {
+    auto& i = *impl_;
+    if (!i.thread.joinable()) {
+        return;
+    }
+    net::post(i.ioc, [&i] {
+        boost::system::error_code ec;
+        i.acceptor.close(ec);
+        i.sweeper.stop();
+    });
+    i.ioc.stop();  // open connections are dropped
+    i.thread.join();
+}
+
+std::uint16_t small_server::port() const {
+    boost::system::error_code ec;
+    return impl_->acceptor.local_endpoint(ec).port();
+}
+
+}  // namespace spillway::http_util
