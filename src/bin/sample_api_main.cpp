@@ -34,19 +34,19 @@ int main(int argc, char** argv) {
 
     const auto signals = runtime::block_termination_signals();
     sample_api::users_api api;
-    sample_api::http_server server(listen, api);
+    const auto server = sample_api::make_http_server(listen, api);
     try {
-        server.start();
+        server->start();
     } catch (const std::exception& e) {  // boost::system::system_error, a resolver error
         log->critical("cannot listen on {}: {}", listen.to_string(), e.what());
         return 1;
     }
     log->info("spillway-sample-api {} listening on {}:{} (GET /api/health, /api/users)",
-              SPILLWAY_VERSION, listen.host, server.port());
+              SPILLWAY_VERSION, listen.host, server->port());
 
     int sig = 0;
     sigwait(&signals, &sig);
-    server.stop();
+    server->stop();
     const auto stats = api.stats();
     log->info("stopping ({}): {} users, {} created, {} repeats answered from Idempotency-Key",
               sig == SIGTERM ? "SIGTERM" : "SIGINT", stats.users, stats.created, stats.replayed);

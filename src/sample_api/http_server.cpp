@@ -49,69 +49,46 @@ response parse_error_response(const beast::error_code& ec) {
     return out;
 }
 
+void log_request(spdlog::logger& log, const request& req, const api_response& res) {
+    const auto idem = req.find("Idempotency-Key");
+    const auto attempt = req.find("X-Spillway-Replay-Attempt");
+    log.info("{} {} {}{}{}{}", std::string(req.method_string()), std::string(req.target()),
+             res.status,
+             idem == req.end() ? std::string() : " idempotency-key=" + std::string(idem->value()),
+             attempt == req.end() ? std::string()
+                                  : " replay-attempt=" + std::string(attempt->value()),
+             res.header("Idempotent-Replayed") ? " (repeat: answered from the key, nothing done)"
+                                               : "");
+}
+
+response handle(users_api& api, spdlog::logger& log, const request& req) {
+    api_request in{std::string(req.method_string()), std::string(req.target()), req.body(),
+                   std::nullopt};
+    if (auto it = req.find("Idempotency-Key"); it != req.end()) {
+        in.idempotency_key = std::string(it->value());
+    }
+    const auto result = api.handle(in);
+    log_request(log, req, result);
+    return to_http(result, req);
+}
+
 }  // namespace
 
-struct http_server::impl {
-    impl(config::host_port listen, users_api& a)
-        : api(a),
-          log(runtime::logger("sample-api")),
-          server(std::move(listen), options(), [this](const request& req) { return handle(req); }) {}
-
-    static http_util::small_server_options options() {
-        http_util::small_server_options o;
-        o.body_limit = max_body_bytes;
-        o.header_limit = max_header_bytes;
-        o.read_timeout = read_timeout;
-        o.write_timeout = write_timeout;
-        o.parse_error = parse_error_response;
-        return o;
-    }
-
-    response handle(const request& req) {
-        api_request in{std::string(req.method_string()), std::string(req.target()), req.body(),
-                       std::nullopt};
-        if (auto it = req.find("Idempotency-Key"); it != req.end()) {
-            in.idempotency_key = std::string(it->value());
-        }
-        const auto result = api.handle(in);
-        log_request(req, result.status, result);
-        return to_http(result, req);
-    }
-
-    void log_request(const request& req, unsigned status, const api_response& res) {
-        const auto idem = req.find("Idempotency-Key");
-        const auto attempt = req.find("X-Spillway-Replay-Attempt");
-        log->info(
-            "{} {} {}{}{}{}", std::string(req.method_string()), std::string(req.target()), status,
-            idem == req.end() ? std::string() : " idempotency-key=" + std::string(idem->value()),
-            attempt == req.end() ? std::string()
-                                 : " replay-attempt=" + std::string(attempt->value()),
-            res.header("Idempotent-Replayed") ? " (repeat: answered from the key, nothing done)"
-                                              : "");
-    }
-
-    users_api& api;
-    std::shared_ptr<spdlog::logger> log;
-    http_util::small_server server;  // last: stopped and destroyed before what it uses
-};
-
-http_server::http_server(config::host_port listen, users_api& api)
-    : impl_(std::make_unique<impl>(std::move(listen), api)) {}
-
-http_server::~http_server() = default;  // the small server stops itself
-
-void http_server::start() {
-    impl_->server.start();
-}
-
-void http_server::stop() {
-    // Open connections are dropped. A request handled but not yet answered has taken effect
-    // without its client knowing: the case Idempotency-Key exists for.
-    impl_->server.stop();
-}
-
-std::uint16_t http_server::port() const {
-    return impl_->server.port();
+std::unique_ptr<http_util::small_server> make_http_server(config::host_port listen,
+                                                          users_api& api) {
+    http_util::small_server_options options;
+    options.body_limit = max_body_bytes;
+    options.header_limit = max_header_bytes;
+    options.read_timeout = read_timeout;
+    options.write_timeout = write_timeout;
+    options.parse_error = parse_error_response;
+    // Stopping drops open connections: a request handled but not yet answered has taken effect
+    // without its client knowing, the case Idempotency-Key exists for.
+    return std::make_unique<http_util::small_server>(
+        std::move(listen), std::move(options),
+        [&api, log = runtime::logger("sample-api")](const request& req) {
+            return handle(api, *log, req);
+        });
 }
 
 }  // namespace spillway::sample_api
