@@ -1,26 +1,15 @@
 // backend.endpoints, its precedence over backend.url, SPILLWAY_BACKEND, and circuit_breaker.*.
 
 #include "spillway/config/config.hpp"
+#include "unit/config/config_fixture.hpp"
 
 #include <gtest/gtest.h>
 
-#include <map>
 
 namespace spillway::config {
 namespace {
 
-std::map<std::string, std::string>& fake_env() {
-    static std::map<std::string, std::string> env;
-    return env;
-}
-
-std::optional<std::string> lookup(const char* name) {
-    auto it = fake_env().find(name);
-    if (it == fake_env().end()) {
-        return std::nullopt;
-    }
-    return it->second;
-}
+using namespace test_support;
 
 std::vector<std::string> names(const std::vector<host_port>& endpoints) {
     std::vector<std::string> out;
@@ -30,20 +19,7 @@ std::vector<std::string> names(const std::vector<host_port>& endpoints) {
     return out;
 }
 
-class BackendEndpointsConfig : public ::testing::Test {
-protected:
-    void SetUp() override { fake_env().clear(); }
-    void TearDown() override { fake_env().clear(); }
-
-    static std::string error_of(const std::string& text) {
-        try {
-            parse(text, lookup);
-        } catch (const config_error& e) {
-            return e.what();
-        }
-        return "(no error)";
-    }
-};
+class BackendEndpointsConfig : public ConfigFixture {};
 
 TEST_F(BackendEndpointsConfig, WithoutEndpointsTheUrlIsTheOnlyEndpoint) {
     EXPECT_EQ(names(parse("{}", lookup).backend.endpoints),

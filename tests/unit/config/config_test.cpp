@@ -1,40 +1,16 @@
 #include "spillway/config/config.hpp"
+#include "unit/config/config_fixture.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <map>
 
 namespace spillway::config {
 namespace {
 
-std::map<std::string, std::string>& fake_env() {
-    static std::map<std::string, std::string> env;
-    return env;
-}
+using namespace test_support;
 
-std::optional<std::string> lookup(const char* name) {
-    auto it = fake_env().find(name);
-    if (it == fake_env().end()) {
-        return std::nullopt;
-    }
-    return it->second;
-}
-
-class ConfigTest : public ::testing::Test {
-protected:
-    void SetUp() override { fake_env().clear(); }
-    void TearDown() override { fake_env().clear(); }
-
-    static std::string error_of(const std::string& text) {
-        try {
-            parse(text, lookup);
-        } catch (const config_error& e) {
-            return e.what();
-        }
-        return "(no error)";
-    }
-};
+class ConfigTest : public ConfigFixture {};
 
 TEST_F(ConfigTest, EmptyDocumentGivesDocumentedDefaults) {
     config c = parse("{}", lookup);
