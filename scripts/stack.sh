@@ -60,12 +60,14 @@ live_pid() {
     echo "$pid"
 }
 
-# Alive and not a zombie (our daemons are reaped by init, maybe not at once).
+# Running: neither gone nor a zombie (our daemons are reaped by whatever adopted them, maybe
+# not at once). One read of /proc/PID/stat, so a process reaped between two looks cannot pass
+# for alive; the state is the field after the command name, which may itself hold spaces.
 alive() {
-    local state
-    kill -0 "$1" 2>/dev/null || return 1
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo Z)
-    [[ $state != Z ]]
+    local stat
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != [ZX] ]]
 }
 
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }

@@ -46,8 +46,14 @@ expect() {  # expect TEXT OUTPUT WHAT
     grep -qF -- "$1" <<<"$2" || fail "$3: expected \"$1\" in the output above"
 }
 
+# The same test as scripts/stack.sh: one read of /proc/PID/stat; gone or a zombie is not alive.
+# (Checking `kill -0` first and the state after raced with the reaper: a zombie reaped between
+# the two looked alive, and failed this test once in CI.)
 alive() {
-    kill -0 "$1" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]
+    local stat
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != [ZX] ]]
 }
 
 started_pids=()
@@ -183,7 +189,10 @@ for name in replay proxy api devbroker; do
     [[ ! -e $run_dir/$name.pid ]] || fail "$name.pid is left after make down"
 done
 for pid in "${started_pids[@]}"; do
-    alive "$pid" && fail "pid $pid is still running after make down"
+    if alive "$pid"; then
+        ps -o pid,stat,etime,args -p "$pid" >&2 || true
+        fail "pid $pid is still running after make down"
+    fi
 done
 echo "no process left behind (pids ${started_pids[*]})"
 echo "PASS"
