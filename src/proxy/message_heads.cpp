@@ -154,4 +154,17 @@ void build_client_response_head(std::string& out, const http::response_header<>&
     out.append("\r\n");
 }
 
+void serialize_local_response(std::string& out, const http::response<http::string_body>& res) {
+    out.append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    append_number(out, res.result_int());
+    out.push_back(' ');
+    out.append(res.reason().empty() ? http::obsolete_reason(res.result()) : res.reason());
+    out.append("\r\n");
+    for (const auto& f : res) {
+        append_header(out, f.name_string(), f.value());
+    }
+    out.append("\r\n");
+    out.append(res.body());
+}
+
 }  // namespace spillway::proxy

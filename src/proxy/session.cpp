@@ -2,6 +2,7 @@
 
 #include "spillway/core/ids.hpp"
 #include "spillway/http/hop_by_hop.hpp"
+#include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/rate_limiter.hpp"
 #include "spillway/proxy/request_parser.hpp"
 #include "spillway/runtime/logging.hpp"
@@ -10,7 +11,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 namespace spillway::proxy {
 
@@ -39,7 +39,10 @@ task<void> write_response(netx::timed_socket& stream, client_response& res,
                                     request_record& record, const config::config& cfg) {
     record.status = res.result_int();
     stream.expires_after(cfg.limits.idle_timeout);
-    auto [ec, n] = co_await http::async_write(stream, res, tuple_awaitable);
+    std::string wire;
+    wire.reserve(256 + res.body().size());
+    serialize_local_response(wire, res);
+    auto [ec, n] = co_await net::async_write(stream, net::buffer(wire), tuple_awaitable);
     record.response_bytes = n;
 }
 

@@ -2,11 +2,14 @@
 
 #include "spillway/core/errors.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <cerrno>
+
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace spillway::proxy {
 
@@ -25,6 +28,45 @@ bool closed_by_peer(upstream_connection& c) {
     char probe;
     ssize_t n = ::recv(c.stream.socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+// The pending error of a socket (SO_ERROR), which reading clears; 0 when there is none.
+int socket_error(int fd) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 ? error : errno;
+}
+
+// Starts a non-blocking connect and reads its outcome if the kernel already knows it. A connect
+// to a port with nothing listening (a backend that is down, the very case Spillway exists for)
+// has its RST processed before connect() returns on loopback and usually on a LAN, so SO_ERROR
+// already says "refused": the attempt then costs four syscalls and never touches the reactor,
+// where Asio's async_connect registers the socket with epoll, waits a reactor round trip for
+// the error and deregisters (eight syscalls, and about a fifth of the failure path's time).
+// Returns the socket when it is connected or still connecting; otherwise the error.
+struct connect_start {
+    int fd = -1;
+    int error = 0;
+};
+
+connect_start start_connect(const net::ip::tcp::endpoint& endpoint) {
+    const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                            IPPROTO_TCP);
+    if (fd < 0) {
+        return {-1, errno};
+    }
+    if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) {
+        return {fd, 0};
+    }
+    int error = errno;
+    if (error == EINPROGRESS) {
+        error = socket_error(fd);
+        if (error == 0) {
+            return {fd, 0};  // still connecting: the reactor will say when it is done
+        }
+    }
+    ::close(fd);
+    return {-1, error};
 }
 
 }  // namespace
@@ -81,23 +123,50 @@ task<acquire_result> upstream_pool::connect() {
         pool_gauges::bump(gauges_.connect_errors);
         co_return acquire_result{resolved, nullptr};
     }
-    pool_gauges::add(gauges_.open, 1);  // until the connection is destroyed, however it ends
-    auto c = std::make_unique<upstream_connection>(sweeper_, gauges_);
-    c->stream.expires_after(cfg_.connect_timeout);
-    auto [cec, endpoint] = co_await net::async_connect(c->stream.socket(), endpoints_,
-                                                       netx::use_task);
-    auto ec = c->stream.translate(cec);
-    if (ec == beast::error::timeout) {
-        ec = core::errc::connect_timeout;
+    // Each resolved address in turn, within one connect_timeout for them all.
+    const auto deadline = std::chrono::steady_clock::now() + cfg_.connect_timeout;
+    boost::system::error_code ec = net::error::host_not_found;
+    for (const auto& endpoint : endpoints_) {
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (left <= std::chrono::steady_clock::duration::zero()) {
+            ec = core::errc::connect_timeout;
+            break;
+        }
+        const connect_start started = start_connect(endpoint);
+        if (started.fd < 0) {
+            ec.assign(started.error, boost::system::system_category());
+            continue;
+        }
+        pool_gauges::add(gauges_.open, 1);  // until the connection is destroyed, however it ends
+        auto c = std::make_unique<upstream_connection>(sweeper_, gauges_);
+        c->stream.socket().assign(endpoint.protocol(), started.fd, ec);
+        if (ec) {
+            ::close(started.fd);
+            continue;
+        }
+        c->stream.expires_after(left);
+        auto [wec] = co_await c->stream.socket().async_wait(net::socket_base::wait_write,
+                                                            netx::use_task);
+        ec = c->stream.translate(wec);
+        if (ec == beast::error::timeout) {
+            ec = core::errc::connect_timeout;
+            break;
+        }
+        if (!ec) {
+            if (const int error = socket_error(c->stream.socket().native_handle()); error != 0) {
+                ec.assign(error, boost::system::system_category());
+            }
+        }
+        if (ec) {
+            continue;
+        }
+        c->stream.socket().set_option(net::ip::tcp::no_delay(true), ec);
+        ++stats_.connects;
+        pool_gauges::bump(gauges_.connects);
+        co_return acquire_result{{}, std::move(c)};
     }
-    if (ec) {
-        pool_gauges::bump(gauges_.connect_errors);
-        co_return acquire_result{ec, nullptr};
-    }
-    c->stream.socket().set_option(net::ip::tcp::no_delay(true), ec);
-    ++stats_.connects;
-    pool_gauges::bump(gauges_.connects);
-    co_return acquire_result{{}, std::move(c)};
+    pool_gauges::bump(gauges_.connect_errors);
+    co_return acquire_result{ec, nullptr};
 }
 
 void upstream_pool::release(upstream_ptr connection) {

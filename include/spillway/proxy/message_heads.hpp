@@ -48,6 +48,12 @@ void build_client_response_head(std::string& out, const http::response_header<>&
                                 body_framing framing, std::optional<std::uint64_t> content_length,
                                 bool keep_alive, bool client_http11);
 
+// Appends a response the proxy made itself (a "queued" answer, a 502/504, a 4xx), head and
+// body: its fields are the proxy's own, Content-Length and Connection included, so they are
+// written as they are, with the message's HTTP version. Hand-written because these answers are
+// the failure path's hot spot, and Beast's serializer cost more than the bytes it wrote.
+void serialize_local_response(std::string& out, const http::response<http::string_body>& res);
+
 // The value of X-Request-Id the client sent, if any.
 std::optional<std::string_view> client_request_id(const client_request& req);
 
