@@ -47,14 +47,24 @@ request_id request_id::generate() {
 
 std::string format_rfc3339(std::chrono::system_clock::time_point now) {
     using namespace std::chrono;
-    const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-    const std::time_t t = system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::array<char, 40> buf{};
-    std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf.data() + n, buf.size() - n, ".%03dZ", static_cast<int>(ms));
-    return std::string(buf.data());
+    // Every captured request is stamped: the calendar part (gmtime_r and strftime) is formatted
+    // once per second and thread, and only the milliseconds each time.
+    thread_local std::time_t formatted_second = -1;
+    thread_local std::array<char, 24> calendar{};
+    thread_local std::size_t calendar_length = 0;
+    const auto second = floor<seconds>(now);
+    const std::time_t t = system_clock::to_time_t(second);
+    if (t != formatted_second) {
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        calendar_length = std::strftime(calendar.data(), calendar.size(), "%Y-%m-%dT%H:%M:%S", &tm);
+        formatted_second = t;
+    }
+    const auto ms = static_cast<int>(duration_cast<milliseconds>(now - second).count());
+    std::string out(calendar.data(), calendar_length);
+    out += {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+            static_cast<char>('0' + ms % 10), 'Z'};
+    return out;
 }
 
 }  // namespace spillway::core
