@@ -2,8 +2,9 @@
 # What can be checked of the Docker set-up without a Docker engine (none runs on the build
 # machines): docker-compose.yml is valid for Debian's docker-compose (`config -q`), every path
 # the Dockerfile copies from the context exists, every binary it copies from the builder is one
-# this build makes, the containers' configuration is valid for each binary, and the health check
-# script works against a real listener.
+# this build makes, the runtime stage installs every library the binaries link, the containers'
+# configuration is valid for each binary, and the health check script works against a real
+# listener.
 #
 # usage: tests/e2e/docker_config.sh BIN_DIR
 set -euo pipefail
@@ -54,6 +55,21 @@ for binary in spillway spillway-replay spillway-sample-api spillway-devbroker; d
     grep -q "/src/build/bin/$binary[ \\]" docker/Dockerfile || grep -q "/src/build/bin/$binary$" docker/Dockerfile ||
         fail "docker/Dockerfile does not copy $binary"
 done
+
+# The runtime stage installs the package of every shared library the binaries link directly (apt
+# brings what those need in turn); libc6, libgcc-s1 and libstdc++6 are in debian:bookworm-slim,
+# and the sanitizer runtimes are only linked by the ASan build, never by the image's.
+runtime_packages=" libc6 libgcc-s1 libstdc++6 libasan8 libubsan1 $(sed -n '/^FROM debian:bookworm-slim/,$p' docker/Dockerfile |
+    sed -n '/apt-get install/,/rm -rf/p' | tr '\\\n' '  ' | tr -s ' ') "
+for binary in spillway spillway-replay spillway-sample-api spillway-devbroker; do
+    for library in $(readelf -d "$bin_dir/$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        package=$(dpkg -S "*/x86_64-linux-gnu/$library" 2>/dev/null | head -n 1 | cut -d: -f1)
+        [[ -n $package ]] || fail "$binary links $library, which no installed package owns"
+        [[ $runtime_packages == *" $package "* ]] ||
+            fail "$binary links $library ($package), which docker/Dockerfile's runtime stage does not install"
+    done
+done
+echo "docker/Dockerfile: the runtime stage installs every library the binaries link"
 
 # The image's configuration (config/docker.json with the compose file's overrides) is valid.
 for binary in spillway spillway-replay; do
