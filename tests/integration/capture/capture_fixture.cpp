@@ -138,6 +138,15 @@ proxy::proxy(const proxy_options& options)
         throw std::runtime_error("spillway did not accept on port " + std::to_string(port_) +
                                  "; stderr: " + process_.stderr_text());
     }
+    // The admin listener starts just after the proxy's own (so a probe that finds it knows the
+    // proxy accepts): wait for it too, or a test's first scrape can race it (it did, under ASan).
+    const auto& admin = config_["admin"];
+    const bool admin_off = admin.contains("listen") && admin["listen"] == "off";
+    if (!admin_off && !process_.wait_for_port(admin_port_, 10s)) {
+        throw std::runtime_error("spillway's admin listener did not accept on port " +
+                                 std::to_string(admin_port_) + "; stderr: " +
+                                 process_.stderr_text());
+    }
 }
 
 std::optional<int> proxy::terminate(std::chrono::milliseconds timeout) {
