@@ -8,23 +8,19 @@
 
 namespace spillway::core {
 
-namespace {
-
-std::mt19937_64& engine() {
+std::uint64_t random_u64() {
     // Seeded once per thread from the OS; ids need uniqueness, not secrecy.
     thread_local std::mt19937_64 rng{[] {
         std::random_device rd;
         std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
         return std::mt19937_64(seq);
     }()};
-    return rng;
+    return rng();
 }
 
-}  // namespace
-
 request_id request_id::generate() {
-    std::uint64_t hi = engine()();
-    std::uint64_t lo = engine()();
+    std::uint64_t hi = random_u64();
+    std::uint64_t lo = random_u64();
     hi = (hi & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
     lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 10
     static constexpr char hex[] = "0123456789abcdef";

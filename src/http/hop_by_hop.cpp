@@ -13,16 +13,6 @@ char lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 bool is_token_char(unsigned char c) {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
         return true;
@@ -32,6 +22,16 @@ bool is_token_char(unsigned char c) {
 }
 
 }  // namespace
+
+std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
 
 bool is_token(std::string_view s) {
     if (s.empty()) {
@@ -69,7 +69,7 @@ bool is_hop_by_hop(std::string_view name) {
 void connection_filter::add_connection_value(std::string_view value) {
     while (!value.empty()) {
         auto comma = value.find(',');
-        auto token = trim(value.substr(0, comma));
+        auto token = trim_ows(value.substr(0, comma));
         if (!token.empty()) {
             tokens_.push_back(token);
         }

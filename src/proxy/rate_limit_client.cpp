@@ -18,16 +18,6 @@ bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 enum class walk { found, keep_going, malformed };
 
 // Looks at one list, right to left; `client` is the last address seen.
@@ -35,7 +25,7 @@ walk walk_list(std::string_view list, std::span<const netx::ip_prefix> trusted,
                netx::ip_address& client) {
     while (true) {
         const auto comma = list.rfind(',');
-        const auto entry = trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
+        const auto entry = http_util::trim_ows(comma == std::string_view::npos ? list : list.substr(comma + 1));
         if (!entry.empty()) {  // empty list elements are allowed and ignored (RFC 9110 §5.6.1)
             auto address = parse_forwarded_entry(entry);
             if (!address) {

@@ -1,8 +1,9 @@
 #include "spillway/proxy/trace_context.hpp"
 
+#include "spillway/core/ids.hpp"
+
 #include <algorithm>
 #include <cstdint>
-#include <random>
 
 namespace spillway::proxy {
 
@@ -24,22 +25,12 @@ bool all_zero(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
 }
 
-std::mt19937_64& engine() {
-    // Seeded once per thread from the OS: ids must not repeat, they need not be secret.
-    thread_local std::mt19937_64 rng{[] {
-        std::random_device rd;
-        std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-        return std::mt19937_64(seq);
-    }()};
-    return rng;
-}
-
 // Writes a random non-zero id of `nibbles` hex digits.
 void random_hex(char* out, std::size_t nibbles) {
     static constexpr char hex[] = "0123456789abcdef";
     do {
         for (std::size_t i = 0; i < nibbles; i += 16) {
-            std::uint64_t v = engine()();
+            std::uint64_t v = core::random_u64();
             for (std::size_t j = 0; j < 16 && i + j < nibbles; ++j, v >>= 4) {
                 out[i + j] = hex[v & 0xf];
             }

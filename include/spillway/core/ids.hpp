@@ -3,10 +3,15 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace spillway::core {
+
+// 64 random bits from the calling thread's engine (seeded once from the OS, no lock): for ids
+// that must not repeat and need not be secret (request ids, W3C trace and span ids).
+std::uint64_t random_u64();
 
 // A UUID v4 held inline (no allocation: one is made for every request on the hot path).
 class request_id {

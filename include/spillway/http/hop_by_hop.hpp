@@ -18,6 +18,10 @@ bool is_token(std::string_view s);
 // Case-insensitive ASCII comparison, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
 
+// `s` without the optional whitespace (spaces and tabs, RFC 9110 OWS) around it, as list
+// elements of a header value (Connection, X-Forwarded-For) are written.
+std::string_view trim_ows(std::string_view s);
+
 // Collects the tokens of Connection header values ("keep-alive, X-Foo" -> keep-alive, X-Foo) and
 // answers whether a header must be dropped when forwarding.
 class connection_filter {
