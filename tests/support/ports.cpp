@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
+#include <string>
 #include <stdexcept>
 
 namespace spillway::test {
@@ -41,6 +44,18 @@ std::uint16_t free_port() {
         }
     }
     throw std::runtime_error("no free loopback port in 20000-31999");
+}
+
+std::optional<std::uint16_t> admin_port_of(const nlohmann::json& config) {
+    const auto admin = config.find("admin");
+    if (admin == config.end() || !admin->contains("listen")) {
+        return std::nullopt;
+    }
+    const auto listen = (*admin)["listen"].get<std::string>();
+    if (listen == "off") {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(std::stoul(listen.substr(listen.rfind(':') + 1)));
 }
 
 }  // namespace spillway::test

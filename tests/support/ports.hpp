@@ -1,7 +1,10 @@
 #pragma once
 // Loopback ports for the processes a test starts.
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
+#include <optional>
 
 namespace spillway::test {
 
@@ -12,5 +15,8 @@ namespace spillway::test {
 // Each test process starts at its own offset (by pid) and never returns the same port twice, so
 // parallel test processes rarely even try the same one. Throws std::runtime_error when none is free.
 std::uint16_t free_port();
+
+// The port of a configuration's admin.listen ("host:port"); none when it is "off" or absent.
+std::optional<std::uint16_t> admin_port_of(const nlohmann::json& config);
 
 }  // namespace spillway::test

@@ -140,12 +140,9 @@ proxy::proxy(const proxy_options& options)
     }
     // The admin listener starts just after the proxy's own (so a probe that finds it knows the
     // proxy accepts): wait for it too, or a test's first scrape can race it (it did, under ASan).
-    const auto& admin = config_["admin"];
-    const bool admin_off = admin.contains("listen") && admin["listen"] == "off";
-    if (!admin_off && !process_.wait_for_port(admin_port_, 10s)) {
+    if (const auto admin = admin_port_of(config_); admin && !process_.wait_for_port(*admin, 10s)) {
         throw std::runtime_error("spillway's admin listener did not accept on port " +
-                                 std::to_string(admin_port_) + "; stderr: " +
-                                 process_.stderr_text());
+                                 std::to_string(*admin) + "; stderr: " + process_.stderr_text());
     }
 }
 

@@ -71,14 +71,9 @@ spillway_proxy::spillway_proxy(const std::string& backend_url, const nlohmann::j
     }
     // The admin listener starts just after the proxy's own: wait for it too, so a test's first
     // scrape does not race it.
-    const auto listen = config_["admin"].value("listen", std::string("off"));
-    if (listen != "off") {
-        const auto admin_port =
-            static_cast<std::uint16_t>(std::stoul(listen.substr(listen.rfind(':') + 1)));
-        if (!process_.wait_for_port(admin_port, 10s)) {
-            throw std::runtime_error("spillway's admin listener did not accept on " + listen +
-                                     "; stderr: " + process_.stderr_text());
-        }
+    if (const auto admin = admin_port_of(config_); admin && !process_.wait_for_port(*admin, 10s)) {
+        throw std::runtime_error("spillway's admin listener did not accept on port " +
+                                 std::to_string(*admin) + "; stderr: " + process_.stderr_text());
     }
 }
 

@@ -25,8 +25,7 @@ json rate_limit(unsigned burst, json trusted = json::array()) {
 }
 
 std::uint16_t admin_port(const spillway_proxy& p) {
-    const auto listen = p.config()["admin"]["listen"].get<std::string>();
-    return static_cast<std::uint16_t>(std::stoul(listen.substr(listen.rfind(':') + 1)));
+    return admin_port_of(p.config()).value();
 }
 
 double metric_value(const spillway_proxy& p, std::string_view name,
