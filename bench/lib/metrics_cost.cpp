@@ -1,5 +1,5 @@
 // bench/metrics_cost.sh: the instructions the request path spends on metrics, per request.
-#include "spillway/admin/metrics.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
     const long n = argc > 1 ? std::atol(argv[1]) : 10000000;
     const bool metrics = argc > 2 && argv[2][0] == '1';
     static std::atomic<std::uint64_t> requests{0};
-    static spillway::admin::histogram h;
+    static spillway::metrics::histogram h;
     std::uint64_t sink = 0;
     for (long i = 0; i < n; ++i) {
         if (metrics) {

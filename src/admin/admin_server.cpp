@@ -2,6 +2,7 @@
 
 #include "spillway/http/small_server.hpp"
 #include "spillway/runtime/logging.hpp"
+#include "spillway/core/text.hpp"
 
 namespace spillway::admin {
 
@@ -10,7 +11,7 @@ namespace {
 namespace http = boost::beast::http;
 
 http::response<http::string_body> route(const http::request<http::string_body>& req,
-                                        registry& metrics, const readiness_check& ready) {
+                                        metrics::registry& metrics, const readiness_check& ready) {
     http::response<http::string_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "application/json");
     const auto target = req.target();
@@ -28,7 +29,7 @@ http::response<http::string_body> route(const http::request<http::string_body>& 
         if (auto reason = ready()) {
             res.result(http::status::service_unavailable);
             std::string body = R"({"status":"not_ready","reason":")";
-            runtime::append_json_escaped(body, *reason);
+            core::append_json_escaped(body, *reason);
             res.body() = body + "\"}";
         } else {
             res.body() = R"({"status":"ready"})";
@@ -48,7 +49,7 @@ http::response<http::string_body> route(const http::request<http::string_body>& 
 }  // namespace
 
 struct admin_server::impl {
-    impl(config::host_port listen, registry& metrics, readiness_check ready)
+    impl(config::host_port listen, metrics::registry& metrics, readiness_check ready)
         : host(listen.host),
           server(std::move(listen), {},
                  [&metrics, ready = std::move(ready)](const http::request<http::string_body>& req) {
@@ -59,7 +60,7 @@ struct admin_server::impl {
     http_util::small_server server;
 };
 
-admin_server::admin_server(config::host_port listen, registry& metrics, readiness_check ready)
+admin_server::admin_server(config::host_port listen, metrics::registry& metrics, readiness_check ready)
     : impl_(std::make_unique<impl>(std::move(listen), metrics, std::move(ready))) {}
 
 admin_server::~admin_server() = default;  // the small server stops itself

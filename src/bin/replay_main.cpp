@@ -52,7 +52,7 @@ int replay_until_signalled(const config::config& cfg) {
 
     // The admin listener runs on its own thread and reads the engine's atomics and the lag
     // monitor's snapshots; it is stopped before the engine goes away.
-    admin::registry metrics;
+    metrics::registry metrics;
     replay::register_replay_metrics(metrics, *engine);
     admin::admin_server admin_listener(admin::admin_address(cfg, 9902), metrics,
                                        [&engine] { return engine->readiness(); });

@@ -28,10 +28,10 @@ std::string received_at(const proxy::request_record& record) {
 
 }  // namespace
 
-envelope build_envelope(const proxy::client_request& req, const core::failure& failure,
+envelope::envelope build_envelope(const proxy::client_request& req, const core::failure& failure,
                         const proxy::request_record& record, const config::capture_config& cfg,
                         std::string_view upstream) {
-    envelope e;
+    envelope::envelope e;
     e.id = record.id.str();
     e.received_at = received_at(record);
     e.method = req.method_string();
@@ -71,7 +71,7 @@ envelope build_envelope(const proxy::client_request& req, const core::failure& f
     return e;
 }
 
-kafka::record make_record(const envelope& e, const proxy::client_request& req,
+kafka::record make_record(const envelope::envelope& e, const proxy::client_request& req,
                           const config::kafka_config& cfg) {
     kafka::record r;
     r.topic = cfg.topic;
@@ -83,7 +83,7 @@ kafka::record make_record(const envelope& e, const proxy::client_request& req,
     } else {
         r.key = e.id;
     }
-    r.value = to_json(e);
+    r.value = envelope::to_json(e);
     r.headers = {{"spillway-id", e.id},
                  {"spillway-failure", std::string(core::to_string(e.failure.kind))}};
     return r;

@@ -13,14 +13,6 @@ char lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-bool is_token_char(unsigned char c) {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-        return true;
-    }
-    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-           std::string_view::npos;
-}
-
 }  // namespace
 
 std::string_view trim_ows(std::string_view s) {
@@ -31,18 +23,6 @@ std::string_view trim_ows(std::string_view s) {
         s.remove_suffix(1);
     }
     return s;
-}
-
-bool is_token(std::string_view s) {
-    if (s.empty()) {
-        return false;
-    }
-    for (unsigned char c : s) {
-        if (!is_token_char(c)) {
-            return false;
-        }
-    }
-    return true;
 }
 
 bool iequals(std::string_view a, std::string_view b) {

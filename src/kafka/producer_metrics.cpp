@@ -2,7 +2,7 @@
 
 namespace spillway::kafka {
 
-void write_delivery_latency(admin::exposition& out, const producer::delivery_latency& latency,
+void write_delivery_latency(metrics::exposition& out, const producer::delivery_latency& latency,
                             std::string_view name) {
     out.family(name, "histogram",
                "From produce() to the delivery report (acks=all): delivered, or failed (timed "

@@ -1,6 +1,7 @@
 #include "spillway/proxy/request_record.hpp"
 
 #include "spillway/runtime/logging.hpp"
+#include "spillway/core/text.hpp"
 
 #include <fmt/format.h>
 
@@ -32,11 +33,11 @@ void write_access_log(const request_record& r) {
     line.reserve(256);
     if (runtime::json_logs()) {
         line += "{\"client\":\"";
-        runtime::append_json_escaped(line, r.client_ip);
+        core::append_json_escaped(line, r.client_ip);
         line += "\",\"method\":\"";
-        runtime::append_json_escaped(line, r.method);
+        core::append_json_escaped(line, r.method);
         line += "\",\"uri\":\"";
-        runtime::append_json_escaped(line, r.target);
+        core::append_json_escaped(line, r.target);
         fmt::format_to(std::back_inserter(line),
                        "\",\"http_version\":\"{}.{}\",\"status\":{},\"bytes\":{},"
                        "\"duration_ms\":{:.3f},\"request_id\":\"{}\",\"outcome\":\"{}\","

@@ -129,7 +129,7 @@ struct forwarder::exchange {
 
 forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints,
                      unsigned worker, const config::config& cfg, bool capture_statuses,
-                     admin::histogram& upstream_duration)
+                     metrics::histogram& upstream_duration)
     : cfg_(cfg), upstream_duration_(upstream_duration) {
     for (auto& e : endpoints) {
         routes_.push_back(std::unique_ptr<route>(new route{

@@ -8,7 +8,7 @@ namespace {
 
 using json = nlohmann::json;
 
-json dlq_json(const capture::dlq_info& info) {
+json dlq_json(const envelope::dlq_info& info) {
     json d = {{"reason", info.reason}, {"attempts", info.attempts}, {"at", info.at}};
     d["last_status"] = info.last_status ? json(*info.last_status) : json(nullptr);
     return d;
@@ -23,7 +23,7 @@ void add_source_headers(kafka::record& r, const source_position& from, const std
 
 }  // namespace
 
-kafka::record dead_letter_envelope(capture::envelope e, capture::dlq_info info,
+kafka::record dead_letter_envelope(envelope::envelope e, envelope::dlq_info info,
                                    const source_position& from, const std::string& dlq_topic) {
     kafka::record r;
     r.topic = dlq_topic;
@@ -33,11 +33,11 @@ kafka::record dead_letter_envelope(capture::envelope e, capture::dlq_info info,
     r.headers.emplace_back("spillway-failure", std::string(core::to_string(e.failure.kind)));
     add_source_headers(r, from, info.reason);
     e.dlq = std::move(info);
-    r.value = capture::to_json(e);
+    r.value = envelope::to_json(e);
     return r;
 }
 
-kafka::record dead_letter_raw(std::string_view raw, capture::dlq_info info,
+kafka::record dead_letter_raw(std::string_view raw, envelope::dlq_info info,
                               const source_position& from, const std::string& dlq_topic) {
     kafka::record r;
     r.topic = dlq_topic;
@@ -46,8 +46,8 @@ kafka::record dead_letter_raw(std::string_view raw, capture::dlq_info info,
     json value = json::parse(raw, nullptr, false);
     if (value.is_discarded() || !value.is_object()) {
         value = json::object();
-        bool utf8 = capture::is_valid_utf8(raw);
-        value["raw"] = utf8 ? std::string(raw) : capture::base64_encode(raw);
+        bool utf8 = envelope::is_valid_utf8(raw);
+        value["raw"] = utf8 ? std::string(raw) : envelope::base64_encode(raw);
         value["raw_encoding"] = utf8 ? "utf8" : "base64";
     } else if (auto id = value.find("id"); id != value.end() && id->is_string()) {
         r.headers.emplace_back("spillway-id", id->get<std::string>());

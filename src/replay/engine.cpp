@@ -196,21 +196,21 @@ net::awaitable<void> engine::handle(work w) {
 
 net::awaitable<engine::result> engine::replay(const work& w) {
     source_position from{consumer_.topic(), w.ref.partition, w.ref.offset, w.msg.key};
-    auto parsed = capture::parse_envelope(w.msg.value);
-    if (auto* bad = std::get_if<capture::parse_error>(&parsed)) {
+    auto parsed = envelope::parse_envelope(w.msg.value);
+    if (auto* bad = std::get_if<envelope::parse_error>(&parsed)) {
         log_->warn("{}@{}: invalid envelope ({}): dead-lettered", w.ref.partition, w.ref.offset,
                   bad->reason);
-        capture::dlq_info info{"invalid envelope: " + bad->reason, std::nullopt, 0,
+        envelope::dlq_info info{"invalid envelope: " + bad->reason, std::nullopt, 0,
                                core::now_rfc3339()};
         auto rec = dead_letter_raw(w.msg.value, std::move(info), from, cfg_.replay.dlq_topic);
         auto r = co_await dead_letter(rec);
         co_return r;
     }
-    auto env = std::get<capture::envelope>(std::move(parsed));
+    auto env = std::get<envelope::envelope>(std::move(parsed));
     auto built = build_request(env, client_.default_host());
     if (auto* no = std::get_if<rejection>(&built)) {
         log_->warn("{} {}: {}: dead-lettered", env.id, env.uri, no->reason);
-        capture::dlq_info info{no->reason, std::nullopt, env.attempts, core::now_rfc3339()};
+        envelope::dlq_info info{no->reason, std::nullopt, env.attempts, core::now_rfc3339()};
         auto rec = dead_letter_envelope(std::move(env), std::move(info), from,
                                         cfg_.replay.dlq_topic);
         auto r = co_await dead_letter(rec);
@@ -240,7 +240,7 @@ net::awaitable<engine::result> engine::replay(const work& w) {
         co_return result::finished;
     }
     log_->warn("{} {}: {}: dead-lettered", env.id, env.uri, a.reason);
-    capture::dlq_info info{a.reason, a.last_status, a.attempt, core::now_rfc3339()};
+    envelope::dlq_info info{a.reason, a.last_status, a.attempt, core::now_rfc3339()};
     auto rec = dead_letter_envelope(std::move(env), std::move(info), from, cfg_.replay.dlq_topic);
     auto r = co_await dead_letter(rec);
     co_return r;

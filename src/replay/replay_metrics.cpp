@@ -8,7 +8,7 @@ namespace spillway::replay {
 
 namespace {
 
-using admin::exposition;
+using metrics::exposition;
 
 double value(const std::atomic<std::uint64_t>& a) {
     return static_cast<double>(a.load(std::memory_order_relaxed));
@@ -63,7 +63,7 @@ void write_lag(exposition& out, const std::string& topic, const std::vector<part
 
 }  // namespace
 
-void register_replay_metrics(admin::registry& registry, const engine& e) {
+void register_replay_metrics(metrics::registry& registry, const engine& e) {
     registry.add([&e](exposition& out) {
         write_outcomes(out, e.counters());
         write_flow(out, e.counters());

@@ -1,6 +1,7 @@
 #include "spillway/replay/request_builder.hpp"
 
 #include "spillway/http/hop_by_hop.hpp"
+#include "spillway/core/text.hpp"
 
 namespace spillway::replay {
 
@@ -16,7 +17,7 @@ bool replay_drops(std::string_view name, const http_util::connection_filter& con
            http_util::iequals(name, attempt_header);
 }
 
-std::optional<rejection> check_head(const capture::envelope& e) {
+std::optional<rejection> check_head(const envelope::envelope& e) {
     if (!is_token(e.method)) {
         return rejection{"invalid request: method is not a token"};
     }
@@ -40,7 +41,7 @@ std::optional<rejection> check_head(const capture::envelope& e) {
 }  // namespace
 
 bool is_token(std::string_view s) {
-    return http_util::is_token(s);
+    return core::is_token(s);
 }
 
 bool is_field_value(std::string_view s) {
@@ -66,7 +67,7 @@ bool is_origin_form(std::string_view target) {
     return true;
 }
 
-std::variant<outgoing_request, rejection> build_request(const capture::envelope& e,
+std::variant<outgoing_request, rejection> build_request(const envelope::envelope& e,
                                                         std::string_view default_host) {
     if (auto bad = check_head(e)) {
         return *bad;

@@ -29,7 +29,7 @@ std::string visible(std::string_view text) {
     return out;
 }
 
-std::string text_line(const capture::envelope& e, const tail_position& where) {
+std::string text_line(const envelope::envelope& e, const tail_position& where) {
     std::string line = visible(e.received_at) + " " + visible(e.id) + " " + visible(e.method) +
                        " " + visible(e.uri) + " " + std::string(core::to_string(e.failure.kind));
     if (e.failure.status) {
@@ -39,7 +39,7 @@ std::string text_line(const capture::envelope& e, const tail_position& where) {
     return line + where_suffix(where);
 }
 
-std::string curl_line(const capture::envelope& e, std::string_view backend_url) {
+std::string curl_line(const envelope::envelope& e, std::string_view backend_url) {
     std::string line = "curl -sS -X " + shell_quote(e.method) + " " +
                        shell_quote(std::string(backend_url) + e.uri);
     bool has_key = false;
@@ -107,17 +107,17 @@ std::string shell_quote(std::string_view text) {
 
 std::string format_tail_line(tail_format format, std::string_view raw,
                              const tail_position& where, std::string_view backend_url) {
-    auto parsed = capture::parse_envelope(raw);
-    if (auto* bad = std::get_if<capture::parse_error>(&parsed)) {
+    auto parsed = envelope::parse_envelope(raw);
+    if (auto* bad = std::get_if<envelope::parse_error>(&parsed)) {
         return "# invalid envelope (" + visible(bad->reason) + ")" + where_suffix(where);
     }
-    const auto& e = std::get<capture::envelope>(parsed);
+    const auto& e = std::get<envelope::envelope>(parsed);
     switch (format) {
     case tail_format::text:
         return text_line(e, where);
     case tail_format::json:
         // Re-serialized so that it is one line whatever the producer wrote.
-        return capture::to_json(e);
+        return envelope::to_json(e);
     case tail_format::curl:
         return curl_line(e, backend_url);
     }

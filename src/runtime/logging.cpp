@@ -1,4 +1,5 @@
 #include "spillway/runtime/logging.hpp"
+#include "spillway/core/text.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -54,14 +55,14 @@ public:
         line += "\",\"level\":\"";
         line += spdlog::level::to_string_view(msg.level).data();
         line += "\",\"logger\":\"";
-        append_json_escaped(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+        core::append_json_escaped(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
         line += "\",";
         std::string_view payload(msg.payload.data(), msg.payload.size());
         if (payload.size() >= 2 && payload.front() == '{' && payload.back() == '}') {
             line.append(payload.substr(1));
         } else {
             line += "\"msg\":\"";
-            append_json_escaped(line, payload);
+            core::append_json_escaped(line, payload);
             line += "\"}";
         }
         line += '\n';
@@ -140,32 +141,6 @@ std::shared_ptr<spdlog::logger> access_logger() {
 
 bool json_logs() {
     return state().json;
-}
-
-void append_json_escaped(std::string& out, std::string_view text) {
-    // Runs of plain bytes are copied whole: envelopes escape megabyte bodies with this.
-    static constexpr char hex[] = "0123456789abcdef";
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
-        }
-        out.append(text.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default: {
-                const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-                out.append(u, sizeof u);
-            }
-        }
-    }
-    out.append(text.data() + run, text.size() - run);
 }
 
 }  // namespace spillway::runtime

@@ -4,7 +4,7 @@
 // the daemon depends on is usable, else 503 with the reason). It runs on its own thread so a
 // scrape never competes with the proxy's workers for their event loops.
 
-#include "spillway/admin/metrics.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
 
 #include <functional>
@@ -19,7 +19,7 @@ using readiness_check = std::function<std::optional<std::string>()>;
 
 class admin_server {
 public:
-    admin_server(config::host_port listen, registry& metrics, readiness_check ready);
+    admin_server(config::host_port listen, metrics::registry& metrics, readiness_check ready);
     ~admin_server();
 
     admin_server(const admin_server&) = delete;

@@ -12,9 +12,6 @@ namespace spillway::http_util {
 // Upgrade. Case-insensitive.
 bool is_hop_by_hop(std::string_view name);
 
-// Whether `s` is an RFC 9110 token: what a method and a header name must be.
-bool is_token(std::string_view s);
-
 // Case-insensitive ASCII comparison, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
 

@@ -6,7 +6,7 @@
 // them over (take_over_reports: one thread hand-off less per report on the capture path). The callback fires exactly once for every record that
 // produce() accepted: on success, on failure, and on close (flush, then purge, then poll).
 
-#include "spillway/admin/metrics.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
 
 #include <chrono>
@@ -77,8 +77,8 @@ public:
     // Observed where delivery reports are served, from librdkafka's own per-message timestamp, so
     // the produce path gains no clock read and no shared write. Null when not measured (test fakes).
     struct delivery_latency {
-        admin::histogram delivered;
-        admin::histogram failed;
+        metrics::histogram delivered;
+        metrics::histogram failed;
     };
     virtual const delivery_latency* latency() const noexcept { return nullptr; }
 };

@@ -3,13 +3,13 @@
 // captures and spool drain (spillway_kafka_delivery_seconds), the replay's dead letters
 // (spillway_replay_dlq_delivery_seconds, so that one dashboard query never mixes the two).
 
-#include "spillway/admin/metrics.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/kafka/producer.hpp"
 
 namespace spillway::kafka {
 
 // The family `name` and its samples, result="delivered" and result="failed".
-void write_delivery_latency(admin::exposition& out, const producer::delivery_latency& latency,
+void write_delivery_latency(metrics::exposition& out, const producer::delivery_latency& latency,
                             std::string_view name = "spillway_kafka_delivery_seconds");
 
 }  // namespace spillway::kafka

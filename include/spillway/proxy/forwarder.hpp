@@ -7,7 +7,7 @@
 // non-idempotent request never reaches two endpoints. A failure is returned, not answered, when
 // nothing has reached the client yet, so the failure handler can still capture it.
 
-#include "spillway/admin/metrics.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/core/failure.hpp"
 #include "spillway/proxy/backend_endpoint.hpp"
@@ -28,7 +28,7 @@ public:
     // One pool per endpoint for the worker numbered `worker` (its gauges in the endpoint).
     forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints, unsigned worker,
               const config::config& cfg, bool capture_statuses,
-              admin::histogram& upstream_duration);
+              metrics::histogram& upstream_duration);
 
     struct result {
         std::optional<core::failure> failure;  // set: nothing was written to the client
@@ -59,7 +59,7 @@ private:
     std::size_t next_ = 0;  // round-robin cursor over routes_
     const config::config& cfg_;
     std::bitset<600> capture_on_;   // statuses that count as failures
-    admin::histogram& upstream_duration_;
+    metrics::histogram& upstream_duration_;
 };
 
 }  // namespace spillway::proxy

@@ -4,7 +4,7 @@
 // the connection is kept alive. Pipelined requests are answered in order because the next one is
 // read only after the previous answer was written.
 
-#include "spillway/admin/metrics.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/proxy/failure_handler.hpp"
 #include "spillway/proxy/forwarder.hpp"
@@ -39,7 +39,7 @@ struct proxy_counters {
     std::atomic<std::uint64_t> connections_refused{0};  // over limits.max_connections
     std::atomic<std::uint64_t> rate_limited{0};  // answered 429 (also counted as rejected)
     std::atomic<std::int64_t> open_connections{0};
-    admin::histogram upstream_duration;  // request sent -> response head, or failure
+    metrics::histogram upstream_duration;  // request sent -> response head, or failure
 };
 
 struct worker_state {

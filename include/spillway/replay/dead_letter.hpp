@@ -5,7 +5,7 @@
 // wrapped as {"raw": ..., "raw_encoding": "utf8"|"base64", "dlq": {...}}, so no input is lost.
 // Record headers say where it came from, for operators who filter without parsing.
 
-#include "spillway/capture/envelope.hpp"
+#include "spillway/envelope/envelope.hpp"
 #include "spillway/kafka/producer.hpp"
 
 #include <cstdint>
@@ -23,11 +23,11 @@ struct source_position {
 };
 
 // A valid envelope that the backend refused or that ran out of attempts.
-kafka::record dead_letter_envelope(capture::envelope e, capture::dlq_info info,
+kafka::record dead_letter_envelope(envelope::envelope e, envelope::dlq_info info,
                                    const source_position& from, const std::string& dlq_topic);
 
 // Anything else; `raw` is the message value as read.
-kafka::record dead_letter_raw(std::string_view raw, capture::dlq_info info,
+kafka::record dead_letter_raw(std::string_view raw, envelope::dlq_info info,
                               const source_position& from, const std::string& dlq_topic);
 
 }  // namespace spillway::replay

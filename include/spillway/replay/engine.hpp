@@ -8,7 +8,7 @@
 // it; only then can its offset count. Everything else (a shutdown in the middle, a revoked
 // partition) is abandoned: not committed, so it is replayed again later.
 
-#include "spillway/admin/metrics.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/replay/backend_client.hpp"
@@ -45,7 +45,7 @@ struct replay_counters {
     std::atomic<std::uint64_t> backlog{0};        // fetched, waiting for a slot
     std::atomic<bool> paused_backend_down{false};
     std::atomic<bool> paused_backlog_full{false};
-    admin::histogram attempt_duration;            // one attempt: send -> status or failure
+    metrics::histogram attempt_duration;            // one attempt: send -> status or failure
 };
 
 class engine {

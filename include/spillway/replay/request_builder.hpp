@@ -12,7 +12,7 @@
 // left out: the replay owns the connection and sends the body whole. A request without Host gets
 // the backend's host:port. Always HTTP/1.1 (keep-alive to the backend).
 
-#include "spillway/capture/envelope.hpp"
+#include "spillway/envelope/envelope.hpp"
 
 #include <optional>
 #include <string>
@@ -24,7 +24,7 @@ namespace spillway::replay {
 struct outgoing_request {
     std::string method;
     std::string target;
-    capture::header_list headers;  // in order, without the ones the replay adds or removes
+    envelope::header_list headers;  // in order, without the ones the replay adds or removes
     std::string body;
     std::string idempotency_key;  // the value sent (the client's own, or the envelope's id)
 };
@@ -34,7 +34,7 @@ struct rejection {
 };
 
 // Validates and rebuilds. `default_host` is used when the envelope has no Host header.
-std::variant<outgoing_request, rejection> build_request(const capture::envelope& e,
+std::variant<outgoing_request, rejection> build_request(const envelope::envelope& e,
                                                         std::string_view default_host);
 
 // Appends the request head exactly as it goes on the wire: the request line (HTTP/1.1), the

@@ -4,7 +4,7 @@
 //   json: the envelope's JSON on one line
 //   curl: a shell command that resends it to backend.url by hand (with the Idempotency-Key)
 
-#include "spillway/capture/envelope.hpp"
+#include "spillway/envelope/envelope.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -26,7 +26,5 @@ std::shared_ptr<spdlog::logger> access_logger();
 // Whether the access log uses JSON (callers build the line accordingly).
 bool json_logs();
 
-// Escapes a string for inclusion inside a JSON string literal.
-void append_json_escaped(std::string& out, std::string_view text);
 
 }  // namespace spillway::runtime

@@ -208,11 +208,11 @@ std::vector<captured> read_topic(const std::string& bootstrap) {
         if (c.raw.is_discarded()) {
             c.raw = nullptr;
         }
-        auto parsed = spillway::capture::parse_envelope(m.value);
-        if (auto* e = std::get_if<spillway::capture::envelope>(&parsed)) {
+        auto parsed = spillway::envelope::parse_envelope(m.value);
+        if (auto* e = std::get_if<spillway::envelope::envelope>(&parsed)) {
             c.envelope = std::move(*e);
         } else {
-            c.parse_error = std::get<spillway::capture::parse_error>(parsed).reason;
+            c.parse_error = std::get<spillway::envelope::parse_error>(parsed).reason;
         }
         c.message = std::move(m);
         out.push_back(std::move(c));

@@ -4,7 +4,7 @@
 // 503 "queued" answer checked against DESIGN.md; the topic read back with kcat and every record
 // decoded; and a load client that keeps many keep-alive connections busy at once.
 
-#include "spillway/capture/envelope.hpp"
+#include "spillway/envelope/envelope.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
 #include "support/kcat.hpp"
@@ -74,7 +74,7 @@ std::string expect_captured(const response& res, bool queued = true);
 struct captured {
     kcat::message message;
     nlohmann::json raw;                         // the value as JSON (null when not JSON)
-    std::optional<spillway::capture::envelope> envelope;  // nullopt when parse_envelope refused it
+    std::optional<spillway::envelope::envelope> envelope;  // nullopt when parse_envelope refused it
     std::string parse_error;
 };
 

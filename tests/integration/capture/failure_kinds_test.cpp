@@ -39,7 +39,7 @@ std::string lower(std::string s) {
 }
 
 // Nothing the proxy adds goes into the envelope, even though the backend saw it.
-void expect_nothing_added(const spillway::capture::envelope& e) {
+void expect_nothing_added(const spillway::envelope::envelope& e) {
     for (const auto& [name, value] : e.headers) {
         const auto n = lower(name);
         EXPECT_NE(n.rfind("x-forwarded-", 0), 0u) << name << ": " << value;
@@ -114,7 +114,7 @@ TEST(CaptureFailureKinds, ConnectErrorEnvelopeFieldByField) {
         "\r\n" + body;
     // Duplicates kept and names as sent; hop-by-hop headers (also X-Hop, named in Connection)
     // and Content-Length left out; capture.redact_headers (matched without case) applied.
-    const spillway::capture::header_list expected_headers = {
+    const spillway::envelope::header_list expected_headers = {
         {"Host", "proxy.test"},          {"Content-Type", "application/json"},
         {"X-Dup", "one"},                {"x-dup", "two"},
         {"X-Dup", "three"},              {"Authorization", "[REDACTED]"},
@@ -170,7 +170,7 @@ TEST(CaptureFailureKinds, InterleavedDuplicateHeadersKeepTheClientsOrder) {
     ASSERT_TRUE(records.front().envelope.has_value()) << records.front().parse_error;
     EXPECT_EQ(records.front().envelope->id, id);
     EXPECT_EQ(records.front().envelope->headers,
-              (spillway::capture::header_list{{"Host", "proxy.test"},
+              (spillway::envelope::header_list{{"Host", "proxy.test"},
                                               {"Accept", "text/html"},
                                               {"X-Trace", "first"},
                                               {"Accept", "application/json"},
@@ -204,7 +204,7 @@ TEST(CaptureFailureKinds, TimeoutWhenTheBackendNeverAnswers) {
     const auto& e = *c.envelope;
     EXPECT_EQ(e.method, "GET");
     EXPECT_EQ(e.uri, "/slow?page=2");
-    EXPECT_EQ(e.headers, (spillway::capture::header_list{{"Host", "proxy.test"},
+    EXPECT_EQ(e.headers, (spillway::envelope::header_list{{"Host", "proxy.test"},
                                                           {"X-Trace", "t-1"}}));
     EXPECT_EQ(e.body, "");
     EXPECT_EQ(e.upstream, "127.0.0.1:" + std::to_string(backend.port()));
@@ -259,7 +259,7 @@ TEST(CaptureFailureKinds, UpstreamStatusesInCaptureOnRecordTheStatus) {
         EXPECT_EQ(e.method, status == 504 ? "DELETE" : "PUT");
         EXPECT_EQ(e.http_version, version_of[id]);
         EXPECT_EQ(e.body, "v");
-        EXPECT_EQ(e.headers, (spillway::capture::header_list{{"Host", "proxy.test"},
+        EXPECT_EQ(e.headers, (spillway::envelope::header_list{{"Host", "proxy.test"},
                                                               {"X-Case", std::to_string(status)}}));
         // The backend saw the id as X-Request-Id and the proxy's X-Forwarded-For; the envelope
         // has the id in its own field and none of what the proxy added.

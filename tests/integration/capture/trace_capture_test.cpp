@@ -16,7 +16,7 @@ constexpr std::string_view client_traceparent =
     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 constexpr std::string_view client_tracestate = "rojo=00f067aa0ba902b7, congo=t61rcWkgMzE";
 
-std::vector<std::string> header_values(const spillway::capture::envelope& e,
+std::vector<std::string> header_values(const spillway::envelope::envelope& e,
                                        std::string_view name) {
     std::vector<std::string> out;
     for (const auto& [n, v] : e.headers) {
@@ -32,7 +32,7 @@ std::vector<std::string> header_values(const spillway::capture::envelope& e,
 
 struct traced_capture {
     std::string backend_traceparent;  // what the backend received
-    spillway::capture::envelope envelope;
+    spillway::envelope::envelope envelope;
 };
 
 // One request that the backend answers 503 (so it sees the request and it is captured).

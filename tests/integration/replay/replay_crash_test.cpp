@@ -9,8 +9,8 @@
 namespace spillway::test::replay {
 namespace {
 
-std::vector<capture::envelope> batch_of(int n) {
-    std::vector<capture::envelope> batch;
+std::vector<envelope::envelope> batch_of(int n) {
+    std::vector<envelope::envelope> batch;
     for (int i = 0; i < n; ++i) {
         batch.push_back(make_envelope("/api/batch/" + std::to_string(i)));
     }
@@ -21,7 +21,7 @@ std::vector<capture::envelope> batch_of(int n) {
 // through a second replay; returns the backend's effects per id.
 std::map<std::string, unsigned> kill_mid_batch_and_restart(ReplayTest& t,
                                                            recording_backend& backend,
-                                                           const std::vector<capture::envelope>&
+                                                           const std::vector<envelope::envelope>&
                                                                batch,
                                                            process& first,
                                                            const std::function<process&()>& restart) {

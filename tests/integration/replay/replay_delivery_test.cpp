@@ -83,7 +83,7 @@ TEST_F(ReplayTest, ExhaustedAttemptsAreDeadLetteredWithTheLastStatus) {
 
 TEST_F(ReplayTest, PoisonMessagesAreDeadLetteredAndTheNextGoodOneDelivered) {
     start_environment({.partitions = 1});  // one partition: the good one comes after the poison
-    auto bad_base64 = nlohmann::json::parse(capture::to_json(make_envelope()));
+    auto bad_base64 = nlohmann::json::parse(envelope::to_json(make_envelope()));
     bad_base64["body"] = "***";
     bad_base64["body_encoding"] = "base64";
     auto crlf = make_envelope();
@@ -92,8 +92,8 @@ TEST_F(ReplayTest, PoisonMessagesAreDeadLetteredAndTheNextGoodOneDelivered) {
     produce(broker_->bootstrap(), "failed-requests",
             {{"k1", "not json at all"},
              {"k2", bad_base64.dump()},
-             {"k3", capture::to_json(crlf)},
-             {"k4", capture::to_json(good)}});
+             {"k3", envelope::to_json(crlf)},
+             {"k4", envelope::to_json(good)}});
     start_replay();
     ASSERT_TRUE(backend_->wait_for_requests(1, 20s));
     std::vector<nlohmann::json> dlq;
@@ -119,7 +119,7 @@ TEST_F(ReplayTest, PoisonMessagesAreDeadLetteredAndTheNextGoodOneDelivered) {
 TEST_F(ReplayTest, BackendOutageDeadLettersNothingAndDeliversEverythingAfter) {
     start_environment({.max_attempts = 3, .log_level = "debug"});
     backend_->go_down();
-    std::vector<capture::envelope> batch;
+    std::vector<envelope::envelope> batch;
     for (int i = 0; i < 30; ++i) {
         batch.push_back(make_envelope("/api/item/" + std::to_string(i)));
     }

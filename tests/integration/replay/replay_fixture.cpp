@@ -35,8 +35,8 @@ private:
 
 }  // namespace
 
-capture::envelope make_envelope(std::string uri, std::string body) {
-    capture::envelope e;
+envelope::envelope make_envelope(std::string uri, std::string body) {
+    envelope::envelope e;
     e.id = core::new_request_id();
     e.received_at = core::now_rfc3339();
     e.method = "POST";
@@ -71,10 +71,10 @@ void produce(const std::string& bootstrap, const std::string& topic,
 }
 
 void produce_envelopes(const std::string& bootstrap, const std::string& topic,
-                       const std::vector<capture::envelope>& envelopes) {
+                       const std::vector<envelope::envelope>& envelopes) {
     std::vector<std::pair<std::string, std::string>> records;
     for (const auto& e : envelopes) {
-        records.emplace_back(e.id, capture::to_json(e));
+        records.emplace_back(e.id, envelope::to_json(e));
     }
     produce(bootstrap, topic, records);
 }

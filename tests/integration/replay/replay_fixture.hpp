@@ -3,7 +3,7 @@
 // file, the spillway-replay binary started and stopped by pid, envelopes produced with the
 // library's producer (acked before the test goes on), and the group's committed offsets read back.
 
-#include "spillway/capture/envelope.hpp"
+#include "spillway/envelope/envelope.hpp"
 #include "support/devbroker.hpp"
 #include "support/kcat.hpp"
 #include "support/process.hpp"
@@ -26,13 +26,13 @@ namespace spillway::test::replay {
 using namespace std::chrono_literals;
 
 // A valid version-1 envelope with a fresh id.
-capture::envelope make_envelope(std::string uri = "/api/users", std::string body = "{\"n\":1}");
+envelope::envelope make_envelope(std::string uri = "/api/users", std::string body = "{\"n\":1}");
 
 // Produces (key, value) records to `topic` and waits until the broker acknowledged all of them.
 void produce(const std::string& bootstrap, const std::string& topic,
              const std::vector<std::pair<std::string, std::string>>& records);
 void produce_envelopes(const std::string& bootstrap, const std::string& topic,
-                       const std::vector<capture::envelope>& envelopes);
+                       const std::vector<envelope::envelope>& envelopes);
 
 // The committed offsets of `group` on `topic`: partition -> offset (absent when none).
 std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& bootstrap,

@@ -23,7 +23,7 @@ TEST_F(ReplayTest, MetricsCountDeliveredRetriedAndDeadLetteredExactly) {
     std::vector<unsigned> script(rejected, 404);
     script.insert(script.end(), retried, 503);
     backend_->script(script);
-    std::vector<capture::envelope> batch;
+    std::vector<envelope::envelope> batch;
     for (std::size_t i = 0; i < delivered + rejected; ++i) {
         batch.push_back(make_envelope("/api/item/" + std::to_string(i)));
     }
@@ -77,7 +77,7 @@ TEST_F(ReplayTest, MetricsCountDeliveredRetriedAndDeadLetteredExactly) {
 
 TEST_F(ReplayTest, LagGrowsWhilePausedForABackendOutageAndDrainsAfter) {
     backend_->go_down();
-    std::vector<capture::envelope> first(20);
+    std::vector<envelope::envelope> first(20);
     for (auto& e : first) {
         e = make_envelope();
     }
@@ -95,7 +95,7 @@ TEST_F(ReplayTest, LagGrowsWhilePausedForABackendOutageAndDrainsAfter) {
         << "lag " << m.sum("spillway_replay_consumer_lag");
     // Paused partitions are not fetched, so librdkafka's own lag would freeze here; ours is asked
     // of the brokers and must see these too.
-    std::vector<capture::envelope> more(7);
+    std::vector<envelope::envelope> more(7);
     for (auto& e : more) {
         e = make_envelope();
     }
@@ -127,7 +127,7 @@ TEST_F(ReplayTest, LagGrowsWhilePausedForABackendOutageAndDrainsAfter) {
 TEST_F(ReplayTest, ABacklogStuckFullPausesWithoutLeavingTheGroupAndLosesNothing) {
     start_environment({.concurrency = 1});  // backlog high watermark: max(1024, 64 x 1) = 1024
     constexpr std::size_t total = 1100;
-    std::vector<capture::envelope> batch;
+    std::vector<envelope::envelope> batch;
     for (std::size_t i = 0; i < total; ++i) {
         batch.push_back(make_envelope("/api/item/" + std::to_string(i)));
     }

@@ -10,8 +10,8 @@ namespace {
 
 using json = nlohmann::json;
 
-capture::envelope sample() {
-    capture::envelope e;
+envelope::envelope sample() {
+    envelope::envelope e;
     e.id = "0b9f6c1e-3a52-4f7e-9d0a-6f1f4b7c2e11";
     e.received_at = "2026-11-26T18:00:00.123Z";
     e.method = "POST";
@@ -36,16 +36,16 @@ std::string header(const kafka::record& r, const std::string& name) {
 }
 
 TEST(DeadLetter, EnvelopeCarriesTheDlqObject) {
-    capture::dlq_info info{"rejected with status 404", 404, 1, "2026-11-26T18:00:01.000Z"};
+    envelope::dlq_info info{"rejected with status 404", 404, 1, "2026-11-26T18:00:01.000Z"};
     auto r = dead_letter_envelope(sample(), info, {"failed-requests", 2, 41, "k"}, "dlq");
     EXPECT_EQ(r.topic, "dlq");
     EXPECT_EQ(r.key, "k");
     EXPECT_EQ(header(r, "spillway-id"), sample().id);
     EXPECT_EQ(header(r, "spillway-source"), "failed-requests/2/41");
-    auto parsed = capture::parse_envelope(r.value);
-    ASSERT_TRUE(std::holds_alternative<capture::envelope>(parsed))
-        << std::get<capture::parse_error>(parsed).reason << "\n" << r.value;
-    const auto& e = std::get<capture::envelope>(parsed);
+    auto parsed = envelope::parse_envelope(r.value);
+    ASSERT_TRUE(std::holds_alternative<envelope::envelope>(parsed))
+        << std::get<envelope::parse_error>(parsed).reason << "\n" << r.value;
+    const auto& e = std::get<envelope::envelope>(parsed);
     ASSERT_TRUE(e.dlq.has_value());
     EXPECT_EQ(e.dlq->reason, "rejected with status 404");
     EXPECT_EQ(e.dlq->last_status, std::optional<unsigned>(404));
@@ -55,18 +55,18 @@ TEST(DeadLetter, EnvelopeCarriesTheDlqObject) {
 }
 
 TEST(DeadLetter, NotJsonIsWrappedWhole) {
-    capture::dlq_info info{"invalid envelope: not JSON", std::nullopt, 0, "2026-11-26T18:00:01Z"};
+    envelope::dlq_info info{"invalid envelope: not JSON", std::nullopt, 0, "2026-11-26T18:00:01Z"};
     auto r = dead_letter_raw("hello \xff world", info, {"t", 0, 1, ""}, "dlq");
     auto v = json::parse(r.value);
     EXPECT_EQ(v["raw_encoding"], "base64");
-    EXPECT_EQ(capture::base64_decode(v["raw"].get<std::string>()),
+    EXPECT_EQ(envelope::base64_decode(v["raw"].get<std::string>()),
               std::optional<std::string>("hello \xff world"));
     EXPECT_EQ(v["dlq"]["reason"], "invalid envelope: not JSON");
     EXPECT_TRUE(v["dlq"]["last_status"].is_null());
 }
 
 TEST(DeadLetter, JsonObjectKeepsItsMembers) {
-    capture::dlq_info info{"invalid envelope: version", std::nullopt, 0, "2026-11-26T18:00:01Z"};
+    envelope::dlq_info info{"invalid envelope: version", std::nullopt, 0, "2026-11-26T18:00:01Z"};
     auto r = dead_letter_raw(R"({"version":7,"id":"abc"})", info, {"t", 0, 1, ""}, "dlq");
     auto v = json::parse(r.value);
     EXPECT_EQ(v["version"], 7);
@@ -75,7 +75,7 @@ TEST(DeadLetter, JsonObjectKeepsItsMembers) {
 }
 
 TEST(TailFormat, TextLineHasTheOperatorsFields) {
-    auto line = format_tail_line(tail_format::text, capture::to_json(sample()), {3, 17},
+    auto line = format_tail_line(tail_format::text, envelope::to_json(sample()), {3, 17},
                                  "http://127.0.0.1:3000");
     EXPECT_EQ(line,
               "2026-11-26T18:00:00.123Z 0b9f6c1e-3a52-4f7e-9d0a-6f1f4b7c2e11 POST /api/users?x=1 "
@@ -83,7 +83,7 @@ TEST(TailFormat, TextLineHasTheOperatorsFields) {
 }
 
 TEST(TailFormat, CurlLineResendsByHand) {
-    auto line = format_tail_line(tail_format::curl, capture::to_json(sample()), {0, 0},
+    auto line = format_tail_line(tail_format::curl, envelope::to_json(sample()), {0, 0},
                                  "http://127.0.0.1:3000");
     EXPECT_EQ(line,
               "curl -sS -X 'POST' 'http://127.0.0.1:3000/api/users?x=1' -H 'Host: localhost:8080' "
@@ -92,7 +92,7 @@ TEST(TailFormat, CurlLineResendsByHand) {
 }
 
 TEST(TailFormat, JsonLineIsTheEnvelope) {
-    auto raw = capture::to_json(sample());
+    auto raw = envelope::to_json(sample());
     auto line = format_tail_line(tail_format::json, raw, {0, 0}, "");
     EXPECT_EQ(json::parse(line), json::parse(raw));
 }

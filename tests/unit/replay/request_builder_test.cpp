@@ -5,8 +5,8 @@
 namespace spillway::replay {
 namespace {
 
-capture::envelope sample() {
-    capture::envelope e;
+envelope::envelope sample() {
+    envelope::envelope e;
     e.id = "0b9f6c1e-3a52-4f7e-9d0a-6f1f4b7c2e11";
     e.method = "POST";
     e.uri = "/api/users?source=web";
@@ -34,7 +34,7 @@ TEST(BuildRequest, KeepsMethodTargetHeadersInOrderAndBody) {
     EXPECT_EQ(req.method, "POST");
     EXPECT_EQ(req.target, "/api/users?source=web");
     EXPECT_EQ(req.body, sample().body);
-    capture::header_list expected = {{"Host", "localhost:8080"},
+    envelope::header_list expected = {{"Host", "localhost:8080"},
                                      {"content-type", "application/json"},
                                      {"X-Dup", "a"},
                                      {"X-Dup", "b"},

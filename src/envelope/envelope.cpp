@@ -1,11 +1,12 @@
-#include "spillway/capture/envelope.hpp"
-#include "spillway/runtime/logging.hpp"
+#include "spillway/envelope/envelope.hpp"
+
+#include "spillway/core/text.hpp"
 
 #include <array>
 #include <charconv>
 #include <cstring>
 
-namespace spillway::capture {
+namespace spillway::envelope {
 
 namespace {
 
@@ -49,7 +50,7 @@ constexpr std::array<std::int8_t, 256> base64_values = [] {
 
 // Appends `text` (valid UTF-8) as the inside of a JSON string.
 void append_escaped(std::string& out, std::string_view text) {
-    runtime::append_json_escaped(out, text);
+    core::append_json_escaped(out, text);
 }
 
 // JSON text must be UTF-8, but header values and the like may carry obs-text bytes: every
@@ -284,4 +285,4 @@ std::string to_json(const envelope& e) {
     return out;
 }
 
-}  // namespace spillway::capture
+}  // namespace spillway::envelope

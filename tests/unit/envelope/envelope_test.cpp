@@ -1,4 +1,4 @@
-#include "spillway/capture/envelope.hpp"
+#include "spillway/envelope/envelope.hpp"
 
 #include "support/schema.hpp"
 
@@ -7,7 +7,7 @@
 
 #include <functional>
 
-namespace spillway::capture {
+namespace spillway::envelope {
 namespace {
 
 using json = nlohmann::json;
@@ -372,4 +372,4 @@ TEST(EnvelopeSchemaTest, InvalidDocumentsAreRejected) {
 }
 
 }  // namespace
-}  // namespace spillway::capture
+}  // namespace spillway::envelope

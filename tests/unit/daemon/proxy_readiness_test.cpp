@@ -1,8 +1,8 @@
-#include "spillway/capture/proxy_readiness.hpp"
+#include "spillway/daemon/proxy_readiness.hpp"
 
 #include <gtest/gtest.h>
 
-namespace spillway::capture {
+namespace spillway::daemon {
 namespace {
 
 TEST(ProxyReadiness, ReadyWhenKafkaIsUpAndTheSpoolCanTakeRecords) {
@@ -30,4 +30,4 @@ TEST(ProxyReadiness, EveryReasonIsGiven) {
 }
 
 }  // namespace
-}  // namespace spillway::capture
+}  // namespace spillway::daemon

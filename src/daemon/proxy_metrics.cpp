@@ -1,15 +1,15 @@
-#include "spillway/capture/proxy_metrics.hpp"
+#include "spillway/daemon/proxy_metrics.hpp"
 
 #include "spillway/kafka/producer_metrics.hpp"
 
 #include <algorithm>
 #include <vector>
 
-namespace spillway::capture {
+namespace spillway::daemon {
 
 namespace {
 
-using admin::exposition;
+using metrics::exposition;
 
 double value(const std::atomic<std::uint64_t>& a) {
     return static_cast<double>(a.load(std::memory_order_relaxed));
@@ -44,11 +44,12 @@ void write_rate_limit(exposition& out, const proxy::proxy_counters& c) {
     out.sample("spillway_rate_limited_total", value(c.rate_limited));
 }
 
-void write_captures(exposition& out, const capture_counters& c) {
+void write_captures(exposition& out, const capture::capture_counters& c) {
     static constexpr core::failure_kind kinds[] = {
         core::failure_kind::connect_error, core::failure_kind::timeout,
         core::failure_kind::upstream_status, core::failure_kind::upstream_reset,
         core::failure_kind::circuit_open};
+    using capture::sink;
     static constexpr sink sinks[] = {sink::kafka, sink::spool, sink::none};
     out.family("spillway_captured_total", "counter",
                "Captured requests by failure kind and where they were stored (none: answered "
@@ -58,7 +59,7 @@ void write_captures(exposition& out, const capture_counters& c) {
         for (auto s : sinks) {
             const auto n = static_cast<double>(c.get(kind, s));
             out.sample("spillway_captured_total",
-                       {{"failure", core::to_string(kind)}, {"sink", to_string(s)}}, n);
+                       {{"failure", core::to_string(kind)}, {"sink", capture::to_string(s)}}, n);
             queued += s == sink::none ? 0 : n;
         }
     }
@@ -163,14 +164,14 @@ void write_kafka_delivery(exposition& out, const kafka::producer& p) {
 
 }  // namespace
 
-void register_backend_metrics(admin::registry& registry, const proxy::backend_endpoints& endpoints) {
+void register_backend_metrics(metrics::registry& registry, const proxy::backend_endpoints& endpoints) {
     registry.add([&endpoints](exposition& out) {
         write_circuits(out, endpoints);
         write_pools(out, endpoints);
     });
 }
 
-void register_proxy_metrics(admin::registry& registry, proxy_metric_sources s) {
+void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources s) {
     registry.add([s](exposition& out) {
         write_requests(out, s.proxy);
         write_rate_limit(out, s.proxy);
@@ -180,4 +181,4 @@ void register_proxy_metrics(admin::registry& registry, proxy_metric_sources s) {
     });
 }
 
-}  // namespace spillway::capture
+}  // namespace spillway::daemon

@@ -14,7 +14,7 @@
 #include <variant>
 #include <vector>
 
-namespace spillway::capture {
+namespace spillway::envelope {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
@@ -60,4 +60,4 @@ bool is_valid_utf8(std::string_view text);
 std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);
 
-}  // namespace spillway::capture
+}  // namespace spillway::envelope

@@ -1,4 +1,4 @@
-#include "spillway/capture/report_pump.hpp"
+#include "spillway/daemon/report_pump.hpp"
 
 #include "spillway/runtime/logging.hpp"
 
@@ -11,7 +11,7 @@
 
 #include <unistd.h>
 
-namespace spillway::capture {
+namespace spillway::daemon {
 
 namespace net = boost::asio;
 
@@ -80,4 +80,4 @@ void report_pump::stop() noexcept {
     state_.reset();
 }
 
-}  // namespace spillway::capture
+}  // namespace spillway::daemon

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace spillway::admin {
+namespace spillway::metrics {
 
 using label_list = std::vector<std::pair<std::string_view, std::string_view>>;
 
@@ -62,4 +62,4 @@ private:
     std::vector<collector> collectors_;
 };
 
-}  // namespace spillway::admin
+}  // namespace spillway::metrics

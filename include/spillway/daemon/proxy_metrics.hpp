@@ -1,26 +1,26 @@
 #pragma once
 // The proxy daemon's /metrics: every spillway_* family it exposes, in one place.
 
-#include "spillway/admin/metrics.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/capture/capture_handler.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/proxy/session.hpp"
 #include "spillway/spool/drainer.hpp"
 #include "spillway/spool/spool.hpp"
 
-namespace spillway::capture {
+namespace spillway::daemon {
 
 struct proxy_metric_sources {
     const proxy::proxy_counters& proxy;
-    const capture_counters& capture;
+    const capture::capture_counters& capture;
     const spool::spool& spool;
     const spool::drainer& drainer;
     const kafka::producer& producer;
 };
 
-void register_proxy_metrics(admin::registry& registry, proxy_metric_sources sources);
+void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources sources);
 
 // Per backend endpoint: circuit state and transitions, pool connections, connect attempts.
-void register_backend_metrics(admin::registry& registry, const proxy::backend_endpoints& endpoints);
+void register_backend_metrics(metrics::registry& registry, const proxy::backend_endpoints& endpoints);
 
-}  // namespace spillway::capture
+}  // namespace spillway::daemon

@@ -2,21 +2,22 @@
 // dead letter says exactly what was wrong. Unknown members are ignored (docs/envelope.md,
 // "Compatibility"): additive changes stay version 1.
 
-#include "spillway/capture/envelope.hpp"
-#include "spillway/http/hop_by_hop.hpp"
+#include "spillway/envelope/envelope.hpp"
+
+#include "spillway/core/text.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cctype>
 #include <limits>
 
-namespace spillway::capture {
+namespace spillway::envelope {
 
 namespace {
 
 using json = nlohmann::json;
 
-using http_util::is_token;
+using core::is_token;
 
 // A header value the replay can send without splitting the message: no CR, LF or NUL.
 bool is_safe_field_value(std::string_view s) {
@@ -348,4 +349,4 @@ std::variant<envelope, parse_error> parse_envelope(std::string_view json_text) {
     return e;
 }
 
-}  // namespace spillway::capture
+}  // namespace spillway::envelope

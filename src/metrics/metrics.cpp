@@ -1,10 +1,10 @@
-#include "spillway/admin/metrics.hpp"
+#include "spillway/metrics/metrics.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-namespace spillway::admin {
+namespace spillway::metrics {
 
 namespace {
 
@@ -100,4 +100,4 @@ std::string registry::render() const {
     return out.text();
 }
 
-}  // namespace spillway::admin
+}  // namespace spillway::metrics

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace spillway::capture {
+namespace spillway::daemon {
 
 struct storage_state {
     bool kafka_connected = false;  // a broker answered recently (producer::connected)
@@ -19,4 +19,4 @@ struct storage_state {
 // nullopt when ready, else every reason, joined with "; ".
 std::optional<std::string> proxy_readiness(const storage_state& s);
 
-}  // namespace spillway::capture
+}  // namespace spillway::daemon

@@ -1,8 +1,8 @@
-#include "spillway/capture/proxy_readiness.hpp"
+#include "spillway/daemon/proxy_readiness.hpp"
 
 #include <fmt/format.h>
 
-namespace spillway::capture {
+namespace spillway::daemon {
 
 std::optional<std::string> proxy_readiness(const storage_state& s) {
     std::string reasons;
@@ -22,4 +22,4 @@ std::optional<std::string> proxy_readiness(const storage_state& s) {
     return reasons;
 }
 
-}  // namespace spillway::capture
+}  // namespace spillway::daemon

@@ -11,7 +11,7 @@
 
 #include <memory>
 
-namespace spillway::capture {
+namespace spillway::daemon {
 
 class report_pump {
 public:
@@ -36,4 +36,4 @@ private:
     std::shared_ptr<state> state_;
 };
 
-}  // namespace spillway::capture
+}  // namespace spillway::daemon

@@ -1,0 +1,47 @@
+#pragma once
+// The proxy daemon assembled: the one place that knows every part of `spillway` and how they
+// depend on each other. Kafka producer, spool and its drainer, the durable store and the capture
+// handler, the proxy's workers, the admin listener with the daemon's metric families and its
+// readiness, and the delivery-report pump on the first worker. The binary's main only reads the
+// command line, waits for a signal and calls stop().
+
+#include "spillway/config/config.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+
+namespace spillway::daemon {
+
+class proxy_daemon {
+public:
+    // Builds every part; throws (startup only) when one refuses the configuration, e.g. a
+    // kafka.properties librdkafka rejects or a spool directory that cannot be opened.
+    explicit proxy_daemon(const config::config& cfg);
+    ~proxy_daemon();  // stop()
+
+    proxy_daemon(const proxy_daemon&) = delete;
+    proxy_daemon& operator=(const proxy_daemon&) = delete;
+
+    // Binds the proxy's and the admin listener and starts serving. False (logged) when a
+    // listener that must exist cannot be bound.
+    bool start();
+
+    // Shutdown in the order that keeps the promise: the listeners close and the requests in
+    // flight finish (each capture completes to Kafka or the spool), then the drainer, the
+    // producer (flushed) and the spool. Idempotent.
+    void stop();
+
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+    struct parts;
+
+private:
+    std::unique_ptr<parts> parts_;
+};
+
+// The producer's configuration: kafka.* with message.max.bytes raised, unless the operator set
+// it, so that the envelope of any body within capture.max_body_bytes fits in one record.
+config::kafka_config producer_config(const config::config& cfg);
+
+}  // namespace spillway::daemon

@@ -1,0 +1,145 @@
+#include "spillway/daemon/proxy_daemon.hpp"
+
+#include "spillway/admin/admin_server.hpp"
+#include "spillway/capture/capture_handler.hpp"
+#include "spillway/capture/durable_store.hpp"
+#include "spillway/daemon/proxy_metrics.hpp"
+#include "spillway/daemon/proxy_readiness.hpp"
+#include "spillway/daemon/report_pump.hpp"
+#include "spillway/kafka/producer.hpp"
+#include "spillway/metrics/metrics.hpp"
+#include "spillway/proxy/server.hpp"
+#include "spillway/runtime/logging.hpp"
+#include "spillway/spool/drainer.hpp"
+#include "spillway/spool/spool.hpp"
+
+#include <algorithm>
+#include <system_error>
+
+namespace spillway::daemon {
+
+namespace {
+
+// "http://a:1" for one endpoint, "http://a:1, http://b:2 (round-robin)" for several; and the
+// circuit breaker's settings when it is on.
+std::string describe_backend(const config::config& cfg) {
+    std::string out;
+    for (const auto& e : cfg.backend.endpoints) {
+        out += (out.empty() ? "http://" : ", http://") + e.to_string();
+    }
+    if (cfg.backend.endpoints.size() > 1) {
+        out += " (round-robin)";
+    }
+    if (cfg.circuit_breaker.enabled) {
+        out += " with circuit breaker (" + std::to_string(cfg.circuit_breaker.failure_threshold) +
+               " failures, open " + std::to_string(cfg.circuit_breaker.open_duration.count()) +
+               " ms)";
+    }
+    return out;
+}
+
+}  // namespace
+
+// librdkafka refuses records over message.max.bytes (1,000,000 by default), which a body well
+// within capture.max_body_bytes can exceed once in JSON. Unless the operator chose a limit, allow
+// the envelope of a maximal body (escaped once over); the topic's max.message.bytes must allow
+// as much (README, "Operating it").
+config::kafka_config producer_config(const config::config& cfg) {
+    auto kafka = cfg.kafka;
+    if (!kafka.properties.contains("message.max.bytes")) {
+        const std::uint64_t envelope_bound = 2 * cfg.capture.max_body_bytes + (1u << 20);
+        kafka.properties["message.max.bytes"] =
+            std::to_string(std::clamp<std::uint64_t>(envelope_bound, 1000000, 1000000000));
+    }
+    return kafka;
+}
+
+// Declared in the order they are built; each part only refers to parts declared before it, and
+// stop() takes them down in the order the promise needs (not the reverse of this one).
+struct proxy_daemon::parts {
+    explicit parts(const config::config& c)
+        : cfg(c),
+          producer(kafka::make_producer(producer_config(c))),
+          spool(c.spool),
+          drainer(spool, *producer),
+          store(*producer, spool),
+          handler(c, store),
+          server(c, handler, true),
+          admin_listener(admin::admin_address(c, 9901), metrics,
+                         [this] {
+                             return proxy_readiness({producer->connected(),
+                                                     spool.last_commit_ok(), spool.bytes(),
+                                                     spool.max_bytes()});
+                         }),
+          reports(*producer) {
+        register_proxy_metrics(metrics,
+                               {server.counters(), handler.counters(), spool, drainer, *producer});
+        register_backend_metrics(metrics, server.endpoints());
+    }
+
+    const config::config& cfg;
+    std::unique_ptr<kafka::producer> producer;
+    spool::spool spool;
+    spool::drainer drainer;
+    capture::durable_store store;
+    capture::capture_handler handler;
+    proxy::server server;
+    metrics::registry metrics;
+    admin::admin_server admin_listener;
+    report_pump reports;  // after the server: destroyed (and stopped) before its event loops
+    bool stopped = false;
+};
+
+proxy_daemon::proxy_daemon(const config::config& cfg) : parts_(std::make_unique<parts>(cfg)) {}
+
+proxy_daemon::~proxy_daemon() {
+    stop();
+}
+
+bool proxy_daemon::start() {
+    const auto log = runtime::logger("proxy");
+    auto& p = *parts_;
+    p.drainer.start();
+    try {
+        p.server.start();
+    } catch (const std::system_error& e) {
+        log->critical("cannot listen on {}: {}", p.cfg.listen.to_string(), e.what());
+        return false;
+    }
+    if (!admin::start_admin(p.admin_listener, p.cfg)) {
+        return false;
+    }
+    if (!p.reports.start(p.server.first_worker_executor())) {
+        log->warn("delivery reports stay on the producer's thread");
+    }
+    const auto ep = p.server.local_endpoint();
+    log->info("spillway {} listening on {}:{} ({} worker thread(s)), backend {}, kafka {} topic {}, "
+              "spool {} ({} records waiting)",
+              SPILLWAY_VERSION, ep.address().to_string(), ep.port(), p.cfg.worker_threads(),
+              describe_backend(p.cfg), p.cfg.kafka.brokers, p.cfg.kafka.topic, p.spool.path(),
+              p.spool.records());
+    return true;
+}
+
+void proxy_daemon::stop() {
+    auto& p = *parts_;
+    if (p.stopped) {
+        return;
+    }
+    p.stopped = true;
+    // Reports go back to the producer's own thread before the workers stop running.
+    p.reports.stop();
+    p.server.stop();
+    p.admin_listener.stop();
+    p.drainer.stop(p.cfg.kafka.delivery_timeout);
+    p.producer->close(p.cfg.kafka.delivery_timeout);
+    p.spool.close();
+    runtime::logger("proxy")->info("stopped; {} records left in the spool for the next start",
+                                   p.spool.records());
+}
+
+boost::asio::ip::tcp::endpoint proxy_daemon::local_endpoint() const {
+    return parts_->server.local_endpoint();
+}
+
+}  // namespace spillway::daemon
