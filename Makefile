@@ -55,7 +55,7 @@ KAFKA_BOOTSTRAP = $(if $(filter docker,$(STACK)),localhost:29092,$$($(STACK_ENV)
 USER_JSON = {"name":"John Doe","email":"john@example.com"}
 QUEUED_USER_JSON = {"name":"Jane Doe","email":"jane@example.com"}
 
-.PHONY: all deps build build-asan run check test-unit test-asan bench format clean
+.PHONY: all deps build build-asan run check test-unit test-asan bench format format-check clean
 .PHONY: up down test test-fail stop-api start-api consume-kafka logs tail status
 
 all: build
@@ -84,8 +84,9 @@ run: $(if $(NO_BUILD),,build)
 	@mkdir -p $(RUN_DIR) && echo local >$(RUN_DIR)/stack
 	@$(STACK_ENV) scripts/stack.sh run
 
-# Every test, in the normal build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
-check: build build-asan
+# Every test, in the normal build and again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# after the format check (cheap, so it fails first).
+check: format-check build build-asan
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS)
@@ -95,8 +96,16 @@ bench: build
 	bench/run.sh
 	BIN_DIR=$(BUILD_DIR)/bin bench/replay/run.sh
 
-format:
-	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+# .clang-format is the style; clang-format 14, Debian 12's (scripts/install-deps.sh), is the judge.
+FORMAT_FILES = $$(git ls-files '*.cpp' '*.hpp')
+
+format: deps
+	clang-format -i $(FORMAT_FILES)
+
+format-check: deps
+	@clang-format --dry-run -Werror $(FORMAT_FILES) || \
+	    { echo "make format-check: the files above differ from .clang-format; run make format" >&2; exit 1; }
+	@echo "format-check: $$(git ls-files '*.cpp' '*.hpp' | wc -l) files follow .clang-format"
 
 # ---- The demo workflow: make up, test, stop-api, test-fail, consume-kafka, start-api, logs, down.
 

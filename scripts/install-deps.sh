@@ -8,7 +8,7 @@ build_packages=(
     libboost1.81-dev librdkafka-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
     libgtest-dev libgmock-dev libsqlite3-dev libgoogle-perftools-dev
 )
-test_packages=(kcat curl jq docker-compose python3-jsonschema)
+test_packages=(kcat curl jq docker-compose python3-jsonschema clang-format)
 bench_packages=(wrk nginx-light)
 
 wanted=("${build_packages[@]}" "${test_packages[@]}")
