@@ -1,5 +1,7 @@
 #include "support/fake_backend.hpp"
 
+#include "support/fake_backend_ledger.hpp"
+
 #include <fcntl.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -15,14 +18,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <condition_variable>
 #include <cstdio>
 #include <future>
-#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -39,6 +39,7 @@ using tcp = net::ip::tcp;
 constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
 constexpr std::size_t piece_bytes = 64 * 1024;  // a multiple of 26: every piece is the same
 constexpr std::uint64_t max_request_body = 256ull * 1024 * 1024;
+constexpr std::size_t read_bytes = 64 * 1024;
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) {
@@ -121,93 +122,138 @@ std::size_t count_header(const header_list& headers, std::string_view name) {
 }
 
 struct fake_backend::impl {
-    // Both destroyed by stop(), after it closed every connection.
+    // Declared before the io_context, so destroyed after it: the sessions' coroutine frames, which
+    // the io_context destroys, unlink their sockets from `live` and may hold ledger answers.
+    fake_backend_ledger ledger;
+    std::set<tcp::socket*> live;  // open connections; touched on the io thread only
     std::unique_ptr<net::io_context> ioc = std::make_unique<net::io_context>(1);
-    std::optional<tcp::acceptor> acceptor;
+    // While the backend is down nothing else keeps run() from returning.
+    net::executor_work_guard<net::io_context::executor_type> keep_running{ioc->get_executor()};
+    tcp::acceptor acceptor{*ioc};
+    // Never expires; cancelled to wake the sessions holding their answers.
+    net::steady_timer release_event{*ioc, net::steady_timer::time_point::max()};
     std::thread thread;
     std::uint16_t port = 0;
     std::atomic<std::size_t> accepted{0};
-    std::set<beast::tcp_stream*> live;  // open connections; touched on the io thread only
-
-    mutable std::mutex mutex;
-    mutable std::condition_variable arrived;
-    std::vector<recorded_request> received;
-    std::map<std::string, route, std::less<>> routes;
+    std::mutex stop_mutex;
     bool stopped = false;
 
+    void listen(std::uint16_t on_port);
     net::awaitable<void> accept_loop();
     net::awaitable<void> serve(tcp::socket socket, std::size_t index);
-    net::awaitable<boost::system::error_code> respond(beast::tcp_stream& stream,
+    net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
+                                      recorded_request& out, bool& keep_alive);
+    net::awaitable<boost::system::error_code> respond(tcp::socket& socket,
                                                       const recorded_request& req, const route& r,
                                                       bool keep_alive);
 
-    route route_for(std::string_view target) const {
-        const auto path = target.substr(0, target.find('?'));
-        std::lock_guard lock(mutex);
-        auto it = routes.find(path);
-        return it == routes.end() ? route{} : it->second;
-    }
-
-    void record(recorded_request req) {
-        {
-            std::lock_guard lock(mutex);
-            received.push_back(std::move(req));
-        }
-        arrived.notify_all();
+    // Runs `f` on the io thread, where the sockets live, and waits until it ran.
+    template <typename F>
+    void run_on_io(F&& f) {
+        std::promise<void> done;
+        net::post(*ioc, [&] {
+            f();
+            done.set_value();
+        });
+        done.get_future().wait();
     }
 };
 
+void fake_backend::impl::listen(std::uint16_t on_port) {
+    const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), on_port);
+    acceptor.open(endpoint.protocol());
+    set_cloexec(acceptor.native_handle());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));  // come_back() rebinds the port
+    acceptor.bind(endpoint);
+    acceptor.listen();
+    port = acceptor.local_endpoint().port();
+    net::co_spawn(*ioc, accept_loop(), net::detached);
+}
+
 net::awaitable<void> fake_backend::impl::accept_loop() {
     for (;;) {
-        auto [ec, socket] = co_await acceptor->async_accept(tuple_awaitable);
+        auto [ec, socket] = co_await acceptor.async_accept(tuple_awaitable);
         if (ec) {
             co_return;
         }
         set_cloexec(socket.native_handle());
         const auto index = ++accepted;
-        net::co_spawn(acceptor->get_executor(), serve(std::move(socket), index), net::detached);
+        net::co_spawn(*ioc, serve(std::move(socket), index), net::detached);
     }
 }
 
+// Reads one request, keeping its bytes as they came: the parser is fed by hand from the buffer,
+// and what it consumed is appended to out.raw. Bytes past the request stay in `buffer`.
+net::awaitable<bool> fake_backend::impl::read_request(tcp::socket& socket,
+                                                      beast::flat_buffer& buffer,
+                                                      recorded_request& out, bool& keep_alive) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(max_request_body);
+    parser.header_limit(1024 * 1024);
+    parser.eager(true);
+    bool need_read = buffer.size() == 0;
+    while (!parser.is_done()) {
+        if (need_read) {
+            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(read_bytes),
+                                                           tuple_awaitable);
+            if (ec) {
+                co_return false;
+            }
+            buffer.commit(n);
+        }
+        beast::error_code ec;
+        const auto used = parser.put(buffer.data(), ec);
+        out.raw.append(static_cast<const char*>(buffer.data().data()), used);
+        buffer.consume(used);
+        if (ec && ec != http::error::need_more) {
+            co_return false;
+        }
+        need_read = ec == http::error::need_more || used == 0 || buffer.size() == 0;
+    }
+    auto& msg = parser.get();
+    out.method = msg.method_string();
+    out.target = msg.target();
+    out.version = msg.version();
+    for (const auto& f : msg) {
+        out.headers.emplace_back(f.name_string(), f.value());
+    }
+    out.body = std::move(msg.body());
+    keep_alive = msg.keep_alive();
+    co_return true;
+}
+
 net::awaitable<void> fake_backend::impl::serve(tcp::socket socket, std::size_t index) {
-    beast::tcp_stream stream(std::move(socket));
-    live.insert(&stream);
+    live.insert(&socket);
     struct unlink {
-        std::set<beast::tcp_stream*>& set;
-        beast::tcp_stream* stream;
-        ~unlink() { set.erase(stream); }
-    } unlink_on_exit{live, &stream};
+        std::set<tcp::socket*>& set;
+        tcp::socket* socket;
+        ~unlink() { set.erase(socket); }
+    } unlink_on_exit{live, &socket};
     beast::flat_buffer buffer;
     for (;;) {
-        http::request_parser<http::string_body> parser;
-        parser.body_limit(max_request_body);
-        parser.header_limit(1024 * 1024);
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
-        if (ec) {
+        recorded_request req;
+        bool keep_alive = false;
+        if (!co_await read_request(socket, buffer, req, keep_alive)) {
             break;
         }
-        const auto& msg = parser.get();
-        recorded_request req;
-        req.method = msg.method_string();
-        req.target = msg.target();
-        req.version = msg.version();
-        for (const auto& f : msg) {
-            req.headers.emplace_back(f.name_string(), f.value());
-        }
-        req.body = msg.body();
         req.connection = index;
-        const bool keep_alive = msg.keep_alive();
-        const auto r = route_for(req.target);
-        record(req);
-
+        const auto copy = req;  // the ledger keeps the request; the answer needs it too
+        const auto [r, hold] = ledger.take(std::move(req));
+        // Nothing suspends between take() and this wait, so release() cannot slip in between.
+        if (hold) {
+            co_await release_event.async_wait(tuple_awaitable);
+            if (!socket.is_open()) {
+                break;
+            }
+        }
         if (r.delay.count() > 0) {
-            net::steady_timer timer(stream.get_executor(), r.delay);
+            net::steady_timer timer(socket.get_executor(), r.delay);
             co_await timer.async_wait(tuple_awaitable);
         }
         if (r.close_without_answer) {
             break;
         }
-        if (auto wec = co_await respond(stream, req, r, keep_alive && !r.close_after); wec) {
+        if (auto wec = co_await respond(socket, copy, r, keep_alive && !r.close_after); wec) {
             break;
         }
         if (!keep_alive || r.close_after) {
@@ -215,10 +261,9 @@ net::awaitable<void> fake_backend::impl::serve(tcp::socket socket, std::size_t i
         }
     }
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
-
-net::awaitable<boost::system::error_code> fake_backend::impl::respond(beast::tcp_stream& stream,
+net::awaitable<boost::system::error_code> fake_backend::impl::respond(tcp::socket& stream,
                                                                       const recorded_request& req,
                                                                       const route& r,
                                                                       bool keep_alive) {
@@ -278,14 +323,7 @@ net::awaitable<boost::system::error_code> fake_backend::impl::respond(beast::tcp
 
 fake_backend::fake_backend() : impl_(std::make_unique<impl>()) {
     auto& self = *impl_;
-    const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), 0);
-    self.acceptor.emplace(*self.ioc);
-    self.acceptor->open(endpoint.protocol());
-    set_cloexec(self.acceptor->native_handle());
-    self.acceptor->bind(endpoint);
-    self.acceptor->listen();
-    self.port = self.acceptor->local_endpoint().port();
-    net::co_spawn(*self.ioc, self.accept_loop(), net::detached);
+    self.listen(0);
     self.thread = std::thread([&self] { self.ioc->run(); });
 }
 
@@ -302,33 +340,86 @@ std::string fake_backend::url() const {
 }
 
 void fake_backend::on(std::string path, route r) {
-    std::lock_guard lock(impl_->mutex);
-    impl_->routes[std::move(path)] = std::move(r);
+    impl_->ledger.on(std::move(path), std::move(r));
+}
+
+void fake_backend::set_default(route r) {
+    impl_->ledger.set_default(std::move(r));
+}
+
+void fake_backend::script(std::vector<unsigned> statuses) {
+    impl_->ledger.script(std::move(statuses));
+}
+
+void fake_backend::dedupe_idempotency_keys(bool on) {
+    impl_->ledger.dedupe_idempotency_keys(on);
 }
 
 std::vector<recorded_request> fake_backend::requests() const {
-    std::lock_guard lock(impl_->mutex);
-    return impl_->received;
+    return impl_->ledger.requests();
 }
 
 std::size_t fake_backend::request_count() const {
-    std::lock_guard lock(impl_->mutex);
-    return impl_->received.size();
+    return impl_->ledger.request_count();
 }
 
 std::size_t fake_backend::accepted_connections() const {
     return impl_->accepted.load();
 }
 
+std::map<std::string, unsigned> fake_backend::effects() const {
+    return impl_->ledger.effects();
+}
+
+std::size_t fake_backend::duplicates() const {
+    return impl_->ledger.duplicates();
+}
+
 bool fake_backend::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
-    std::unique_lock lock(impl_->mutex);
-    return impl_->arrived.wait_for(lock, timeout, [&] { return impl_->received.size() >= n; });
+    return impl_->ledger.wait_for_requests(n, timeout);
+}
+
+bool fake_backend::wait_for_effects(std::size_t distinct_keys,
+                                    std::chrono::milliseconds timeout) const {
+    return impl_->ledger.wait_for_effects(distinct_keys, timeout);
+}
+
+void fake_backend::go_down() {
+    auto& self = *impl_;
+    self.run_on_io([&self] {
+        boost::system::error_code ignored;
+        self.acceptor.close(ignored);
+        for (auto* socket : self.live) {
+            // SO_LINGER 0: a reset, as when the process dies.
+            socket->set_option(tcp::socket::linger(true, 0), ignored);
+            socket->close(ignored);
+        }
+        self.release_event.cancel();
+    });
+}
+
+void fake_backend::come_back() {
+    auto& self = *impl_;
+    self.run_on_io([&self] { self.listen(self.port); });
+}
+
+void fake_backend::hold_after(std::size_t n) {
+    impl_->ledger.hold_after(n);
+}
+
+void fake_backend::release() {
+    auto& self = *impl_;
+    self.ledger.release();
+    std::lock_guard lock(self.stop_mutex);
+    if (!self.stopped) {
+        self.run_on_io([&self] { self.release_event.cancel(); });
+    }
 }
 
 void fake_backend::stop() {
     auto& self = *impl_;
     {
-        std::lock_guard lock(self.mutex);
+        std::lock_guard lock(self.stop_mutex);
         if (self.stopped) {
             return;
         }
@@ -336,23 +427,19 @@ void fake_backend::stop() {
     }
     // Close the listener and every connection on the io thread, where they live; destroying the
     // io_context alone would not close the sockets its suspended coroutines own.
-    std::promise<void> closed;
-    net::post(*self.ioc, [&self, &closed] {
+    self.run_on_io([&self] {
         boost::system::error_code ignored;
-        self.acceptor->close(ignored);
-        for (auto* stream : self.live) {
-            stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-            stream->socket().close(ignored);
+        self.acceptor.close(ignored);
+        for (auto* socket : self.live) {
+            socket->shutdown(tcp::socket::shutdown_both, ignored);
+            socket->close(ignored);
         }
-        closed.set_value();
+        self.release_event.cancel();
     });
-    closed.get_future().wait_for(5s);
     self.ioc->stop();
     if (self.thread.joinable()) {
         self.thread.join();
     }
-    self.acceptor.reset();
-    self.ioc.reset();
 }
 
 }  // namespace spillway::test

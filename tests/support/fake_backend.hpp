@@ -1,12 +1,18 @@
 #pragma once
 // A scriptable HTTP/1.1 backend for integration tests: listens on 127.0.0.1 (port 0), serves on
-// its own thread (Boost.Beast, coroutines), records every request it receives (method, target,
-// headers in order, body) and counts accepted connections. Each path can be scripted: status,
-// headers, a literal or generated body, chunked framing, a delay before answering, or a close
-// without answering. Keep-alive like a real server; HEAD, 1xx, 204 and 304 get no body.
+// its own thread (Boost.Asio coroutines), records every request it receives (byte for byte as
+// received, and parsed: method, target, headers in order, body; with the status it was given)
+// and counts accepted connections. Each path can be scripted: status, headers, a literal or
+// generated body, chunked framing, a delay before answering, or a close without answering; a
+// script of statuses can answer the next requests whatever their path. Keep-alive like a real
+// server; HEAD, 1xx, 204 and 304 get no body. It can also act as an idempotent API (a request
+// whose Idempotency-Key already took effect is answered 200 and takes no effect again), go down
+// (connections refused, open ones reset) and come back on the same port, and hold its answers
+// to freeze a client mid-flight. Waiting is on events, bounded by a timeout.
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +37,9 @@ struct recorded_request {
     header_list headers;         // in the order received, names as sent
     std::string body;            // de-chunked by the backend's parser
     std::size_t connection = 0;  // 1-based index of the accepted connection it came on
+    std::string raw;             // head and body exactly as received (chunked framing included)
+    unsigned status = 0;         // the status it was (or, when held, will be) answered with;
+                                 // 0 when the backend closed without answering
 
     std::optional<std::string> header(std::string_view name) const {
         return find_header(headers, name);
@@ -67,15 +76,39 @@ public:
     std::uint16_t port() const;
     std::string url() const;  // http://127.0.0.1:PORT
 
-    // Scripts the answers for `path` (exact match on the target's path); others get route{}.
+    // Scripts the answers for `path` (exact match on the target's path); others get the default.
     void on(std::string path, route r);
+    // The answer for paths without a route of their own (route{} unless set).
+    void set_default(route r);
+    // The statuses of the next answers, in order, whatever the path (the rest of each answer is
+    // the path's route); afterwards the routes' own statuses.
+    void script(std::vector<unsigned> statuses);
+    // Acts as an idempotent API: a request whose Idempotency-Key already took effect is answered
+    // 200 and takes no effect again (counted in duplicates()).
+    void dedupe_idempotency_keys(bool on = true);
 
     std::vector<recorded_request> requests() const;
     std::size_t request_count() const;
     std::size_t accepted_connections() const;
+    // Idempotency-Key -> how many times a request with it took effect (was given a 2xx).
+    std::map<std::string, unsigned> effects() const;
+    std::size_t duplicates() const;  // requests answered as already done (dedupe)
 
     // Blocks until at least `n` requests have been received (false on timeout).
     bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout = 5s) const;
+    // Blocks until requests with `distinct_keys` Idempotency-Keys have taken effect.
+    bool wait_for_effects(std::size_t distinct_keys, std::chrono::milliseconds timeout = 5s) const;
+
+    // Stops listening and resets every open connection (as when the process dies); returns once
+    // connects are refused.
+    void go_down();
+    // Listens again on the same port; returns once it accepts.
+    void come_back();
+
+    // After `n` more requests have been answered, later requests are recorded (and take effect)
+    // but their answers are held until release().
+    void hold_after(std::size_t n);
+    void release();
 
     // Closes the listener and every connection, then joins the thread. Idempotent.
     void stop();

@@ -288,4 +288,19 @@ std::string bin_path(std::string_view name) {
     return (std::filesystem::path(SPILLWAY_BIN_DIR) / name).string();
 }
 
+std::optional<long> proc_status_kib(pid_t pid, const std::string& field) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(field + ":", 0) == 0) {
+            std::istringstream value(line.substr(field.size() + 1));
+            long kib = 0;
+            if (value >> kib) {
+                return kib;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace spillway::test

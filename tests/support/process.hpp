@@ -111,6 +111,9 @@ bool wait_for_file(const std::filesystem::path& path, std::chrono::milliseconds 
 bool port_accepts(const std::string& host, std::uint16_t port);
 std::string read_file(const std::filesystem::path& path);
 
+// A field of /proc/<pid>/status in KiB ("VmHWM", "VmRSS"), nullopt when unreadable.
+std::optional<long> proc_status_kib(pid_t pid, const std::string& field);
+
 // build/bin/<name> of this build tree.
 std::string bin_path(std::string_view name);
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <regex>
 
-#include "integration/capture/capture_fixture.hpp"
+#include "support/proxy_fixture.hpp"
 #include "integration/replay/replay_fixture.hpp"
 #include "support/prometheus.hpp"
 
@@ -64,8 +64,7 @@ TEST_F(ReplayTest, GrafanaDashboardQueriesOnlyMetricsTheDaemonsExpose) {
     }
 
     temp_dir spool("spillway-dashboard-spool");
-    capture_suite::proxy proxy(
-        {capture_suite::dead_backend_url(), broker_->bootstrap(), spool.path(), {}});
+    spillway_proxy proxy({dead_backend_url(), broker_->bootstrap(), spool.path(), {}});
     start_replay();
     const auto from_proxy = scrape(proxy.admin_port());
     const auto from_replay = scrape(admin_port_);

@@ -1,7 +1,9 @@
 // Bodies that are not text, bodies that are large, and the record key chosen by kafka.key: all
 // read back from the topic with kcat.
 
-#include "capture_fixture.hpp"
+#include "support/captures.hpp"
+#include "support/fake_backend.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/devbroker.hpp"
 
 #include <gtest/gtest.h>
@@ -42,7 +44,7 @@ struct one_capture {
 };
 
 // Sends one request to a proxy whose backend is down and reads the topic back.
-one_capture capture_one(const std::string& bootstrap, proxy& p, const std::string& request) {
+one_capture capture_one(const std::string& bootstrap, spillway_proxy& p, const std::string& request) {
     http_client client(p.port(), 10s);
     one_capture out;
     out.id = expect_captured(client.request(request));
@@ -53,7 +55,7 @@ one_capture capture_one(const std::string& bootstrap, proxy& p, const std::strin
 TEST(CaptureBodies, BinaryBodyWithNulBytesRoundTripsThroughBase64) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
-    proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {}});
+    spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {}});
 
     std::string body;
     for (int round = 0; round < 3; ++round) {
@@ -79,7 +81,7 @@ TEST(CaptureBodies, BinaryBodyWithNulBytesRoundTripsThroughBase64) {
 TEST(CaptureBodies, OneMebibyteBodyArrivesWhole) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
-    proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {}});
+    spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {}});
 
     std::string body(1024 * 1024, '\0');
     for (std::size_t i = 0; i < body.size(); ++i) {
@@ -102,7 +104,7 @@ TEST(CaptureBodies, OneMebibyteBodyArrivesWhole) {
 TEST(CaptureRecordKey, ClientIpKey) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
-    proxy p({dead_backend_url(), broker.bootstrap(), spool.path(),
+    spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(),
              {{"kafka", {{"key", "client_ip"}}}}});
 
     const auto got = capture_one(broker.bootstrap(), p, make_request("GET", "/k"));
@@ -117,7 +119,7 @@ TEST(CaptureRecordKey, ClientIpKey) {
 TEST(CaptureRecordKey, HeaderKey) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
-    proxy p({dead_backend_url(), broker.bootstrap(), spool.path(),
+    spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(),
              {{"kafka", {{"key", "header:X-Tenant"}}}}});
 
     // The header is matched whatever its case, as HTTP header names are.

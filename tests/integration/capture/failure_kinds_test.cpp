@@ -2,7 +2,9 @@
 // and the envelope read back from the devbroker's topic with kcat, field by field and against the
 // JSON Schema.
 
-#include "capture_fixture.hpp"
+#include "support/captures.hpp"
+#include "support/fake_backend.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/devbroker.hpp"
 
 #include <gtest/gtest.h>
@@ -89,7 +91,7 @@ TEST(CaptureFailureKinds, ConnectErrorEnvelopeFieldByField) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
     const auto backend = dead_backend();
-    proxy p({backend.url, broker.bootstrap(), spool.path(),
+    spillway_proxy p({backend.url, broker.bootstrap(), spool.path(),
              {{"capture", {{"redact_headers", {"Authorization", "x-api-key"}}}}}});
 
     const std::string body = R"({"name":"José","note":"✓ naïve"})";
@@ -158,7 +160,7 @@ TEST(CaptureFailureKinds, ConnectErrorEnvelopeFieldByField) {
 TEST(CaptureFailureKinds, InterleavedDuplicateHeadersKeepTheClientsOrder) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
-    proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {}});
+    spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {}});
 
     http_client client(p.port());
     const auto id = expect_captured(client.request(make_request(
@@ -184,7 +186,7 @@ TEST(CaptureFailureKinds, TimeoutWhenTheBackendNeverAnswers) {
     temp_dir spool("spillway-capture-spool");
     fake_backend backend;
     backend.on("/slow", route{.delay = 20s});
-    proxy p({backend.url(), broker.bootstrap(), spool.path(),
+    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(),
              {{"backend", {{"response_timeout_ms", 300}}}}});
 
     http_client client(p.port());
@@ -221,7 +223,7 @@ TEST(CaptureFailureKinds, UpstreamStatusesInCaptureOnRecordTheStatus) {
         backend.on("/s" + std::to_string(s),
                    route{.status = s, .body = "backend says " + std::to_string(s)});
     }
-    proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
+    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
 
     std::map<std::string, unsigned> status_of;  // request id -> backend status
     std::map<std::string, std::string> version_of;
@@ -278,7 +280,7 @@ TEST(CaptureFailureKinds, UpstreamResetWhenTheBackendClosesAfterReading) {
     temp_dir spool("spillway-capture-spool");
     fake_backend backend;
     backend.on("/reset", route{.close_without_answer = true});
-    proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
+    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
 
     http_client client(p.port());
     const auto id = expect_captured(
@@ -304,7 +306,7 @@ TEST(CaptureFailureKinds, OtherStatusesPassThroughAndNothingIsCaptured) {
     backend.on("/boom", route{.status = 500, .body = "boom"});
     backend.on("/missing", route{.status = 404, .body = "nope"});
     backend.on("/bad-gateway", route{.status = 502, .body = "down"});
-    proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
+    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
 
     http_client client(p.port());
     const auto r500 = client.request(make_request("POST", "/boom", {}, "x"));

@@ -1,7 +1,9 @@
 // Many captures at once: every request answered "queued" is in the topic, once. No request is
 // lost and none is written twice under concurrency (batched produce requests, two workers).
 
-#include "capture_fixture.hpp"
+#include "support/captures.hpp"
+#include "support/fake_backend.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/devbroker.hpp"
 
 #include <gtest/gtest.h>
@@ -15,7 +17,7 @@ TEST(CaptureLoad, TwoThousandConcurrentFailingRequestsGiveTwoThousandDistinctRec
     // below that, so the end offsets and what kcat reads agree.
     devbroker broker(devbroker_options{.partitions = 8});
     temp_dir spool("spillway-capture-spool");
-    proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {{"threads", 2}}});
+    spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {{"threads", 2}}});
 
     const auto result = run_load({.port = p.port(), .connections = 64, .requests = requests,
                                   .body = R"({"load":true})", .timeout = 60s});

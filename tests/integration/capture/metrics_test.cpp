@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include "capture_fixture.hpp"
+#include "support/captures.hpp"
+#include "support/fake_backend.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/devbroker.hpp"
 #include "support/prometheus.hpp"
 
@@ -20,7 +22,7 @@ TEST(ProxyMetrics, CountersAreExactAfterNProxiedAndMCaptured) {
     temp_dir spool("spillway-metrics-spool");
     fake_backend backend;
     backend.on("/fail", route{.status = 503});
-    proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
+    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
 
     constexpr std::size_t proxied = 137;
     constexpr std::size_t captured = 23;
@@ -60,7 +62,7 @@ TEST(ProxyMetrics, CountersAreExactAfterNProxiedAndMCaptured) {
 TEST(ProxyMetrics, ReadyFollowsKafkaWithTheReasonInThe503) {
     devbroker broker;
     temp_dir spool("spillway-metrics-spool");
-    proxy p({dead_backend_url(),
+    spillway_proxy p({dead_backend_url(),
              broker.bootstrap(),
              spool.path(),
              {{"kafka", {{"delivery_timeout_ms", 1000}}}}});

@@ -2,7 +2,9 @@
 // is down goes to the spool and reaches the topic once the broker is back, each request exactly
 // once - also across a kill -9 of the proxy and across a SIGTERM while captures are waiting.
 
-#include "capture_fixture.hpp"
+#include "support/captures.hpp"
+#include "support/fake_backend.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/devbroker.hpp"
 
 #include <gtest/gtest.h>
@@ -31,7 +33,7 @@ void expect_all_waited_for_kafka(const load_result& result) {
 TEST(CaptureOutage, KafkaDownSpoolsThenDrainsEachIdExactlyOnce) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
-    proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), outage_settings()});
+    spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), outage_settings()});
 
     // One capture while Kafka is up: the producer has a connection (and a producer id) to lose.
     http_client client(p.port());
@@ -46,8 +48,8 @@ TEST(CaptureOutage, KafkaDownSpoolsThenDrainsEachIdExactlyOnce) {
     expect_all_waited_for_kafka(result);
     ids.insert(queued.begin(), queued.end());
     ASSERT_EQ(ids.size(), 31u);
-    EXPECT_EQ(metric(p.admin_port(), "spillway_spool_records"), 30.0);
-    EXPECT_EQ(metric(p.admin_port(), "spillway_captured_total",
+    EXPECT_EQ(p.metric("spillway_spool_records"), 30.0);
+    EXPECT_EQ(p.metric("spillway_captured_total",
                      {{"failure", "connect_error"}, {"sink", "spool"}}),
               30.0);
 
@@ -55,7 +57,7 @@ TEST(CaptureOutage, KafkaDownSpoolsThenDrainsEachIdExactlyOnce) {
     EXPECT_TRUE(wait_for_records(broker.bootstrap(), 31, 30s))
         << "the spool did not drain: " << records_in_topic(broker.bootstrap()) << " records";
     EXPECT_TRUE(wait_until(
-        [&] { return metric(p.admin_port(), "spillway_spool_records") == 0.0; }, 10s))
+        [&] { return p.metric("spillway_spool_records") == 0.0; }, 10s))
         << "delivered records are still in the spool";
     // Once the proxy has exited nothing more can arrive: the count below is final.
     EXPECT_EQ(p.terminate(), 0);
@@ -70,12 +72,12 @@ TEST(CaptureOutage, KillNineWithANonEmptySpoolLosesNothing) {
     const auto backend_url = dead_backend_url();
     std::set<std::string> ids;
     {
-        proxy first({backend_url, broker.bootstrap(), spool.path(), outage_settings()});
+        spillway_proxy first({backend_url, broker.bootstrap(), spool.path(), outage_settings()});
         ASSERT_TRUE(broker.down());
         const auto result = run_load({.port = first.port(), .connections = 25, .requests = 25,
                                       .target = "/before-crash", .timeout = 20s});
         ids = queued_ids(result, 25);
-        EXPECT_EQ(metric(first.admin_port(), "spillway_spool_records"), 25.0);
+        EXPECT_EQ(first.metric("spillway_spool_records"), 25.0);
         first.proc().signal(SIGKILL);
         EXPECT_EQ(first.proc().wait_exit(5s), 128 + SIGKILL);
     }
@@ -84,7 +86,7 @@ TEST(CaptureOutage, KillNineWithANonEmptySpoolLosesNothing) {
     // Nothing reached Kafka before the crash: whatever arrives now came out of the spool file.
     EXPECT_EQ(records_in_topic(broker.bootstrap()), 0);
 
-    proxy second({backend_url, broker.bootstrap(), spool.path(), outage_settings()});
+    spillway_proxy second({backend_url, broker.bootstrap(), spool.path(), outage_settings()});
     EXPECT_TRUE(wait_for_records(broker.bootstrap(), 25, 30s))
         << "the restarted proxy did not send what the spool held: "
         << records_in_topic(broker.bootstrap()) << " records";
@@ -103,7 +105,7 @@ TEST(CaptureOutage, ASpooledRecordKafkaRefusesForGoodIsQuarantinedAndTheRestDrai
     const auto backend_url = dead_backend_url();
     std::set<std::string> small_ids;
     {
-        proxy first({backend_url, broker.bootstrap(), spool.path(), outage_settings()});
+        spillway_proxy first({backend_url, broker.bootstrap(), spool.path(), outage_settings()});
         ASSERT_TRUE(broker.down());
         http_client client(first.port());
         const std::string big_body(1200 * 1024, 'x');
@@ -111,19 +113,19 @@ TEST(CaptureOutage, ASpooledRecordKafkaRefusesForGoodIsQuarantinedAndTheRestDrai
         for (int i = 0; i < 3; ++i) {
             small_ids.insert(expect_captured(client.request(make_request("POST", "/small"))));
         }
-        EXPECT_EQ(metric(first.admin_port(), "spillway_spool_records"), 4.0);
+        EXPECT_EQ(first.metric("spillway_spool_records"), 4.0);
         EXPECT_EQ(first.terminate(), 0);
     }
     ASSERT_TRUE(broker.up());
     auto settings = outage_settings();
     settings["kafka"]["properties"] = {{"message.max.bytes", "1000000"}};
-    proxy second({backend_url, broker.bootstrap(), spool.path(), settings});
+    spillway_proxy second({backend_url, broker.bootstrap(), spool.path(), settings});
     EXPECT_TRUE(wait_for_records(broker.bootstrap(), 3, 30s))
         << "the refused record held back the others: " << records_in_topic(broker.bootstrap());
     EXPECT_TRUE(wait_until(
         [&] {
-            return metric(second.admin_port(), "spillway_spool_quarantined_records") == 1.0 &&
-                   metric(second.admin_port(), "spillway_spool_records") == 0.0;
+            return second.metric("spillway_spool_quarantined_records") == 1.0 &&
+                   second.metric("spillway_spool_records") == 0.0;
         },
         10s));
     EXPECT_EQ(second.terminate(), 0);
@@ -138,7 +140,7 @@ TEST(CaptureOutage, SigtermWhileCapturesWaitAnswersThemAndExitsZero) {
     constexpr std::size_t waiting = 20;
     std::set<std::string> ids;
     {
-        proxy first({backend.url(), broker.bootstrap(), spool.path(),
+        spillway_proxy first({backend.url(), broker.bootstrap(), spool.path(),
                      {{"kafka", {{"delivery_timeout_ms", 2000}}}, {"shutdown_timeout_ms", 8000}}});
         ASSERT_TRUE(broker.down());
         auto load = std::async(std::launch::async, [port = first.port()] {
@@ -156,7 +158,7 @@ TEST(CaptureOutage, SigtermWhileCapturesWaitAnswersThemAndExitsZero) {
     ASSERT_EQ(ids.size(), waiting);
     ASSERT_TRUE(broker.up());
 
-    proxy second({backend.url(), broker.bootstrap(), spool.path(), outage_settings()});
+    spillway_proxy second({backend.url(), broker.bootstrap(), spool.path(), outage_settings()});
     EXPECT_TRUE(wait_for_records(broker.bootstrap(), waiting, 30s))
         << "what was answered queued at shutdown did not arrive after restart: "
         << records_in_topic(broker.bootstrap()) << " records";

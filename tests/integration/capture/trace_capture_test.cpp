@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cctype>
 
-#include "capture_fixture.hpp"
+#include "support/captures.hpp"
+#include "support/fake_backend.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/devbroker.hpp"
 
 namespace spillway::test::capture_suite {
@@ -41,7 +43,7 @@ traced_capture capture_with(const header_list& headers) {
     temp_dir spool("spillway-trace-spool");
     fake_backend backend;
     backend.on("/traced", route{.status = 503});
-    proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
+    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
     http_client client(p.port(), 10s);
     const auto id = expect_captured(client.request(make_request("POST", "/traced", headers, "{}")));
     traced_capture out;

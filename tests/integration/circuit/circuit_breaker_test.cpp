@@ -4,10 +4,12 @@
 // half-open after open_ms (exactly one probe reaches the backend, however many requests come),
 // half-open -> closed when the probe succeeds, half-open -> open when it fails.
 
-#include "circuit_fixture.hpp"
+#include "circuit_suite.hpp"
+
+#include "support/captures.hpp"
+#include "support/fake_backend.hpp"
 
 #include "support/devbroker.hpp"
-#include "support/recording_backend.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,8 +18,6 @@
 namespace spillway::test::circuit_suite {
 namespace {
 
-using capture_suite::expect_captured;
-using capture_suite::proxy;
 using json = nlohmann::json;
 
 bool is_capture(const response& res) {
@@ -48,14 +48,14 @@ TEST(CircuitBreaker, OpensAfterThresholdThenCapturesWithoutTouchingTheBackend) {
     temp_dir spool("spillway-circuit-spool");
     fake_backend backend;
     backend.on("/api", route{.status = 503});
-    proxy p({backend.url(), broker.bootstrap(), spool.path(), breaker(3, 60000)});
+    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(), breaker(3, 60000)});
 
     for (int i = 0; i < 3; ++i) {
         expect_captured(fetch(p.port(), "POST", "/api", {}, "x"));
     }
     EXPECT_EQ(backend.request_count(), 3u);
-    ASSERT_EQ(circuit_state(p.admin_port(), backend.url()), 1.0);
-    EXPECT_EQ(transitions(p.admin_port(), backend.url(), "open"), 1.0);
+    ASSERT_EQ(circuit_state(p, backend.url()), 1.0);
+    EXPECT_EQ(transitions(p, backend.url(), "open"), 1.0);
     EXPECT_TRUE(p.proc().wait_for_output("circuit for backend " + endpoint_name(backend.url()) +
                                          " opened", 5s));
 
@@ -67,14 +67,14 @@ TEST(CircuitBreaker, OpensAfterThresholdThenCapturesWithoutTouchingTheBackend) {
     // Nothing reached the backend: no request and no new connection.
     EXPECT_EQ(backend.request_count(), 3u);
     EXPECT_EQ(backend.accepted_connections(), accepted);
-    EXPECT_EQ(metric(p.admin_port(), "spillway_captured_total",
+    EXPECT_EQ(p.metric("spillway_captured_total",
                      {{"failure", "circuit_open"}, {"sink", "kafka"}}),
               5.0);
-    EXPECT_EQ(metric(p.admin_port(), "spillway_captured_total",
+    EXPECT_EQ(p.metric("spillway_captured_total",
                      {{"failure", "upstream_status"}, {"sink", "kafka"}}),
               3.0);
 
-    const auto records = capture_suite::read_records(broker.bootstrap(), 8);
+    const auto records = read_records(broker.bootstrap(), 8);
     int circuit_open = 0;
     for (const auto& r : records) {
         ASSERT_TRUE(r.envelope) << r.parse_error;
@@ -87,27 +87,27 @@ TEST(CircuitBreaker, OpensAfterThresholdThenCapturesWithoutTouchingTheBackend) {
         }
     }
     EXPECT_EQ(circuit_open, 5);
-    capture_suite::expect_schema_valid(records);
+    expect_schema_valid(records);
 }
 
 TEST(CircuitBreaker, ARefusingBackendIsNotConnectedToWhileOpen) {
     devbroker broker;
     temp_dir spool("spillway-circuit-spool");
-    const auto dead = capture_suite::dead_backend_url();
-    proxy p({dead, broker.bootstrap(), spool.path(), breaker(2, 60000)});
+    const auto dead = dead_backend_url();
+    spillway_proxy p({dead, broker.bootstrap(), spool.path(), breaker(2, 60000)});
 
     expect_captured(fetch(p.port(), "GET", "/a"));
     expect_captured(fetch(p.port(), "GET", "/b"));
-    ASSERT_EQ(circuit_state(p.admin_port(), dead), 1.0);
-    ASSERT_EQ(connects(p.admin_port(), dead, "error"), 2.0);
+    ASSERT_EQ(circuit_state(p, dead), 1.0);
+    ASSERT_EQ(connects(p, dead, "error"), 2.0);
     for (int i = 0; i < 10; ++i) {
         expect_captured(fetch(p.port(), "GET", "/c"));
     }
-    EXPECT_EQ(connects(p.admin_port(), dead, "error"), 2.0) << "a connect was attempted";
-    EXPECT_EQ(metric(p.admin_port(), "spillway_captured_total",
+    EXPECT_EQ(connects(p, dead, "error"), 2.0) << "a connect was attempted";
+    EXPECT_EQ(p.metric("spillway_captured_total",
                      {{"failure", "circuit_open"}, {"sink", "kafka"}}),
               10.0);
-    EXPECT_EQ(metric(p.admin_port(), "spillway_captured_total",
+    EXPECT_EQ(p.metric("spillway_captured_total",
                      {{"failure", "connect_error"}, {"sink", "kafka"}}),
               2.0);
 }
@@ -115,17 +115,17 @@ TEST(CircuitBreaker, ARefusingBackendIsNotConnectedToWhileOpen) {
 TEST(CircuitBreaker, BackendBackAfterOutageOneProbeThenClosed) {
     devbroker broker;
     temp_dir spool("spillway-circuit-spool");
-    recording_backend backend;
+    fake_backend backend;
     auto settings = breaker(2, 300);
     settings["threads"] = 2;  // the circuit is shared by the workers
     settings["log"] = {{"level", "info"}};  // half-open and closed are logged at info
-    proxy p({backend.url(), broker.bootstrap(), spool.path(), settings});
+    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(), settings});
     ASSERT_EQ(fetch(p.port(), "GET", "/up").status, 200u);
 
     backend.go_down();
     expect_captured(fetch(p.port(), "GET", "/down1"));
     expect_captured(fetch(p.port(), "GET", "/down2"));
-    ASSERT_EQ(circuit_state(p.admin_port(), backend.url()), 1.0);
+    ASSERT_EQ(circuit_state(p, backend.url()), 1.0);
 
     // The backend is back, but its answers are held: the probe stays in flight.
     backend.come_back();
@@ -134,21 +134,21 @@ TEST(CircuitBreaker, BackendBackAfterOutageOneProbeThenClosed) {
         return get_until_not_captured(p.port(), "/probe", 10s);
     });
     ASSERT_TRUE(backend.wait_for_requests(2, 10s)) << "no probe reached the backend";
-    EXPECT_EQ(circuit_state(p.admin_port(), backend.url()), 2.0);
-    EXPECT_EQ(transitions(p.admin_port(), backend.url(), "half_open"), 1.0);
+    EXPECT_EQ(circuit_state(p, backend.url()), 2.0);
+    EXPECT_EQ(transitions(p, backend.url(), "half_open"), 1.0);
 
     // While the probe is out, every other request is captured at once, on both workers.
-    const auto during = capture_suite::run_load(
+    const auto during = run_load(
         {.port = p.port(), .connections = 8, .requests = 16, .method = "GET", .timeout = 10s});
-    capture_suite::queued_ids(during, 16);
+    queued_ids(during, 16);
     EXPECT_EQ(backend.request_count(), 2u) << "more than one probe reached the backend";
 
     backend.release();
     const auto probed = probe.get();
     EXPECT_EQ(probed.status, 200u) << probed.body;
-    ASSERT_TRUE(wait_metric(p.admin_port(), "spillway_circuit_state",
+    ASSERT_TRUE(p.wait_for_metric("spillway_circuit_state",
                             {{"endpoint", endpoint_name(backend.url())}}, 0.0));
-    EXPECT_EQ(transitions(p.admin_port(), backend.url(), "closed"), 1.0);
+    EXPECT_EQ(transitions(p, backend.url(), "closed"), 1.0);
     EXPECT_TRUE(p.proc().wait_for_output("circuit for backend " + endpoint_name(backend.url()) +
                                          " closed", 5s));
     for (int i = 0; i < 4; ++i) {
@@ -160,24 +160,24 @@ TEST(CircuitBreaker, BackendBackAfterOutageOneProbeThenClosed) {
 TEST(CircuitBreaker, AFailedProbeOpensTheCircuitAgain) {
     devbroker broker;
     temp_dir spool("spillway-circuit-spool");
-    const auto dead = capture_suite::dead_backend_url();
-    proxy p({dead, broker.bootstrap(), spool.path(), breaker(1, 200)});
+    const auto dead = dead_backend_url();
+    spillway_proxy p({dead, broker.bootstrap(), spool.path(), breaker(1, 200)});
 
     expect_captured(fetch(p.port(), "GET", "/first"));
-    ASSERT_EQ(transitions(p.admin_port(), dead, "open"), 1.0);
+    ASSERT_EQ(transitions(p, dead, "open"), 1.0);
     // Requests are captured as circuit_open until the probe is let through; it fails at once.
     ASSERT_TRUE(wait_until(
         [&] {
             expect_captured(fetch(p.port(), "GET", "/poll"));
-            return transitions(p.admin_port(), dead, "half_open") >= 1.0;
+            return transitions(p, dead, "half_open") >= 1.0;
         },
         10s, 1ms));
-    EXPECT_TRUE(wait_metric(p.admin_port(), "spillway_circuit_transitions_total",
+    EXPECT_TRUE(p.wait_for_metric("spillway_circuit_transitions_total",
                             {{"endpoint", endpoint_name(dead)}, {"to", "open"}}, 2.0));
-    EXPECT_EQ(circuit_state(p.admin_port(), dead), 1.0);
-    EXPECT_EQ(connects(p.admin_port(), dead, "error"), 2.0) << "the first request and one probe";
-    EXPECT_EQ(transitions(p.admin_port(), dead, "closed"), 0.0);
-    EXPECT_EQ(metric(p.admin_port(), "spillway_captured_total",
+    EXPECT_EQ(circuit_state(p, dead), 1.0);
+    EXPECT_EQ(connects(p, dead, "error"), 2.0) << "the first request and one probe";
+    EXPECT_EQ(transitions(p, dead, "closed"), 0.0);
+    EXPECT_EQ(p.metric("spillway_captured_total",
                      {{"failure", "connect_error"}, {"sink", "kafka"}}),
               2.0);
 }
@@ -188,25 +188,25 @@ TEST(CircuitBreaker, PassedThroughErrorsAreNotFailures) {
     fake_backend backend;
     backend.on("/500", route{.status = 500});
     backend.on("/404", route{.status = 404});
-    proxy p({backend.url(), broker.bootstrap(), spool.path(), breaker(2, 60000)});
+    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(), breaker(2, 60000)});
     for (int i = 0; i < 6; ++i) {
         EXPECT_EQ(fetch(p.port(), "GET", i % 2 ? "/500" : "/404").status, i % 2 ? 500u : 404u);
     }
-    EXPECT_EQ(circuit_state(p.admin_port(), backend.url()), 0.0);
-    EXPECT_EQ(transitions(p.admin_port(), backend.url(), "open"), 0.0);
+    EXPECT_EQ(circuit_state(p, backend.url()), 0.0);
+    EXPECT_EQ(transitions(p, backend.url(), "open"), 0.0);
 }
 
 TEST(CircuitBreaker, DisabledByDefault) {
     devbroker broker;
     temp_dir spool("spillway-circuit-spool");
-    const auto dead = capture_suite::dead_backend_url();
-    proxy p({dead, broker.bootstrap(), spool.path(), {}});
+    const auto dead = dead_backend_url();
+    spillway_proxy p({dead, broker.bootstrap(), spool.path(), {}});
     for (int i = 0; i < 8; ++i) {
         expect_captured(fetch(p.port(), "GET", "/x"));
     }
-    EXPECT_EQ(connects(p.admin_port(), dead, "error"), 8.0);
-    EXPECT_EQ(circuit_state(p.admin_port(), dead), 0.0);
-    EXPECT_EQ(metric(p.admin_port(), "spillway_captured_total",
+    EXPECT_EQ(connects(p, dead, "error"), 8.0);
+    EXPECT_EQ(circuit_state(p, dead), 0.0);
+    EXPECT_EQ(p.metric("spillway_captured_total",
                      {{"failure", "circuit_open"}, {"sink", "kafka"}}),
               0.0);
 }

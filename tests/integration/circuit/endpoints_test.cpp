@@ -3,7 +3,10 @@
 // request was sent only for idempotent methods, so a POST never reaches two backends; a request
 // is captured only when no endpoint could take it.
 
-#include "circuit_fixture.hpp"
+#include "circuit_suite.hpp"
+
+#include "support/captures.hpp"
+#include "support/fake_backend.hpp"
 
 #include "support/devbroker.hpp"
 
@@ -12,8 +15,6 @@
 namespace spillway::test::circuit_suite {
 namespace {
 
-using capture_suite::expect_captured;
-using capture_suite::proxy;
 
 std::size_t count_target(const fake_backend& b, const std::string& method,
                          const std::string& target) {
@@ -27,10 +28,10 @@ std::size_t count_target(const fake_backend& b, const std::string& method,
 TEST(BackendEndpoints, ThreeBackendsOneDeadAllRequestsSucceedRoundRobinAmongTheLive) {
     devbroker broker;
     temp_dir spool("spillway-circuit-spool");
-    const auto dead = capture_suite::dead_backend_url();
+    const auto dead = dead_backend_url();
     fake_backend b;
     fake_backend c;
-    proxy p({dead, broker.bootstrap(), spool.path(),
+    spillway_proxy p({dead, broker.bootstrap(), spool.path(),
              endpoints({dead, b.url(), c.url()}, breaker(2, 60000))});
 
     http_client client(p.port());
@@ -42,8 +43,8 @@ TEST(BackendEndpoints, ThreeBackendsOneDeadAllRequestsSucceedRoundRobinAmongTheL
         EXPECT_EQ(res.status, 200u) << "request " << i << ": " << res.body;
     }
     // Two connect failures opened the dead endpoint's circuit; after that it was skipped.
-    EXPECT_EQ(connects(p.admin_port(), dead, "error"), 2.0);
-    EXPECT_EQ(circuit_state(p.admin_port(), dead), 1.0);
+    EXPECT_EQ(connects(p, dead, "error"), 2.0);
+    EXPECT_EQ(circuit_state(p, dead), 1.0);
     EXPECT_EQ(b.request_count() + c.request_count(), 30u);
     // Round-robin among the two live ones once the dead one is skipped: strictly alternating.
     const auto rb = b.requests();
@@ -63,22 +64,22 @@ TEST(BackendEndpoints, ThreeBackendsOneDeadAllRequestsSucceedRoundRobinAmongTheL
     }
     EXPECT_EQ(alternations, 19) << "b served " << rb.size() << ", c served " << rc.size();
     EXPECT_LE(rb.size() > rc.size() ? rb.size() - rc.size() : rc.size() - rb.size(), 2u);
-    EXPECT_EQ(metric(p.admin_port(), "spillway_requests_total", {{"outcome", "proxied"}}), 30.0);
+    EXPECT_EQ(p.metric("spillway_requests_total", {{"outcome", "proxied"}}), 30.0);
 }
 
 TEST(BackendEndpoints, WithoutTheBreakerADeadEndpointCostsAConnectEachTurnButNoRequest) {
     devbroker broker;
     temp_dir spool("spillway-circuit-spool");
-    const auto dead = capture_suite::dead_backend_url();
+    const auto dead = dead_backend_url();
     fake_backend b;
     fake_backend c;
-    proxy p({dead, broker.bootstrap(), spool.path(), endpoints({b.url(), dead, c.url()})});
+    spillway_proxy p({dead, broker.bootstrap(), spool.path(), endpoints({b.url(), dead, c.url()})});
     http_client client(p.port());
     for (int i = 0; i < 12; ++i) {
         const auto res = client.request(make_request("POST", "/p", {}, "x"));
         EXPECT_EQ(res.status, 200u) << res.body;
     }
-    EXPECT_EQ(connects(p.admin_port(), dead, "error"), 4.0);
+    EXPECT_EQ(connects(p, dead, "error"), 4.0);
     EXPECT_EQ(b.request_count() + c.request_count(), 12u);
 }
 
@@ -88,7 +89,7 @@ TEST(BackendEndpoints, APostIsNeverSentToTwoBackendsAGetMovesOn) {
     fake_backend first;
     fake_backend second;
     first.on("/flaky", route{.close_without_answer = true});
-    proxy p({first.url(), broker.bootstrap(), spool.path(),
+    spillway_proxy p({first.url(), broker.bootstrap(), spool.path(),
              endpoints({first.url(), second.url()})});
     http_client client(p.port());
 
@@ -105,7 +106,7 @@ TEST(BackendEndpoints, APostIsNeverSentToTwoBackendsAGetMovesOn) {
     EXPECT_EQ(count_target(first, "GET", "/flaky"), 1u);
     EXPECT_EQ(count_target(second, "GET", "/flaky"), 1u);
 
-    const auto records = capture_suite::read_records(broker.bootstrap(), 1);
+    const auto records = read_records(broker.bootstrap(), 1);
     ASSERT_EQ(records.size(), 1u);
     ASSERT_TRUE(records[0].envelope) << records[0].parse_error;
     const auto& e = *records[0].envelope;
@@ -122,8 +123,8 @@ TEST(BackendEndpoints, CapturedOnlyWhenNoEndpointCouldTakeIt) {
     up.on("/busy", route{.status = 503});
     fake_backend reset;
     reset.on("/busy", route{.close_without_answer = true});
-    const auto dead = capture_suite::dead_backend_url();
-    proxy p({dead, broker.bootstrap(), spool.path(),
+    const auto dead = dead_backend_url();
+    spillway_proxy p({dead, broker.bootstrap(), spool.path(),
              endpoints({up.url(), reset.url(), dead})});
 
     // A GET tries all three: 503 from the first, a reset after sending from the second, a
@@ -132,7 +133,7 @@ TEST(BackendEndpoints, CapturedOnlyWhenNoEndpointCouldTakeIt) {
     const auto id = expect_captured(fetch(p.port(), "GET", "/busy"));
     EXPECT_EQ(up.request_count(), 1u);
     EXPECT_EQ(reset.request_count(), 1u);
-    const auto records = capture_suite::read_records(broker.bootstrap(), 1);
+    const auto records = read_records(broker.bootstrap(), 1);
     ASSERT_EQ(records.size(), 1u);
     ASSERT_TRUE(records[0].envelope) << records[0].parse_error;
     EXPECT_EQ(records[0].envelope->id, id);
@@ -144,19 +145,19 @@ TEST(BackendEndpoints, CapturedOnlyWhenNoEndpointCouldTakeIt) {
 TEST(BackendEndpoints, EveryCircuitOpenIsCapturedAtOnceWithoutAConnect) {
     devbroker broker;
     temp_dir spool("spillway-circuit-spool");
-    const auto dead1 = capture_suite::dead_backend_url();
-    const auto dead2 = capture_suite::dead_backend_url();
-    proxy p({dead1, broker.bootstrap(), spool.path(),
+    const auto dead1 = dead_backend_url();
+    const auto dead2 = dead_backend_url();
+    spillway_proxy p({dead1, broker.bootstrap(), spool.path(),
              endpoints({dead1, dead2}, breaker(1, 60000))});
 
     expect_captured(fetch(p.port(), "POST", "/x", {}, "1"));  // both refuse: both circuits open
-    ASSERT_EQ(circuit_state(p.admin_port(), dead1), 1.0);
-    ASSERT_EQ(circuit_state(p.admin_port(), dead2), 1.0);
+    ASSERT_EQ(circuit_state(p, dead1), 1.0);
+    ASSERT_EQ(circuit_state(p, dead2), 1.0);
     const auto id = expect_captured(fetch(p.port(), "POST", "/x", {}, "2"));
-    EXPECT_EQ(connects(p.admin_port(), dead1, "error"), 1.0);
-    EXPECT_EQ(connects(p.admin_port(), dead2, "error"), 1.0);
+    EXPECT_EQ(connects(p, dead1, "error"), 1.0);
+    EXPECT_EQ(connects(p, dead2, "error"), 1.0);
 
-    const auto records = capture_suite::read_records(broker.bootstrap(), 2);
+    const auto records = read_records(broker.bootstrap(), 2);
     ASSERT_EQ(records.size(), 2u);
     for (const auto& r : records) {
         ASSERT_TRUE(r.envelope) << r.parse_error;

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "proxy_fixture.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
 
@@ -40,8 +40,7 @@ protected:
 };
 
 TEST_F(ProxyBackendFailure, BackendDownGetsAGatewayError) {
-    const auto dead_port = free_port();  // nothing listens there
-    spillway_proxy proxy("http://127.0.0.1:" + std::to_string(dead_port));
+    spillway_proxy proxy(dead_backend_url());
     http_client client(proxy.port(), client_timeout);
     auto res = client.request(make_request("POST", "/api/users", {}, R"({"name":"x"})"));
     expect_backend_failure_answer(res, 502);

@@ -5,7 +5,7 @@
 
 #include <regex>
 
-#include "proxy_fixture.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "proxy_fixture.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
 

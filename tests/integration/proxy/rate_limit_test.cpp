@@ -8,8 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "../capture/capture_fixture.hpp"
-#include "proxy_fixture.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
 
@@ -24,13 +23,9 @@ json rate_limit(unsigned burst, json trusted = json::array()) {
              {{"requests_per_second", 0.001}, {"burst", burst}, {"trusted_proxies", trusted}}}};
 }
 
-std::uint16_t admin_port(const spillway_proxy& p) {
-    return admin_port_of(p.config()).value();
-}
-
 double metric_value(const spillway_proxy& p, std::string_view name,
-                    const header_list& labels = {}) {
-    return capture_suite::metric(admin_port(p), name, labels).value_or(-1);
+                    const std::map<std::string, std::string>& labels = {}) {
+    return p.metric(name, labels).value_or(-1);
 }
 
 // One GET from `source` on a new connection.

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "proxy_fixture.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
 

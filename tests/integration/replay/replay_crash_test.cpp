@@ -20,7 +20,7 @@ std::vector<envelope::envelope> batch_of(int n) {
 // Runs the batch through a replay killed with SIGKILL while requests are on the wire, then
 // through a second replay; returns the backend's effects per id.
 std::map<std::string, unsigned> kill_mid_batch_and_restart(ReplayTest& t,
-                                                           recording_backend& backend,
+                                                           fake_backend& backend,
                                                            const std::vector<envelope::envelope>&
                                                                batch,
                                                            process& first,

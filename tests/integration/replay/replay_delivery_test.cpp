@@ -1,4 +1,4 @@
-// The replay consumer against the devbroker and a recording backend: what the backend receives,
+// The replay consumer against the devbroker and a fake backend: what the backend receives,
 // retries, dead letters, poison messages and a backend outage.
 
 #include "replay_fixture.hpp"
@@ -70,7 +70,7 @@ TEST_F(ReplayTest, ClientErrorIsDeadLetteredWithItsReason) {
 
 TEST_F(ReplayTest, ExhaustedAttemptsAreDeadLetteredWithTheLastStatus) {
     start_environment({.max_attempts = 3});
-    backend_->set_default_status(500);
+    backend_->set_default(route{.status = 500});
     produce_envelopes(broker_->bootstrap(), "failed-requests", {make_envelope()});
     start_replay();
     std::vector<nlohmann::json> dlq;

@@ -1,6 +1,6 @@
 #include "replay_fixture.hpp"
 
-#include "integration/proxy/proxy_fixture.hpp"  // free_port
+#include "support/ports.hpp"
 
 #include "spillway/core/ids.hpp"
 #include "spillway/kafka/handles.hpp"
@@ -108,9 +108,8 @@ void ReplayTest::start_environment(replay_settings settings) {
     devbroker_options bo;
     bo.partitions = settings.partitions;
     broker_ = std::make_unique<devbroker>(bo);
-    recording_backend_options ro;
-    ro.dedupe = settings.dedupe;
-    backend_ = std::make_unique<recording_backend>(ro);
+    backend_ = std::make_unique<fake_backend>();
+    backend_->dedupe_idempotency_keys(settings.dedupe);
     dir_ = std::make_unique<temp_dir>("spillway-replay-test");
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// What every replay integration test needs: a devbroker, a recording backend, a configuration
+// What every replay integration test needs: a devbroker, a fake backend, a configuration
 // file, the spillway-replay binary started and stopped by pid, envelopes produced with the
 // library's producer (acked before the test goes on), and the group's committed offsets read back.
 
@@ -7,7 +7,7 @@
 #include "support/devbroker.hpp"
 #include "support/kcat.hpp"
 #include "support/process.hpp"
-#include "support/recording_backend.hpp"
+#include "support/fake_backend.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -66,7 +66,7 @@ protected:
 
     replay_settings settings_;
     std::unique_ptr<devbroker> broker_;
-    std::unique_ptr<recording_backend> backend_;
+    std::unique_ptr<fake_backend> backend_;
     std::unique_ptr<temp_dir> dir_;
     std::vector<process> replays_;
     std::uint16_t admin_port_ = 0;

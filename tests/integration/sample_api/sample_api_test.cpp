@@ -5,7 +5,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
-#include "integration/proxy/proxy_fixture.hpp"
+#include "support/ports.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 
