@@ -64,7 +64,7 @@ struct proxy_daemon::parts {
           drainer(spool, *producer),
           store(*producer, spool),
           handler(c, store),
-          server(c, handler, true),
+          server(c, handler),
           admin_listener(admin::admin_address(c, 9901), metrics,
                          [this] {
                              return proxy_readiness({producer->connected(),

@@ -1,6 +1,6 @@
 #include "spillway/proxy/forwarder.hpp"
 
-#include "spillway/core/errors.hpp"
+#include "spillway/proxy/response_writer.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
@@ -10,7 +10,6 @@
 #include <boost/beast/http/read.hpp>
 
 #include <array>
-#include <charconv>
 #include <cstring>
 
 namespace spillway::proxy {
@@ -29,32 +28,18 @@ std::string error_text(const boost::system::error_code& ec) {
     return ec.message();
 }
 
+upstream_error error_kind(const boost::system::error_code& ec) {
+    return ec == beast::error::timeout ? upstream_error::timeout : upstream_error::closed;
+}
+
 constexpr auto tuple_awaitable = netx::use_task;
 constexpr std::size_t relay_chunk_bytes = 16 * 1024;
 constexpr std::size_t upstream_header_limit = 64 * 1024;
 
 using response_parser = http::response_parser<http::buffer_body>;
 
-bool is_idempotent(http::verb method) {
-    switch (method) {
-        case http::verb::get:
-        case http::verb::head:
-        case http::verb::put:
-        case http::verb::delete_:
-        case http::verb::options:
-        case http::verb::trace:
-            return true;
-        default:
-            return false;
-    }
-}
-
-core::failure make_failure(core::failure_kind kind, bool sent, std::string detail) {
-    return core::failure{kind, std::nullopt, sent, std::move(detail)};
-}
-
-// Reports a request's verdict on its endpoint's circuit exactly once: what the forwarder decided,
-// or "none" (the probe given back) when the coroutine ended without a verdict.
+// Reports a request's verdict on its endpoint's circuit exactly once: the policy's, or "none"
+// (the probe given back) when the coroutine ended without one.
 class circuit_guard {
 public:
     circuit_guard(backend_endpoint& e, circuit_breaker::ticket t) : endpoint_(e), ticket_(t) {}
@@ -66,15 +51,15 @@ public:
     circuit_guard(const circuit_guard&) = delete;
     circuit_guard& operator=(const circuit_guard&) = delete;
 
-    void report(const std::optional<core::failure>& failure) {
+    void report(verdict v, const core::failure& failure) {
         reported_ = true;
-        if (!failure) {
-            endpoint_.report(ticket_, verdict::success);
+        if (v == verdict::success) {
+            endpoint_.report(ticket_, v);
             return;
         }
-        const std::string cause = std::string(core::to_string(failure->kind)) + ": " +
-                                  failure->detail;
-        endpoint_.report(ticket_, verdict::failure, cause);
+        const std::string cause = std::string(core::to_string(failure.kind)) + ": " +
+                                  failure.detail;
+        endpoint_.report(ticket_, v, cause);
     }
 
 private:
@@ -83,253 +68,79 @@ private:
     bool reported_ = false;
 };
 
-// The buffers of one write to the client: the response head (first write only), then a piece of
-// the body, framed as a chunk when the client gets the body re-chunked.
-class body_piece {
-public:
-    body_piece(const std::string* head, bool chunked, const char* data, std::size_t n, bool last) {
-        if (head != nullptr) {
-            add(net::buffer(*head));
-        }
-        if (chunked && n > 0) {
-            auto [end, ec] = std::to_chars(size_line_, size_line_ + sizeof size_line_ - 2, n, 16);
-            end[0] = '\r';
-            end[1] = '\n';
-            add(net::buffer(size_line_, static_cast<std::size_t>(end + 2 - size_line_)));
-        }
-        if (n > 0) {
-            add(net::buffer(data, n));
-        }
-        if (chunked && n > 0) {
-            add(net::buffer("\r\n", 2));
-        }
-        if (chunked && last) {
-            add(net::buffer("0\r\n\r\n", 5));
-        }
-    }
-
-    std::span<const net::const_buffer> buffers() const { return {out_.data(), count_}; }
-
-private:
-    void add(net::const_buffer b) { out_[count_++] = b; }
-
-    std::array<net::const_buffer, 5> out_;
-    std::size_t count_ = 0;
-    char size_line_[20];
-};
-
-}  // namespace
-
-struct forwarder::exchange {
+// One request/response on one upstream connection.
+struct exchange {
     const client_request& req;
     upstream_ptr conn;
     std::optional<response_parser> parser;
     std::string& head;  // the request head sent to the backend, then the client's response head
 };
 
-forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints,
-                     unsigned worker, const config::config& cfg, bool capture_statuses,
-                     metrics::histogram& upstream_duration)
-    : cfg_(cfg), upstream_duration_(upstream_duration) {
-    for (auto& e : endpoints) {
-        routes_.push_back(std::unique_ptr<route>(new route{
-            *e, upstream_pool(sweeper, cfg.backend, e->address(), e->gauges(worker))}));
-    }
-    if (capture_statuses) {
-        for (unsigned status : cfg.capture.on) {
-            capture_on_.set(status);
+// Reads the response head, skipping 1xx (but 101) interim responses.
+task<boost::system::error_code> read_head(exchange& x) {
+    auto& stream = x.conn->stream;
+    for (;;) {
+        x.parser.emplace();
+        x.parser->body_limit(boost::none);
+        x.parser->header_limit(upstream_header_limit);
+        x.parser->skip(x.req.method() == http::verb::head);
+        auto [ec, n] = co_await http::async_read_header(stream, x.conn->buffer, *x.parser,
+                                                        tuple_awaitable);
+        const unsigned status = x.parser->get().result_int();
+        if (ec || status < 100 || status > 199 || status == 101) {
+            co_return stream.translate(ec);
         }
     }
 }
 
-void forwarder::close_idle() {
-    for (auto& r : routes_) {
-        r->pool.close_idle();
-    }
-}
+struct relay_end {
+    boost::system::error_code upstream;  // set: reading the body failed
+    bool reached_client = false;          // a byte of the response was written to the client
+    bool client_failed = false;           // writing to the client failed
+    bool keep_alive = true;               // the client connection may stay open
+};
 
-core::failure forwarder::circuit_open_failure() const {
-    std::string detail = routes_.size() == 1
-                             ? "circuit open for backend " + routes_.front()->endpoint.name()
-                             : "circuit open for every backend endpoint (" +
-                                   std::to_string(routes_.size()) + ")";
-    return make_failure(core::failure_kind::circuit_open, false, std::move(detail));
-}
-
-// Tries the endpoints in round-robin order, each at most once, skipping those whose circuit
-// refuses; stops at the first answer, or at a failure after which another endpoint must not get
-// the request. The failure returned is the last one, with sent_upstream true when any endpoint
-// received bytes of the request (the replay must then assume it may have been acted on).
-task<forwarder::result> forwarder::forward(netx::timed_socket& client,
-                                           const client_request& req,
-                                           request_record& record, bool keep_alive,
-                                           std::string& scratch) {
-    exchange x{req, nullptr, std::nullopt, scratch};
-    const std::size_t n = routes_.size();
-    const std::size_t first = next_ % n;
-    std::optional<core::failure> last;
-    bool sent_anywhere = false;
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t index = (first + i) % n;
-        route& r = *routes_[index];
-        const auto ticket = r.endpoint.admit();
-        if (ticket.how == admission::refuse) {
-            continue;
-        }
-        if (!last) {
-            next_ = index + 1;  // round-robin over the endpoints that take requests
-        }
-        circuit_guard guard(r.endpoint, ticket);
-        record.upstream = r.endpoint.name();
-        x.head.clear();  // (relay may have used it for a client head)
-        build_upstream_request_head(x.head, req,
-                                    forward_context{record.client_ip, record.id.view(),
-                                                    r.endpoint.name(),
-                                                    record.trace.generated_header()});
-        const auto started = std::chrono::steady_clock::now();
-        auto failure = co_await send_and_read_head(x, r.pool);
-        upstream_duration_.observe(std::chrono::steady_clock::now() - started);
-        guard.report(failure);
-        if (!failure) {
-            auto relayed = co_await relay(client, x, r.pool, record, keep_alive);
-            if (!relayed.failure) {
-                co_return relayed;
-            }
-            failure = std::move(relayed.failure);  // nothing reached the client yet
-        }
-        sent_anywhere = sent_anywhere || failure->sent_upstream;
-        last = std::move(failure);
-        if (last->sent_upstream && !is_idempotent(req.method())) {
-            break;
-        }
-    }
-    if (!last) {
-        record.upstream = routes_[first]->endpoint.name();
-        co_return result{circuit_open_failure(), keep_alive};
-    }
-    last->sent_upstream = sent_anywhere;
-    co_return result{std::move(last), keep_alive};
-}
-
-// Sends the request and reads the response head, retrying once on a new connection when a
-// pooled one turns out closed before the backend could have acted on the request.
-task<std::optional<core::failure>> forwarder::send_and_read_head(exchange& x,
-                                                                 upstream_pool& pool) {
-    for (int attempt = 0;; ++attempt) {
-        // (Two co_awaits in one conditional expression miscompile with GCC 12.)
-        acquire_result acquired;
-        if (attempt == 0) {
-            acquired = co_await pool.acquire();
-        } else {
-            acquired = co_await pool.connect();
-        }
-        if (acquired.error) {
-            co_return make_failure(core::failure_kind::connect_error, false,
-                                   error_text(acquired.error));
-        }
-        x.conn = std::move(acquired.connection);
-        const bool reused = x.conn->requests++ > 0;
-        auto& stream = x.conn->stream;
-
-        stream.expires_after(cfg_.backend.response_timeout);
-        const std::array<net::const_buffer, 2> request_buffers{net::buffer(x.head),
-                                                               net::buffer(x.req.body())};
-        auto [wec, written] = co_await net::async_write(stream, request_buffers, tuple_awaitable);
-        bool got_head = false;
-        boost::system::error_code rec;
-        while (!wec) {
-            x.parser.emplace();
-            x.parser->body_limit(boost::none);
-            x.parser->header_limit(upstream_header_limit);
-            x.parser->skip(x.req.method() == http::verb::head);
-            auto [ec, n] = co_await http::async_read_header(stream, x.conn->buffer, *x.parser,
-                                                            tuple_awaitable);
-            rec = stream.translate(ec);
-            const unsigned status = x.parser->get().result_int();
-            if (ec || status < 100 || status > 199 || status == 101) {
-                got_head = !ec;
-                break;
-            }
-        }
-        const auto ec = wec ? stream.translate(wec) : rec;
-        if (got_head) {
-            const unsigned status = x.parser->get().result_int();
-            if (status < capture_on_.size() && capture_on_.test(status)) {
-                auto f = make_failure(core::failure_kind::upstream_status, true,
-                                      std::string(x.parser->get().reason()));
-                f.status = status;
-                x.conn.reset();  // its body is not wanted; the connection is not reused
-                co_return f;
-            }
-            co_return std::nullopt;
-        }
-        const bool nothing_sent = written == 0;
-        x.conn.reset();
-        if (ec == beast::error::timeout) {
-            co_return make_failure(core::failure_kind::timeout, !nothing_sent,
-                                   "no response head within " +
-                                       std::to_string(cfg_.backend.response_timeout.count()) + " ms");
-        }
-        // A pooled connection the backend closed at the same moment we reused it: try once more
-        // on a new connection when the backend cannot have acted on the request.
-        if (attempt == 0 && reused && (nothing_sent || is_idempotent(x.req.method()))) {
-            continue;
-        }
-        co_return make_failure(core::failure_kind::upstream_reset, !nothing_sent, error_text(ec));
-    }
-}
-
-task<forwarder::result> forwarder::relay(netx::timed_socket& client, exchange& x,
-                                         upstream_pool& pool, request_record& record,
-                                         bool keep_alive) {
+// Streams the response whose head was read to the client, in 16 KiB pieces; the head and the
+// first piece go out in one write.
+template <client_stream Stream>
+task<relay_end> relay(Stream& client, exchange& x, upstream_pool& pool, request_record& record,
+                      bool keep_alive, const config::config& cfg) {
     auto& parser = *x.parser;
-    const auto& head = parser.get().base();
-    const bool client_http11 = x.req.version() >= 11;
     const auto parsed_length = parser.content_length();
     const std::optional<std::uint64_t> content_length =
         parsed_length ? std::optional<std::uint64_t>(*parsed_length) : std::nullopt;
-    const auto framing = choose_framing(head, x.req.method() == http::verb::head, content_length,
-                                        client_http11);
-    keep_alive = keep_alive && framing != body_framing::until_close;
-    record.status = head.result_int();
-
-    std::string& out_head = x.head;  // the request head is no longer needed
-    out_head.clear();
-    build_client_response_head(out_head, head, framing, content_length, keep_alive, client_http11);
+    response_writer writer(x.head);  // the request head is no longer needed
+    relay_end end;
+    end.keep_alive = writer.start_relayed(parser.get().base(), content_length,
+                                          x.req.method() == http::verb::head,
+                                          x.req.version() >= 11, keep_alive);
+    record.status = parser.get().result_int();
 
     std::array<char, relay_chunk_bytes> chunk;
-    bool head_sent = false;
     for (;;) {
         std::size_t n = 0;
         if (!parser.is_done()) {
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
-            x.conn->stream.expires_after(cfg_.backend.response_timeout);
+            x.conn->stream.expires_after(cfg.backend.response_timeout);
             auto [rec, ignored] = co_await http::async_read(x.conn->stream, x.conn->buffer,
                                                             parser, tuple_awaitable);
             const auto ec = x.conn->stream.translate(rec);
             if (ec && ec != http::error::need_buffer) {
-                if (!head_sent) {  // nothing reached the client: still a capture-worthy failure
-                    const auto kind = ec == beast::error::timeout ? core::failure_kind::timeout
-                                                                  : core::failure_kind::upstream_reset;
-                    co_return result{make_failure(kind, true, "response body: " + ec.message()),
-                                     keep_alive};
-                }
-                record.outcome = request_outcome::aborted;
-                co_return result{std::nullopt, false};
+                end.upstream = ec;
+                co_return end;
             }
             n = chunk.size() - parser.get().body().size;
         }
         const bool done = parser.is_done();
-        const body_piece piece(head_sent ? nullptr : &out_head,
-                               framing == body_framing::chunked, chunk.data(), n, done);
-        client.expires_after(cfg_.limits.idle_timeout);
+        const auto piece = writer.next(chunk.data(), n, done);
+        deadline_layer(client).expires_after(cfg.limits.idle_timeout);
         auto [wec, written] = co_await net::async_write(client, piece.buffers(), tuple_awaitable);
-        head_sent = true;
+        end.reached_client = true;
         record.response_bytes += written;
         if (wec) {
-            record.outcome = request_outcome::aborted;
-            co_return result{std::nullopt, false};
+            end.client_failed = true;
+            co_return end;
         }
         if (done) {
             break;
@@ -338,7 +149,160 @@ task<forwarder::result> forwarder::relay(netx::timed_socket& client, exchange& x
     if (parser.keep_alive() && x.conn->buffer.size() == 0) {
         pool.release(std::move(x.conn));
     }
-    co_return result{std::nullopt, keep_alive};
+    co_return end;
 }
+
+// Asks the endpoint's circuit; an admitted request gets a guard that reports its verdict.
+forward_action admit(backend_endpoint& endpoint, failure_policy& policy,
+                     std::optional<circuit_guard>& guard, request_record& record) {
+    const auto ticket = endpoint.admit();
+    const bool admitted = ticket.how != admission::refuse;
+    if (admitted) {
+        guard.emplace(endpoint, ticket);
+        record.upstream = endpoint.name();
+    }
+    return policy.on_admission(admitted);
+}
+
+void build_request_head(exchange& x, const backend_endpoint& endpoint,
+                        const request_record& record) {
+    x.head.clear();  // (a relay may have used it for a client head)
+    build_upstream_request_head(x.head, x.req,
+                                forward_context{record.client_ip, record.id.view(),
+                                                endpoint.name(), record.trace.generated_header()});
+}
+
+forward_action relay_event(failure_policy& policy, const relay_end& end) {
+    if (end.client_failed) {
+        return policy.on_client_write_failed();
+    }
+    if (end.upstream) {
+        return policy.on_body_failed(error_kind(end.upstream), end.upstream.message(),
+                                     end.reached_client);
+    }
+    return policy.on_relayed();
+}
+
+}  // namespace
+
+forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints,
+                     unsigned worker, const config::config& cfg,
+                     metrics::histogram& upstream_duration)
+    : cfg_(cfg), upstream_duration_(upstream_duration) {
+    for (auto& e : endpoints) {
+        routes_.push_back(std::unique_ptr<route>(new route{
+            *e, upstream_pool(sweeper, cfg.backend, e->address(), e->gauges(worker))}));
+    }
+    for (unsigned status : cfg.capture.on) {
+        rules_.capture_on.set(status);
+    }
+    rules_.response_timeout = cfg.backend.response_timeout;
+}
+
+void forwarder::close_idle() {
+    for (auto& r : routes_) {
+        r->pool.close_idle();
+    }
+}
+
+std::string forwarder::circuit_open_detail() const {
+    return routes_.size() == 1 ? "circuit open for backend " + routes_.front()->endpoint.name()
+                               : "circuit open for every backend endpoint (" +
+                                     std::to_string(routes_.size()) + ")";
+}
+
+// Carries out the failure policy's actions until it says relay is done, capture or abort.
+template <client_stream Stream>
+task<forwarder::result> forwarder::forward(Stream& client, const client_request& req,
+                                           request_record& record, bool keep_alive,
+                                           std::string& scratch) {
+    exchange x{req, nullptr, std::nullopt, scratch};
+    failure_policy policy(rules_, routes_.size(), next_, is_idempotent(req.method()));
+    std::optional<circuit_guard> guard;
+    auto started = std::chrono::steady_clock::now();
+    for (auto action = policy.start();;) {
+        route& r = *routes_[action.endpoint];
+        if (action.report != verdict::none) {
+            upstream_duration_.observe(std::chrono::steady_clock::now() - started);
+            guard->report(action.report, policy.failure());
+        }
+        switch (action.step) {
+            case forward_step::admit:
+                action = admit(r.endpoint, policy, guard, record);
+                next_ = policy.cursor();
+                break;
+            case forward_step::acquire:
+            case forward_step::reconnect: {
+                if (action.step == forward_step::acquire) {
+                    build_request_head(x, r.endpoint, record);
+                    started = std::chrono::steady_clock::now();
+                }
+                // (Two co_awaits in one conditional expression miscompile with GCC 12.)
+                acquire_result acquired;
+                if (action.step == forward_step::acquire) {
+                    acquired = co_await r.pool.acquire();
+                } else {
+                    acquired = co_await r.pool.connect();
+                }
+                if (acquired.error) {
+                    action = policy.on_connect_failed(error_text(acquired.error));
+                    break;
+                }
+                x.conn = std::move(acquired.connection);
+                action = policy.on_connected(x.conn->requests++ > 0);
+                break;
+            }
+            case forward_step::write_request: {
+                x.conn->stream.expires_after(cfg_.backend.response_timeout);
+                const std::array<net::const_buffer, 2> request{net::buffer(x.head),
+                                                               net::buffer(req.body())};
+                auto [wec, written] = co_await net::async_write(x.conn->stream, request,
+                                                                tuple_awaitable);
+                if (!wec) {
+                    action = policy.on_written(written);
+                    break;
+                }
+                const auto ec = x.conn->stream.translate(wec);
+                x.conn.reset();
+                action = policy.on_write_failed(written, error_kind(ec), error_text(ec));
+                break;
+            }
+            case forward_step::read_head: {
+                const auto ec = co_await read_head(x);
+                if (ec) {
+                    x.conn.reset();
+                    action = policy.on_head_failed(error_kind(ec), error_text(ec));
+                    break;
+                }
+                const auto& head = x.parser->get();
+                action = policy.on_head(head.result_int(), head.reason());
+                if (action.step != forward_step::relay) {
+                    x.conn.reset();  // its body is not wanted; the connection is not reused
+                }
+                break;
+            }
+            case forward_step::relay: {
+                const auto end = co_await relay(client, x, r.pool, record, keep_alive, cfg_);
+                keep_alive = end.keep_alive;
+                action = relay_event(policy, end);
+                break;
+            }
+            case forward_step::capture:
+                if (policy.failure().kind == core::failure_kind::circuit_open) {
+                    policy.failure().detail = circuit_open_detail();
+                    record.upstream = r.endpoint.name();  // the one the round-robin would take
+                }
+                co_return result{std::move(policy.failure()), keep_alive};
+            case forward_step::abort:
+                record.outcome = request_outcome::aborted;
+                co_return result{std::nullopt, false};
+            case forward_step::done:
+                co_return result{std::nullopt, keep_alive};
+        }
+    }
+}
+
+template task<forwarder::result> forwarder::forward(netx::timed_socket&, const client_request&,
+                                                    request_record&, bool, std::string&);
 
 }  // namespace spillway::proxy

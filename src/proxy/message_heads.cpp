@@ -1,7 +1,5 @@
 #include "spillway/proxy/message_heads.hpp"
 
-#include "spillway/http/hop_by_hop.hpp"
-
 #include <charconv>
 
 namespace spillway::proxy {
@@ -9,6 +7,12 @@ namespace spillway::proxy {
 namespace {
 
 using http_util::iequals;
+
+bool method_expects_body(http::verb method) {
+    return method == http::verb::post || method == http::verb::put || method == http::verb::patch;
+}
+
+}  // namespace
 
 void append_header(std::string& out, std::string_view name, std::string_view value) {
     out.append(name);
@@ -23,8 +27,7 @@ void append_number(std::string& out, std::uint64_t n) {
     out.append(buf, end);
 }
 
-template <class Fields>
-http_util::connection_filter connection_filter_of(const Fields& fields) {
+http_util::connection_filter connection_filter_of(const http::fields& fields) {
     http_util::connection_filter filter;
     for (const auto& f : fields) {
         if (f.name() == http::field::connection) {
@@ -33,12 +36,6 @@ http_util::connection_filter connection_filter_of(const Fields& fields) {
     }
     return filter;
 }
-
-bool method_expects_body(http::verb method) {
-    return method == http::verb::post || method == http::verb::put || method == http::verb::patch;
-}
-
-}  // namespace
 
 std::optional<std::string_view> client_request_id(const client_request& req) {
     auto it = req.find("X-Request-Id");
@@ -106,65 +103,6 @@ void build_upstream_request_head(std::string& out, const client_request& req,
         out.append("\r\n");
     }
     out.append("\r\n");
-}
-
-body_framing choose_framing(const http::response_header<>& res, bool head_request,
-                            std::optional<std::uint64_t> content_length, bool client_http11) {
-    const unsigned status = res.result_int();
-    if (head_request || status / 100 == 1 || status == 204 || status == 304) {
-        return body_framing::none;
-    }
-    if (content_length) {
-        return body_framing::content_length;
-    }
-    return client_http11 ? body_framing::chunked : body_framing::until_close;
-}
-
-void build_client_response_head(std::string& out, const http::response_header<>& res,
-                                body_framing framing, std::optional<std::uint64_t> content_length,
-                                bool keep_alive, bool client_http11) {
-    const auto filter = connection_filter_of(res);
-    out.append("HTTP/1.1 ");
-    append_number(out, res.result_int());
-    out.push_back(' ');
-    out.append(res.reason().empty() ? http::obsolete_reason(res.result()) : res.reason());
-    out.append("\r\n");
-    for (const auto& f : res) {
-        // Content-Length is rewritten below from the parsed value; HEAD and 304 keep it as
-        // metadata about the representation.
-        if (f.name() == http::field::content_length || filter.drops(f.name_string())) {
-            continue;
-        }
-        append_header(out, f.name_string(), f.value());
-    }
-    const bool length_is_metadata = framing == body_framing::none && content_length &&
-                                    res.result_int() != 204 && res.result_int() / 100 != 1;
-    if (framing == body_framing::content_length || length_is_metadata) {
-        out.append("Content-Length: ");
-        append_number(out, *content_length);
-        out.append("\r\n");
-    } else if (framing == body_framing::chunked) {
-        out.append("Transfer-Encoding: chunked\r\n");
-    }
-    if (!keep_alive) {
-        out.append("Connection: close\r\n");
-    } else if (!client_http11) {
-        out.append("Connection: keep-alive\r\n");
-    }
-    out.append("\r\n");
-}
-
-void serialize_local_response(std::string& out, const http::response<http::string_body>& res) {
-    out.append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-    append_number(out, res.result_int());
-    out.push_back(' ');
-    out.append(res.reason().empty() ? http::obsolete_reason(res.result()) : res.reason());
-    out.append("\r\n");
-    for (const auto& f : res) {
-        append_header(out, f.name_string(), f.value());
-    }
-    out.append("\r\n");
-    out.append(res.body());
 }
 
 }  // namespace spillway::proxy

@@ -48,9 +48,9 @@ bool wait_until(Predicate done, std::chrono::milliseconds bound) {
 
 struct server::worker {
     worker(const config::config& cfg, failure_handler& handler, proxy_counters& counters,
-           bool capture_statuses, backend_endpoints& endpoints, unsigned index)
+           backend_endpoints& endpoints, unsigned index)
         : ioc(1), guard(net::make_work_guard(ioc)), acceptor(ioc.get_executor()),
-          state(ioc.get_executor(), cfg, handler, counters, capture_statuses, endpoints, index) {}
+          state(ioc.get_executor(), cfg, handler, counters, endpoints, index) {}
 
     net::io_context ioc;
     net::executor_work_guard<net::io_context::executor_type> guard;
@@ -58,8 +58,8 @@ struct server::worker {
     worker_state state;
 };
 
-server::server(const config::config& cfg, failure_handler& handler, bool capture_statuses)
-    : cfg_(cfg), handler_(handler), capture_statuses_(capture_statuses),
+server::server(const config::config& cfg, failure_handler& handler)
+    : cfg_(cfg), handler_(handler),
       endpoints_(make_endpoints(cfg)),
       rate_limit_(rate_limiter::from_config(cfg.rate_limit)) {}
 
@@ -71,8 +71,7 @@ void server::start() {
     endpoint_ = resolve_listen(cfg_.listen);
     const unsigned n = cfg_.worker_threads();
     for (unsigned i = 0; i < n; ++i) {
-        auto w = std::make_unique<worker>(cfg_, handler_, counters_, capture_statuses_,
-                                          endpoints_, i);
+        auto w = std::make_unique<worker>(cfg_, handler_, counters_, endpoints_, i);
         w->state.rate_limit = rate_limit_.get();
         w->acceptor.open(endpoint_.protocol());
         w->acceptor.set_option(net::socket_base::reuse_address(true));

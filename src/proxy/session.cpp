@@ -5,6 +5,7 @@
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/rate_limiter.hpp"
 #include "spillway/proxy/request_parser.hpp"
+#include "spillway/proxy/response_writer.hpp"
 #include "spillway/runtime/logging.hpp"
 
 #include <boost/asio/write.hpp>
@@ -35,24 +36,27 @@ struct session_registration {
     session_handle& handle;
 };
 
-task<void> write_response(netx::timed_socket& stream, client_response& res,
-                                    request_record& record, const config::config& cfg) {
+// Writes a response of the proxy's own; `scratch` holds its head.
+template <client_stream Stream>
+task<void> write_response(Stream& stream, const client_response& res, request_record& record,
+                          const config::config& cfg, std::string& scratch) {
     record.status = res.result_int();
-    stream.expires_after(cfg.limits.idle_timeout);
-    std::string wire;
-    wire.reserve(256 + res.body().size());
-    serialize_local_response(wire, res);
-    auto [ec, n] = co_await net::async_write(stream, net::buffer(wire), tuple_awaitable);
+    deadline_layer(stream).expires_after(cfg.limits.idle_timeout);
+    response_writer writer(scratch);
+    writer.start_local(res);
+    const auto piece = writer.next(res.body().data(), res.body().size(), true);
+    auto [ec, n] = co_await net::async_write(stream, piece.buffers(), tuple_awaitable);
     record.response_bytes = n;
 }
 
 // The answer to a request the proxy refuses (malformed, too large): the connection closes after.
-task<void> reject(netx::timed_socket& stream, http::status status, std::string_view error,
-                            request_record& record, worker_state& w) {
+template <client_stream Stream>
+task<void> reject(Stream& stream, http::status status, std::string_view error,
+                  request_record& record, worker_state& w, std::string& scratch) {
     record.outcome = request_outcome::rejected;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     auto res = make_json_response(status, "{\"error\":\"" + std::string(error) + "\"}", 11, false);
-    co_await write_response(stream, res, record, w.cfg);
+    co_await write_response(stream, res, record, w.cfg, scratch);
 }
 
 // A parse error of the client's request (not a timeout, a close or a limit handled elsewhere).
@@ -70,14 +74,16 @@ bool expects_continue(const request_parser& parser) {
 }
 
 // Reads one whole request. Returns false when the connection must close (after any answer).
-task<bool> read_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
-                        request_parser& parser, request_record& record, worker_state& w) {
+template <client_stream Stream>
+task<bool> read_request(Stream& stream, beast::flat_buffer& buffer, request_parser& parser,
+                        request_record& record, worker_state& w, std::string& scratch) {
     const auto& limits = w.cfg.limits;
+    auto& deadline = deadline_layer(stream);
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(w.cfg.capture.max_body_bytes);
-    stream.expires_after(limits.header_timeout);
+    deadline.expires_after(limits.header_timeout);
     auto [hec, n] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
-    auto ec = stream.translate(hec);
+    auto ec = deadline.translate(hec);
     if (parser.is_header_done()) {  // also when the declared body is already too large
         const auto& req = parser.get();
         record.method = req.method_string();
@@ -93,13 +99,13 @@ task<bool> read_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
                 ec = wec;
             }
             if (!ec) {
-                stream.expires_after(limits.body_timeout);
+                deadline.expires_after(limits.body_timeout);
                 std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
-                ec = stream.translate(ec);
+                ec = deadline.translate(ec);
             }
         }
     }
-    stream.expires_never();  // the forward phase has its own deadlines
+    deadline.expires_never();  // the forward phase has its own deadlines
     if (!ec) {
         // Taken once the message is whole: chunked trailers add fields (and may move the list).
         record.header_order = {parser.arrival_order().data(), parser.arrival_order().size()};
@@ -107,11 +113,13 @@ task<bool> read_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
     }
     if (ec == http::error::header_limit) {
         co_await reject(stream, http::status::request_header_fields_too_large,
-                        "request_header_too_large", record, w);
+                        "request_header_too_large", record, w, scratch);
     } else if (ec == http::error::body_limit) {
-        co_await reject(stream, http::status::payload_too_large, "request_body_too_large", record, w);
+        co_await reject(stream, http::status::payload_too_large, "request_body_too_large", record,
+                        w, scratch);
     } else if (is_malformed(ec)) {
-        co_await reject(stream, http::status::bad_request, "malformed_request", record, w);
+        co_await reject(stream, http::status::bad_request, "malformed_request", record, w,
+                        scratch);
     } else if (!record.method.empty() || ec == http::error::partial_message ||
                ec == beast::error::timeout) {
         // Timed out (slowloris) or went away mid-request: close without an answer.
@@ -128,21 +136,23 @@ bool is_health_check(const client_request& req, const config::config& cfg) {
 
 // A client over its rate limit gets 429 before anything is forwarded or captured. Its request
 // was read whole, so the connection can stay open.
-task<void> answer_rate_limited(netx::timed_socket& stream, const client_request& req,
-                               request_record& record, worker_state& w, rate_decision decision,
-                               bool keep_alive) {
+template <client_stream Stream>
+task<void> answer_rate_limited(Stream& stream, const client_request& req, request_record& record,
+                               worker_state& w, rate_decision decision, bool keep_alive,
+                               std::string& scratch) {
     record.outcome = request_outcome::rejected;
     record.rate_limited = true;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     w.counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
     auto res = rate_limited_response(decision.retry_after, record.id.view(), req.version(),
                                      keep_alive);
-    co_await write_response(stream, res, record, w.cfg);
+    co_await write_response(stream, res, record, w.cfg, scratch);
 }
 
 // Answers one request that was read whole. Returns whether the connection stays open.
-task<bool> answer(netx::timed_socket& stream, const client_request& req,
-                  request_record& record, worker_state& w, std::string& scratch) {
+template <client_stream Stream>
+task<bool> answer(Stream& stream, const client_request& req, request_record& record,
+                  worker_state& w, std::string& scratch) {
     bool keep_alive = req.keep_alive() && !w.stopping;
     if (is_health_check(req, w.cfg)) {
         record.outcome = request_outcome::local;
@@ -153,7 +163,7 @@ task<bool> answer(netx::timed_socket& stream, const client_request& req,
             res.body().clear();
             res.content_length(15);
         }
-        co_await write_response(stream, res, record, w.cfg);
+        co_await write_response(stream, res, record, w.cfg, scratch);
         co_return keep_alive;
     }
     // The health check above is never limited: health checkers must not be throttled.
@@ -161,7 +171,7 @@ task<bool> answer(netx::timed_socket& stream, const client_request& req,
     if (w.rate_limit != nullptr) {
         const auto decision = w.rate_limit->admit(req, record.client_ip, rate_clock::now());
         if (!decision.allowed) {
-            co_await answer_rate_limited(stream, req, record, w, decision, keep_alive);
+            co_await answer_rate_limited(stream, req, record, w, decision, keep_alive, scratch);
             co_return keep_alive;
         }
     }
@@ -178,50 +188,31 @@ task<bool> answer(netx::timed_socket& stream, const client_request& req,
     w.counters.requests_captured.fetch_add(1, std::memory_order_relaxed);
     auto res = co_await w.on_failure.handle(req, *record.failure, record);
     res.keep_alive(keep_alive);
-    co_await write_response(stream, res, record, w.cfg);
+    co_await write_response(stream, res, record, w.cfg, scratch);
     co_return keep_alive;
 }
 
 // Waits for the first bytes of the next request; false when the connection is done.
-task<bool> await_request(netx::timed_socket& stream, beast::flat_buffer& buffer,
-                                   std::chrono::milliseconds timeout) {
+template <client_stream Stream>
+task<bool> await_request(Stream& stream, beast::flat_buffer& buffer,
+                         std::chrono::milliseconds timeout) {
     if (buffer.size() > 0) {
         co_return true;  // a pipelined request is already here
     }
-    stream.expires_after(timeout);
+    deadline_layer(stream).expires_after(timeout);
     auto [ec, n] = co_await stream.async_read_some(buffer.prepare(first_read_bytes),
                                                    tuple_awaitable);
     buffer.commit(n);
     co_return !ec;
 }
 
-}  // namespace
-
-worker_state::worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
-                           proxy_counters& counters, bool capture_statuses,
-                           backend_endpoints& endpoints, unsigned worker)
-    : cfg(cfg),
-      sweeper(ex, netx::deadline_sweeper::resolution_for(
-                      std::min({cfg.limits.header_timeout, cfg.limits.idle_timeout,
-                                cfg.limits.body_timeout, cfg.backend.connect_timeout,
-                                cfg.backend.response_timeout}))),
-      forward(sweeper, endpoints, worker, cfg, capture_statuses, counters.upstream_duration),
-      on_failure(handler),
-      counters(counters) {}
-
-task<void> run_session(netx::tcp_socket socket, worker_state& w) {
-    boost::system::error_code ec;
-    const auto peer = socket.remote_endpoint(ec);
-    const std::string client_ip = ec ? std::string("unknown") : peer.address().to_string();
-    socket.set_option(net::ip::tcp::no_delay(true), ec);
-
-    netx::timed_socket stream(std::move(socket), w.sweeper);
-    session_handle handle;
-    handle.stream = &stream;
-    session_registration registration(w, handle);
+// The request loop over one connection: its phases in order, while the connection is kept
+// alive. Pipelined requests are answered in order: the next is read only after this answer.
+template <client_stream Stream>
+task<void> serve(Stream& stream, session_handle& handle, std::string_view client_ip,
+                 worker_state& w) {
     beast::flat_buffer buffer;
     std::string scratch;
-
     for (bool first = true;; first = false) {
         handle.idle = true;
         const auto wait = first ? w.cfg.limits.header_timeout : w.cfg.limits.idle_timeout;
@@ -237,7 +228,7 @@ task<void> run_session(netx::tcp_socket socket, worker_state& w) {
         request_record record;
         record.client_ip = client_ip;
         request_parser parser;
-        bool keep_alive = co_await read_request(stream, buffer, parser, record, w);
+        bool keep_alive = co_await read_request(stream, buffer, parser, record, w, scratch);
         if (keep_alive) {
             keep_alive = co_await answer(stream, parser.get(), record, w, scratch);
         }
@@ -248,6 +239,32 @@ task<void> run_session(netx::tcp_socket socket, worker_state& w) {
             break;
         }
     }
+}
+
+}  // namespace
+
+worker_state::worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
+                           proxy_counters& counters, backend_endpoints& endpoints, unsigned worker)
+    : cfg(cfg),
+      sweeper(ex, netx::deadline_sweeper::resolution_for(
+                      std::min({cfg.limits.header_timeout, cfg.limits.idle_timeout,
+                                cfg.limits.body_timeout, cfg.backend.connect_timeout,
+                                cfg.backend.response_timeout}))),
+      forward(sweeper, endpoints, worker, cfg, counters.upstream_duration),
+      on_failure(handler),
+      counters(counters) {}
+
+task<void> run_session(netx::tcp_socket socket, worker_state& w) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    const std::string client_ip = ec ? std::string("unknown") : peer.address().to_string();
+    socket.set_option(net::ip::tcp::no_delay(true), ec);
+
+    netx::timed_socket stream(std::move(socket), w.sweeper);
+    session_handle handle;
+    handle.stream = &stream;
+    session_registration registration(w, handle);
+    co_await serve(stream, handle, client_ip, w);
     stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
 }
 

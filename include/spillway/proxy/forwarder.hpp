@@ -1,21 +1,20 @@
 #pragma once
-// Sends one buffered client request to the backend and streams the response back. The phases,
-// in order: choose an endpoint (round-robin over those whose circuit admits a request), acquire
-// a connection (pooled or new), send the request, read the response head, decide (capture-worthy
-// failure or not), relay the body. A failure moves on to the next endpoint when the backend
-// cannot have acted on the request (nothing was sent) or the method is idempotent; so a
-// non-idempotent request never reaches two endpoints. A failure is returned, not answered, when
+// Sends one buffered client request to the backend and streams the response back. What to do
+// next is decided by the failure policy (failure_policy.hpp: which endpoint, a new connection,
+// relay, capture or abort); the forwarder carries out its actions: the circuit's admission, the
+// pool, the writes and reads, the circuit's verdict. A failure is returned, not answered, when
 // nothing has reached the client yet, so the failure handler can still capture it.
 
-#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/core/failure.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/proxy/backend_endpoint.hpp"
+#include "spillway/proxy/client_stream.hpp"
+#include "spillway/proxy/failure_policy.hpp"
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/request_record.hpp"
 #include "spillway/proxy/upstream_pool.hpp"
 
-#include <bitset>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,8 +26,7 @@ class forwarder {
 public:
     // One pool per endpoint for the worker numbered `worker` (its gauges in the endpoint).
     forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints, unsigned worker,
-              const config::config& cfg, bool capture_statuses,
-              metrics::histogram& upstream_duration);
+              const config::config& cfg, metrics::histogram& upstream_duration);
 
     struct result {
         std::optional<core::failure> failure;  // set: nothing was written to the client
@@ -38,8 +36,10 @@ public:
     // `scratch` is the session's reusable buffer for the heads the proxy writes (one
     // allocation per connection, not per request).
     // `record.upstream` names the endpoint of the answer, or of the last failure.
-    task<result> forward(netx::timed_socket& client, const client_request& req,
-                         request_record& record, bool keep_alive, std::string& scratch);
+    // Instantiated in forwarder.cpp for each client stream (client_stream.hpp).
+    template <client_stream Stream>
+    task<result> forward(Stream& client, const client_request& req, request_record& record,
+                         bool keep_alive, std::string& scratch);
 
     // Closes the idle connections of every pool (shutdown).
     void close_idle();
@@ -49,17 +49,17 @@ private:
         backend_endpoint& endpoint;
         upstream_pool pool;
     };
-    struct exchange;  // one request/response on one upstream connection
-    task<std::optional<core::failure>> send_and_read_head(exchange& x, upstream_pool& pool);
-    task<result> relay(netx::timed_socket& client, exchange& x, upstream_pool& pool,
-                       request_record& record, bool keep_alive);
-    core::failure circuit_open_failure() const;
+    std::string circuit_open_detail() const;
 
     std::vector<std::unique_ptr<route>> routes_;
     std::size_t next_ = 0;  // round-robin cursor over routes_
     const config::config& cfg_;
-    std::bitset<600> capture_on_;   // statuses that count as failures
+    failure_rules rules_;
     metrics::histogram& upstream_duration_;
 };
+
+extern template task<forwarder::result> forwarder::forward(netx::timed_socket&,
+                                                           const client_request&,
+                                                           request_record&, bool, std::string&);
 
 }  // namespace spillway::proxy

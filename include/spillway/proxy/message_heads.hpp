@@ -1,9 +1,10 @@
 #pragma once
-// The heads a proxy writes itself: the request head sent to the backend (client headers minus
-// hop-by-hop ones, plus X-Forwarded-*, X-Request-Id and a generated traceparent) and the
-// response head sent back to the client (backend headers minus hop-by-hop ones, framing chosen
-// for the client). Built as plain strings so the client's parsed request stays untouched for the
-// envelope.
+// The request head the proxy sends to the backend: client headers minus hop-by-hop ones, plus
+// X-Forwarded-*, X-Request-Id and a generated traceparent. Built as a plain string so the
+// client's parsed request stays untouched for the envelope. (The response head to the client is
+// the response writer's: response_writer.hpp.)
+
+#include "spillway/http/hop_by_hop.hpp"
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -31,28 +32,11 @@ struct forward_context {
 void build_upstream_request_head(std::string& out, const client_request& req,
                                  const forward_context& ctx);
 
-// How the response body travels to the client.
-enum class body_framing {
-    none,             // HEAD, 1xx, 204, 304: no body
-    content_length,   // the backend's Content-Length is kept
-    chunked,          // re-chunked for an HTTP/1.1 client
-    until_close,      // HTTP/1.0 client and no length: the body ends when we close
-};
-
-body_framing choose_framing(const http::response_header<>& res, bool head_request,
-                            std::optional<std::uint64_t> content_length, bool client_http11);
-
-// Appends the response head for the client to `out`: the status line, the backend's end-to-end
-// headers, the framing header and the connection's keep-alive decision.
-void build_client_response_head(std::string& out, const http::response_header<>& res,
-                                body_framing framing, std::optional<std::uint64_t> content_length,
-                                bool keep_alive, bool client_http11);
-
-// Appends a response the proxy made itself (a "queued" answer, a 502/504, a 4xx), head and
-// body: its fields are the proxy's own, Content-Length and Connection included, so they are
-// written as they are, with the message's HTTP version. Hand-written because these answers are
-// the failure path's hot spot, and Beast's serializer cost more than the bytes it wrote.
-void serialize_local_response(std::string& out, const http::response<http::string_body>& res);
+// Pieces of head text, shared with the response writer.
+void append_header(std::string& out, std::string_view name, std::string_view value);
+void append_number(std::string& out, std::uint64_t n);
+// The header names listed in `fields`' Connection headers, with the hop-by-hop ones.
+http_util::connection_filter connection_filter_of(const http::fields& fields);
 
 // The value of X-Request-Id the client sent, if any.
 std::optional<std::string_view> client_request_id(const client_request& req);

@@ -20,9 +20,8 @@ namespace spillway::proxy {
 
 class server {
 public:
-    // `capture_statuses`: whether capture.on statuses count as failures (true when a capturing
-    // failure handler is used; false passes every status through).
-    server(const config::config& cfg, failure_handler& handler, bool capture_statuses);
+    // `handler` answers the requests the backend could not take (capture.on statuses included).
+    server(const config::config& cfg, failure_handler& handler);
     ~server();
 
     server(const server&) = delete;
@@ -53,7 +52,6 @@ private:
 
     const config::config& cfg_;
     failure_handler& handler_;
-    bool capture_statuses_;
     proxy_counters counters_;
     backend_endpoints endpoints_;  // shared by the workers, and outliving them
     std::unique_ptr<rate_limiter> rate_limit_;  // shared by the workers; null when off

@@ -1,11 +1,12 @@
 #pragma once
 // One client connection, as a coroutine that owns its socket: read a request (with the header
-// and body limits and timeouts), answer it (health, forward, or failure handler), repeat while
-// the connection is kept alive. Pipelined requests are answered in order because the next one is
-// read only after the previous answer was written.
+// and body limits and timeouts), answer it (health, rate limit, forward, or failure handler),
+// repeat while the connection is kept alive. Pipelined requests are answered in order because
+// the next one is read only after the previous answer was written. The phases work on the
+// client's stream type (client_stream.hpp), so TLS adds a stream, not a phase.
 
-#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/proxy/failure_handler.hpp"
 #include "spillway/proxy/forwarder.hpp"
 
@@ -18,14 +19,11 @@
 
 namespace spillway::proxy {
 
-// What a worker's sessions share: all of it is touched only on that worker's thread, except
-// the atomics.
-struct worker_state;
 class rate_limiter;
 
 // A live session, linked into its worker's list so shutdown can wake the idle ones.
 struct session_handle : boost::intrusive::list_base_hook<> {
-    netx::timed_socket* stream = nullptr;
+    netx::timed_socket* stream = nullptr;  // the deadline layer of the client's stream
     bool idle = true;  // waiting for the next request, not inside one
 };
 
@@ -42,11 +40,12 @@ struct proxy_counters {
     metrics::histogram upstream_duration;  // request sent -> response head, or failure
 };
 
+// What a worker's sessions share: all of it is touched only on that worker's thread, except
+// the atomics.
 struct worker_state {
     // `worker`: this worker's number, 0-based (its slot in the endpoints' pool gauges).
     worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
-                 proxy_counters& counters, bool capture_statuses, backend_endpoints& endpoints,
-                 unsigned worker);
+                 proxy_counters& counters, backend_endpoints& endpoints, unsigned worker);
 
     const config::config& cfg;
     netx::deadline_sweeper sweeper;
