@@ -122,7 +122,7 @@ private:
 
 struct forwarder::exchange {
     const client_request& req;
-    upstream_ptr conn;
+    upstream::connection_ptr conn;
     std::optional<response_parser> parser;
     std::string& head;  // the request head sent to the backend, then the client's response head
 };
@@ -133,7 +133,7 @@ forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoin
     : cfg_(cfg), upstream_duration_(upstream_duration) {
     for (auto& e : endpoints) {
         routes_.push_back(std::unique_ptr<route>(new route{
-            *e, upstream_pool(sweeper, cfg.backend, e->address(), e->gauges(worker))}));
+            *e, upstream::connection_pool(sweeper, cfg.backend, e->address(), e->gauges(worker))}));
     }
     if (capture_statuses) {
         for (unsigned status : cfg.capture.on) {
@@ -214,10 +214,10 @@ task<forwarder::result> forwarder::forward(netx::timed_socket& client,
 // Sends the request and reads the response head, retrying once on a new connection when a
 // pooled one turns out closed before the backend could have acted on the request.
 task<std::optional<core::failure>> forwarder::send_and_read_head(exchange& x,
-                                                                 upstream_pool& pool) {
+                                                                 upstream::connection_pool& pool) {
     for (int attempt = 0;; ++attempt) {
         // (Two co_awaits in one conditional expression miscompile with GCC 12.)
-        acquire_result acquired;
+        upstream::acquire_result acquired;
         if (attempt == 0) {
             acquired = co_await pool.acquire();
         } else {
@@ -280,7 +280,7 @@ task<std::optional<core::failure>> forwarder::send_and_read_head(exchange& x,
 }
 
 task<forwarder::result> forwarder::relay(netx::timed_socket& client, exchange& x,
-                                         upstream_pool& pool, request_record& record,
+                                         upstream::connection_pool& pool, request_record& record,
                                          bool keep_alive) {
     auto& parser = *x.parser;
     const auto& head = parser.get().base();

@@ -13,7 +13,7 @@
 #include "spillway/proxy/backend_endpoint.hpp"
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/request_record.hpp"
-#include "spillway/proxy/upstream_pool.hpp"
+#include "spillway/upstream/pool.hpp"
 
 #include <bitset>
 #include <memory>
@@ -22,6 +22,10 @@
 #include <vector>
 
 namespace spillway::proxy {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using netx::task;
 
 class forwarder {
 public:
@@ -47,11 +51,11 @@ public:
 private:
     struct route {  // one endpoint, with this worker's pool to it
         backend_endpoint& endpoint;
-        upstream_pool pool;
+        upstream::connection_pool pool;
     };
     struct exchange;  // one request/response on one upstream connection
-    task<std::optional<core::failure>> send_and_read_head(exchange& x, upstream_pool& pool);
-    task<result> relay(netx::timed_socket& client, exchange& x, upstream_pool& pool,
+    task<std::optional<core::failure>> send_and_read_head(exchange& x, upstream::connection_pool& pool);
+    task<result> relay(netx::timed_socket& client, exchange& x, upstream::connection_pool& pool,
                        request_record& record, bool keep_alive);
     core::failure circuit_open_failure() const;
 

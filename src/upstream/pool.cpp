@@ -1,4 +1,4 @@
-#include "spillway/proxy/upstream_pool.hpp"
+#include "spillway/upstream/pool.hpp"
 
 #include "spillway/core/errors.hpp"
 
@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace spillway::proxy {
+namespace spillway::upstream {
 
 namespace {
 
@@ -21,7 +21,7 @@ constexpr std::chrono::seconds resolve_ttl{10};
 
 // Whether the backend closed (or reset) this idle connection: a non-blocking peek finds EOF or an
 // error, or bytes nobody asked for. Costs one syscall and spares a request a dead connection.
-bool closed_by_peer(upstream_connection& c) {
+bool closed_by_peer(connection& c) {
     if (c.buffer.size() != 0) {
         return true;  // unsolicited bytes: the connection is out of step
     }
@@ -71,11 +71,11 @@ connect_start start_connect(const net::ip::tcp::endpoint& endpoint) {
 
 }  // namespace
 
-upstream_pool::upstream_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
+connection_pool::connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
                              const config::host_port& address, pool_gauges& gauges)
     : sweeper_(sweeper), cfg_(cfg), address_(address), gauges_(gauges) {}
 
-task<boost::system::error_code> upstream_pool::resolve() {
+task<boost::system::error_code> connection_pool::resolve() {
     const auto now = std::chrono::steady_clock::now();
     if (!endpoints_.empty() && (address_is_literal_ || now - resolved_at_ < resolve_ttl)) {
         co_return boost::system::error_code{};
@@ -101,23 +101,21 @@ task<boost::system::error_code> upstream_pool::resolve() {
     co_return boost::system::error_code{};
 }
 
-task<acquire_result> upstream_pool::acquire() {
+task<acquire_result> connection_pool::acquire() {
     const auto now = std::chrono::steady_clock::now();
     while (!idle_.empty()) {
-        upstream_ptr c = std::move(idle_.back());
+        connection_ptr c = std::move(idle_.back());
         idle_.pop_back();
         publish_idle();
         if (now - c->idle_since >= cfg_.pool_idle_timeout || closed_by_peer(*c)) {
-            ++stats_.stale;
             continue;
         }
-        ++stats_.reuses;
         co_return acquire_result{{}, std::move(c)};
     }
     co_return co_await connect();
 }
 
-task<acquire_result> upstream_pool::connect() {
+task<acquire_result> connection_pool::connect() {
     const auto resolved = co_await resolve();
     if (resolved) {
         pool_gauges::bump(gauges_.connect_errors);
@@ -138,7 +136,7 @@ task<acquire_result> upstream_pool::connect() {
             continue;
         }
         pool_gauges::add(gauges_.open, 1);  // until the connection is destroyed, however it ends
-        auto c = std::make_unique<upstream_connection>(sweeper_, gauges_);
+        auto c = std::make_unique<connection>(sweeper_, gauges_);
         c->stream.socket().assign(endpoint.protocol(), started.fd, ec);
         if (ec) {
             ::close(started.fd);
@@ -161,7 +159,6 @@ task<acquire_result> upstream_pool::connect() {
             continue;
         }
         c->stream.socket().set_option(net::ip::tcp::no_delay(true), ec);
-        ++stats_.connects;
         pool_gauges::bump(gauges_.connects);
         co_return acquire_result{{}, std::move(c)};
     }
@@ -169,7 +166,7 @@ task<acquire_result> upstream_pool::connect() {
     co_return acquire_result{ec, nullptr};
 }
 
-void upstream_pool::release(upstream_ptr connection) {
+void connection_pool::release(connection_ptr connection) {
     if (idle_.size() >= cfg_.pool_max_idle) {
         return;  // the pool is full: this connection closes as it goes out of scope
     }
@@ -179,9 +176,9 @@ void upstream_pool::release(upstream_ptr connection) {
     publish_idle();
 }
 
-void upstream_pool::close_idle() {
+void connection_pool::close_idle() {
     idle_.clear();
     publish_idle();
 }
 
-}  // namespace spillway::proxy
+}  // namespace spillway::upstream

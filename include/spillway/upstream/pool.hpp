@@ -4,9 +4,8 @@
 // checked for a close by the backend before reuse, so a stale connection is not handed out.
 
 #include "spillway/config/config.hpp"
-#include "spillway/proxy/backend_endpoint.hpp"
-
 #include "spillway/net/timed_socket.hpp"
+#include "spillway/upstream/pool_gauges.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -16,17 +15,17 @@
 #include <memory>
 #include <vector>
 
-namespace spillway::proxy {
+namespace spillway::upstream {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 using netx::task;
 
-struct upstream_connection {
-    upstream_connection(netx::deadline_sweeper& sweeper, pool_gauges& g) : stream(sweeper), gauges(g) {}
-    ~upstream_connection() { pool_gauges::add(gauges.open, -1); }
-    upstream_connection(const upstream_connection&) = delete;
-    upstream_connection& operator=(const upstream_connection&) = delete;
+struct connection {
+    connection(netx::deadline_sweeper& sweeper, pool_gauges& g) : stream(sweeper), gauges(g) {}
+    ~connection() { pool_gauges::add(gauges.open, -1); }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
 
     netx::timed_socket stream;
     beast::flat_buffer buffer;  // bytes read past the previous response stay here
@@ -35,24 +34,18 @@ struct upstream_connection {
     pool_gauges& gauges;         // its pool's (counted open from connect to destruction)
 };
 
-using upstream_ptr = std::unique_ptr<upstream_connection>;
+using connection_ptr = std::unique_ptr<connection>;
 
 struct acquire_result {
     boost::system::error_code error;  // connect failure (refused, unreachable, timeout)
-    upstream_ptr connection;
+    connection_ptr connection;
 };
 
-struct pool_stats {
-    std::uint64_t connects = 0;   // new connections opened
-    std::uint64_t reuses = 0;     // requests sent on a pooled connection
-    std::uint64_t stale = 0;      // pooled connections found closed by the backend
-};
-
-class upstream_pool {
+class connection_pool {
 public:
     // `address`: the endpoint; `gauges`: this worker's gauges of it, for /metrics.
-    upstream_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
-                  const config::host_port& address, pool_gauges& gauges);
+    connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
+                    const config::host_port& address, pool_gauges& gauges);
 
     // An idle connection if one is alive, else a new one (bounded by connect_timeout).
     task<acquire_result> acquire();
@@ -61,13 +54,10 @@ public:
     task<acquire_result> connect();
 
     // Returns a connection whose last response was read whole and that may be kept alive.
-    void release(upstream_ptr connection);
+    void release(connection_ptr connection);
 
     // Closes every idle connection (shutdown).
     void close_idle();
-
-    std::size_t idle_count() const { return idle_.size(); }
-    const pool_stats& stats() const { return stats_; }
 
 private:
     task<boost::system::error_code> resolve();
@@ -82,8 +72,7 @@ private:
     std::vector<net::ip::tcp::endpoint> endpoints_;
     std::chrono::steady_clock::time_point resolved_at_;
     bool address_is_literal_ = false;  // an IP address: never resolved again
-    std::vector<upstream_ptr> idle_;
-    pool_stats stats_;
+    std::vector<connection_ptr> idle_;
 };
 
-}  // namespace spillway::proxy
+}  // namespace spillway::upstream
