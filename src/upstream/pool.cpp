@@ -1,6 +1,7 @@
 #include "spillway/upstream/pool.hpp"
 
 #include "spillway/core/errors.hpp"
+#include "spillway/upstream/stale_check.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
@@ -14,21 +15,6 @@
 namespace spillway::upstream {
 
 namespace {
-
-
-// Names are resolved again after this long, so a backend that moves (DNS) is followed.
-constexpr std::chrono::seconds resolve_ttl{10};
-
-// Whether the backend closed (or reset) this idle connection: a non-blocking peek finds EOF or an
-// error, or bytes nobody asked for. Costs one syscall and spares a request a dead connection.
-bool closed_by_peer(connection& c) {
-    if (c.buffer.size() != 0) {
-        return true;  // unsolicited bytes: the connection is out of step
-    }
-    char probe;
-    ssize_t n = ::recv(c.stream.socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-}
 
 // The pending error of a socket (SO_ERROR), which reading clears; 0 when there is none.
 int socket_error(int fd) {
@@ -69,37 +55,22 @@ connect_start start_connect(const net::ip::tcp::endpoint& endpoint) {
     return {-1, error};
 }
 
+void close_socket(connection& c) {
+    boost::system::error_code ignored;
+    c.stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    c.stream.socket().close(ignored);
+}
+
 }  // namespace
 
 connection_pool::connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
-                             const config::host_port& address, pool_gauges& gauges)
-    : sweeper_(sweeper), cfg_(cfg), address_(address), gauges_(gauges) {}
+                                 const config::host_port& address, pool_gauges& gauges)
+    : connection_pool(sweeper, cfg, address, gauges, cfg.pool_max_idle) {}
 
-task<boost::system::error_code> connection_pool::resolve() {
-    const auto now = std::chrono::steady_clock::now();
-    if (!endpoints_.empty() && (address_is_literal_ || now - resolved_at_ < resolve_ttl)) {
-        co_return boost::system::error_code{};
-    }
-    boost::system::error_code ec;
-    auto address = net::ip::make_address(address_.host, ec);
-    if (!ec) {
-        endpoints_ = {net::ip::tcp::endpoint(address, address_.port)};
-        address_is_literal_ = true;
-        co_return ec;
-    }
-    net::ip::basic_resolver<net::ip::tcp, netx::executor> resolver(sweeper_.get_executor());
-    auto [rec, results] = co_await resolver.async_resolve(
-        address_.host, std::to_string(address_.port), netx::use_task);
-    if (rec) {
-        co_return rec;
-    }
-    endpoints_.clear();
-    for (const auto& r : results) {
-        endpoints_.push_back(r.endpoint());
-    }
-    resolved_at_ = now;
-    co_return boost::system::error_code{};
-}
+connection_pool::connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
+                                 const config::host_port& address, pool_gauges& gauges,
+                                 std::size_t max_idle)
+    : sweeper_(sweeper), cfg_(cfg), max_idle_(max_idle), gauges_(gauges), dns_(address) {}
 
 task<acquire_result> connection_pool::acquire() {
     const auto now = std::chrono::steady_clock::now();
@@ -107,8 +78,8 @@ task<acquire_result> connection_pool::acquire() {
         connection_ptr c = std::move(idle_.back());
         idle_.pop_back();
         publish_idle();
-        if (now - c->idle_since >= cfg_.pool_idle_timeout || closed_by_peer(*c)) {
-            continue;
+        if (now - c->idle_since >= cfg_.pool_idle_timeout || is_stale(c->stream, c->buffer)) {
+            continue;  // closed as it goes out of scope
         }
         co_return acquire_result{{}, std::move(c)};
     }
@@ -116,7 +87,10 @@ task<acquire_result> connection_pool::acquire() {
 }
 
 task<acquire_result> connection_pool::connect() {
-    const auto resolved = co_await resolve();
+    if (closed_) {
+        co_return acquire_result{net::error::operation_aborted, nullptr};
+    }
+    const auto resolved = co_await dns_.resolve(sweeper_.get_executor());
     if (resolved) {
         pool_gauges::bump(gauges_.connect_errors);
         co_return acquire_result{resolved, nullptr};
@@ -124,8 +98,12 @@ task<acquire_result> connection_pool::connect() {
     // Each resolved address in turn, within one connect_timeout for them all.
     const auto deadline = std::chrono::steady_clock::now() + cfg_.connect_timeout;
     boost::system::error_code ec = net::error::host_not_found;
-    for (const auto& endpoint : endpoints_) {
+    for (const auto& endpoint : dns_.endpoints()) {
         const auto left = deadline - std::chrono::steady_clock::now();
+        if (closed_) {
+            ec = net::error::operation_aborted;
+            break;
+        }
         if (left <= std::chrono::steady_clock::duration::zero()) {
             ec = core::errc::connect_timeout;
             break;
@@ -137,6 +115,7 @@ task<acquire_result> connection_pool::connect() {
         }
         pool_gauges::add(gauges_.open, 1);  // until the connection is destroyed, however it ends
         auto c = std::make_unique<connection>(sweeper_, gauges_);
+        connections_.push_back(*c);
         c->stream.socket().assign(endpoint.protocol(), started.fd, ec);
         if (ec) {
             ::close(started.fd);
@@ -167,8 +146,8 @@ task<acquire_result> connection_pool::connect() {
 }
 
 void connection_pool::release(connection_ptr connection) {
-    if (idle_.size() >= cfg_.pool_max_idle) {
-        return;  // the pool is full: this connection closes as it goes out of scope
+    if (closed_ || idle_.size() >= max_idle_ || connection->buffer.size() != 0) {
+        return;  // this connection closes as it goes out of scope
     }
     connection->stream.expires_never();
     connection->idle_since = std::chrono::steady_clock::now();
@@ -179,6 +158,14 @@ void connection_pool::release(connection_ptr connection) {
 void connection_pool::close_idle() {
     idle_.clear();
     publish_idle();
+}
+
+void connection_pool::close() {
+    closed_ = true;
+    close_idle();
+    for (auto& c : connections_) {
+        close_socket(c);
+    }
 }
 
 }  // namespace spillway::upstream

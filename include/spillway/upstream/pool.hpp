@@ -1,14 +1,16 @@
 #pragma once
-// Keep-alive connections to one backend endpoint, one pool per worker thread and endpoint (no
-// locks: a pool and its connections live on their worker's executor). Idle connections are reused newest first and
-// checked for a close by the backend before reuse, so a stale connection is not handed out.
+// Keep-alive connections to one backend endpoint. The proxy has one pool per worker thread and
+// endpoint, the replay one in all (no locks: a pool and its connections live on one executor).
+// Idle connections are reused newest first and checked before reuse (is_stale), so a connection
+// the backend closed while it was idle is not handed out.
 
 #include "spillway/config/config.hpp"
 #include "spillway/net/timed_socket.hpp"
+#include "spillway/upstream/dns_cache.hpp"
 #include "spillway/upstream/pool_gauges.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/intrusive/list.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -21,6 +23,9 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using netx::task;
 
+using pool_hook =
+    boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
 struct connection {
     connection(netx::deadline_sweeper& sweeper, pool_gauges& g) : stream(sweeper), gauges(g) {}
     ~connection() { pool_gauges::add(gauges.open, -1); }
@@ -32,6 +37,7 @@ struct connection {
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t requests = 0;  // requests sent on this connection so far
     pool_gauges& gauges;         // its pool's (counted open from connect to destruction)
+    pool_hook in_pool;           // in its pool's list of every connection it made, until destroyed
 };
 
 using connection_ptr = std::unique_ptr<connection>;
@@ -43,9 +49,12 @@ struct acquire_result {
 
 class connection_pool {
 public:
-    // `address`: the endpoint; `gauges`: this worker's gauges of it, for /metrics.
+    // `address`: the endpoint; `gauges`: this pool's gauges, for /metrics. The pool keeps up to
+    // cfg.pool_max_idle idle connections, or `max_idle`. All three must outlive the pool.
     connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
                     const config::host_port& address, pool_gauges& gauges);
+    connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
+                    const config::host_port& address, pool_gauges& gauges, std::size_t max_idle);
 
     // An idle connection if one is alive, else a new one (bounded by connect_timeout).
     task<acquire_result> acquire();
@@ -53,26 +62,35 @@ public:
     // A new connection, never a pooled one.
     task<acquire_result> connect();
 
-    // Returns a connection whose last response was read whole and that may be kept alive.
+    // Takes back a connection whose last response was read whole and that may be kept alive.
+    // One with unread bytes in its buffer is closed instead: it would be out of step.
     void release(connection_ptr connection);
 
-    // Closes every idle connection (shutdown).
+    // Closes every idle connection (the proxy's shutdown: requests in flight go on).
     void close_idle();
 
+    // Closes the pool for good (the replay's shutdown): every connection it made, idle, being
+    // connected or lent out, is closed, so what is in progress on it completes with
+    // operation_aborted; later acquires fail the same way and released connections are closed.
+    void close();
+
 private:
-    task<boost::system::error_code> resolve();
+    void publish_idle() {
+        gauges_.idle.store(static_cast<std::uint32_t>(idle_.size()), std::memory_order_relaxed);
+    }
+
+    using connection_list = boost::intrusive::list<
+        connection, boost::intrusive::member_hook<connection, pool_hook, &connection::in_pool>,
+        boost::intrusive::constant_time_size<false>>;
 
     netx::deadline_sweeper& sweeper_;
-    void publish_idle() { gauges_.idle.store(static_cast<std::uint32_t>(idle_.size()),
-                                             std::memory_order_relaxed); }
-
     const config::backend_config& cfg_;
-    const config::host_port& address_;
+    std::size_t max_idle_;
     pool_gauges& gauges_;
-    std::vector<net::ip::tcp::endpoint> endpoints_;
-    std::chrono::steady_clock::time_point resolved_at_;
-    bool address_is_literal_ = false;  // an IP address: never resolved again
+    dns_cache dns_;
     std::vector<connection_ptr> idle_;
+    connection_list connections_;  // every live connection this pool made (for close())
+    bool closed_ = false;
 };
 
 }  // namespace spillway::upstream
