@@ -1,6 +1,7 @@
 #include "spillway/proxy/forwarder.hpp"
 
 #include "spillway/proxy/response_writer.hpp"
+#include "spillway/upstream/response_head.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
@@ -36,8 +37,6 @@ constexpr auto tuple_awaitable = netx::use_task;
 constexpr std::size_t relay_chunk_bytes = 16 * 1024;
 constexpr std::size_t upstream_header_limit = 64 * 1024;
 
-using response_parser = http::response_parser<http::buffer_body>;
-
 // Reports a request's verdict on its endpoint's circuit exactly once: the policy's, or "none"
 // (the probe given back) when the coroutine ended without one.
 class circuit_guard {
@@ -71,27 +70,10 @@ private:
 // One request/response on one upstream connection.
 struct exchange {
     const client_request& req;
-    upstream_ptr conn;
-    std::optional<response_parser> parser;
+    upstream::connection_ptr conn;
+    std::optional<upstream::response_parser> parser;
     std::string& head;  // the request head sent to the backend, then the client's response head
 };
-
-// Reads the response head, skipping 1xx (but 101) interim responses.
-task<boost::system::error_code> read_head(exchange& x) {
-    auto& stream = x.conn->stream;
-    for (;;) {
-        x.parser.emplace();
-        x.parser->body_limit(boost::none);
-        x.parser->header_limit(upstream_header_limit);
-        x.parser->skip(x.req.method() == http::verb::head);
-        auto [ec, n] = co_await http::async_read_header(stream, x.conn->buffer, *x.parser,
-                                                        tuple_awaitable);
-        const unsigned status = x.parser->get().result_int();
-        if (ec || status < 100 || status > 199 || status == 101) {
-            co_return stream.translate(ec);
-        }
-    }
-}
 
 struct relay_end {
     boost::system::error_code upstream;  // set: reading the body failed
@@ -103,7 +85,7 @@ struct relay_end {
 // Streams the response whose head was read to the client, in 16 KiB pieces; the head and the
 // first piece go out in one write.
 template <client_stream Stream>
-task<relay_end> relay(Stream& client, exchange& x, upstream_pool& pool, request_record& record,
+task<relay_end> relay(Stream& client, exchange& x, upstream::connection_pool& pool, request_record& record,
                       bool keep_alive, const config::config& cfg) {
     auto& parser = *x.parser;
     const auto parsed_length = parser.content_length();
@@ -191,7 +173,7 @@ forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoin
     : cfg_(cfg), upstream_duration_(upstream_duration) {
     for (auto& e : endpoints) {
         routes_.push_back(std::unique_ptr<route>(new route{
-            *e, upstream_pool(sweeper, cfg.backend, e->address(), e->gauges(worker))}));
+            *e, upstream::connection_pool(sweeper, cfg.backend, e->address(), e->gauges(worker))}));
     }
     for (unsigned status : cfg.capture.on) {
         rules_.capture_on.set(status);
@@ -238,7 +220,7 @@ task<forwarder::result> forwarder::forward(Stream& client, const client_request&
                     started = std::chrono::steady_clock::now();
                 }
                 // (Two co_awaits in one conditional expression miscompile with GCC 12.)
-                acquire_result acquired;
+                upstream::acquire_result acquired;
                 if (action.step == forward_step::acquire) {
                     acquired = co_await r.pool.acquire();
                 } else {
@@ -268,8 +250,10 @@ task<forwarder::result> forwarder::forward(Stream& client, const client_request&
                 break;
             }
             case forward_step::read_head: {
-                const auto ec = co_await read_head(x);
-                if (ec) {
+                const auto read = co_await upstream::read_response_head(
+                    x.conn->stream, x.conn->buffer, x.parser,
+                    {upstream_header_limit, x.req.method() == http::verb::head});
+                if (const auto& ec = read.error) {
                     x.conn.reset();
                     action = policy.on_head_failed(error_kind(ec), error_text(ec));
                     break;

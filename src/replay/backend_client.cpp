@@ -1,28 +1,26 @@
 #include "spillway/replay/backend_client.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
+#include "spillway/upstream/response_head.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <algorithm>
 #include <array>
 #include <charconv>
 
 namespace spillway::replay {
 
+namespace beast = boost::beast;
 namespace http = beast::http;
-using net::ip::tcp;
 using error_code = boost::system::error_code;
 
 namespace {
-
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
     unsigned seconds = 0;
@@ -33,19 +31,47 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
     return std::chrono::seconds{seconds};
 }
 
+// Reads the rest of the response and throws it away: the replay needs only the status.
+netx::task<error_code> discard_body(upstream::connection& c, upstream::response_parser& parser) {
+    char scratch[16 * 1024];
+    while (!parser.is_done()) {
+        parser.get().body().data = scratch;
+        parser.get().body().size = sizeof scratch;
+        auto [ec, n] = co_await http::async_read(c.stream, c.buffer, parser, netx::use_task);
+        if (ec && ec != http::error::need_buffer) {
+            co_return c.stream.translate(ec);
+        }
+    }
+    co_return error_code{};
+}
+
+netx::task<void> sweep_until_stopped(std::shared_ptr<netx::deadline_sweeper> sweeper) {
+    co_await sweeper->run();
+}
+
 }  // namespace
 
 struct backend_client::exchange_result {
-    error_code ec;
-    bool got_bytes = false;  // whether any byte of a response arrived
+    error_code error;
+    bool received = false;  // whether any byte of a response arrived
     unsigned status = 0;
-    bool keep_alive = false;
+    bool reusable = false;  // read to its end, keep-alive, nothing unread after it
     std::optional<std::chrono::milliseconds> retry_after;
 };
 
-backend_client::backend_client(net::any_io_executor ex, const config::backend_config& cfg,
+backend_client::backend_client(netx::executor ex, const config::backend_config& cfg,
                                std::size_t max_idle)
-    : ex_(std::move(ex)), cfg_(cfg), max_idle_(max_idle) {}
+    : cfg_(cfg),
+      sweeper_(std::make_shared<netx::deadline_sweeper>(
+          ex, netx::deadline_sweeper::resolution_for(
+                  std::min(cfg_.connect_timeout, cfg_.response_timeout)))),
+      pool_(*sweeper_, cfg_, cfg_.address, gauges_, max_idle) {
+    net::co_spawn(ex, sweep_until_stopped(sweeper_), net::detached);
+}
+
+backend_client::~backend_client() {
+    sweeper_->stop();
+}
 
 std::string backend_client::default_host() const {
     return cfg_.address.to_string();
@@ -53,140 +79,93 @@ std::string backend_client::default_host() const {
 
 void backend_client::close_all() {
     closed_ = true;
-    for (auto* list : {&idle_, &busy_}) {
-        for (auto& c : *list) {
-            error_code ignored;
-            c.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-            c.stream.close();
-        }
-    }
-    idle_.clear();  // busy ones are erased by their exchanges
+    pool_.close();
 }
 
-net::awaitable<error_code> backend_client::connect(connection& c) {
-    tcp::resolver resolver(ex_);
-    auto [rec, results] = co_await resolver.async_resolve(
-        cfg_.address.host, std::to_string(cfg_.address.port), use_tuple);
-    if (rec) {
-        co_return rec;
-    }
-    c.stream.expires_after(cfg_.connect_timeout);
-    auto [ec, endpoint] = co_await c.stream.async_connect(results, use_tuple);
-    if (!ec) {
-        c.stream.socket().set_option(tcp::no_delay(true));
-        ++opened_;
-    }
-    co_return ec;
-}
-
-net::awaitable<backend_client::exchange_result> backend_client::exchange(
-    connection& c, const outgoing_request& r, unsigned attempt) {
-    exchange_result out;
-    c.head.clear();  // the connection's buffer: no allocation per message once it has grown
-    append_wire_head(c.head, r, attempt);
-    const std::array<net::const_buffer, 2> request{net::buffer(c.head), net::buffer(r.body)};
-    c.stream.expires_after(cfg_.response_timeout);
-    auto [wec, written] = co_await net::async_write(c.stream, request, use_tuple);
-    if (wec) {
-        out.ec = wec;
-        co_return out;
-    }
-    // Interim 1xx responses are skipped; the final one decides.
-    for (int interim = 0; interim < 8; ++interim) {
-        http::response_parser<http::buffer_body> parser;
-        parser.body_limit(boost::none);
-        parser.skip(r.method == "HEAD");
-        std::size_t before = c.buffer.size();
-        auto [hec, hn] = co_await http::async_read_header(c.stream, c.buffer, parser, use_tuple);
-        out.got_bytes = out.got_bytes || hn > 0 || c.buffer.size() > before;
-        if (hec) {
-            out.ec = hec;
-            co_return out;
-        }
-        auto& res = parser.get();
-        out.status = res.result_int();
-        if (out.status >= 100 && out.status < 200 && out.status != 101) {
-            continue;
-        }
-        // The body is read and discarded: the replay needs only the status.
-        char scratch[16 * 1024];
-        while (!parser.is_done()) {
-            res.body().data = scratch;
-            res.body().size = sizeof scratch;
-            auto [bec, bn] = co_await http::async_read(c.stream, c.buffer, parser, use_tuple);
-            if (bec && bec != http::error::need_buffer) {
-                out.ec = bec;
-                co_return out;
-            }
-        }
-        out.keep_alive = res.keep_alive() && out.status != 101;
-        if (auto it = res.find(http::field::retry_after); it != res.end()) {
-            out.retry_after = parse_retry_after(it->value());
-        }
-        co_return out;
-    }
-    out.ec = http::error::bad_status;
-    co_return out;
-}
-
-void backend_client::release(connection_list::iterator it, bool keep_alive) {
-    if (keep_alive && !closed_ && idle_.size() < max_idle_) {
-        idle_.splice(idle_.end(), busy_, it);
-        return;
-    }
-    error_code ignored;
-    it->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    it->stream.close();
-    busy_.erase(it);
-}
-
+// The engine's coroutines run on the type-erased executor and the pool's on the io_context's own
+// (no type erasure on the socket operations): co_spawn bridges the two, once per send.
 net::awaitable<send_result> backend_client::send(const outgoing_request& r, unsigned attempt) {
-    for (int tries = 0; tries < 2; ++tries) {
+    co_return co_await net::co_spawn(sweeper_->get_executor(), send_on_pool(r, attempt),
+                                     net::use_awaitable);
+}
+
+net::awaitable<bool> backend_client::probe() {
+    co_return co_await net::co_spawn(sweeper_->get_executor(), connects(), net::use_awaitable);
+}
+
+netx::task<bool> backend_client::connects() {
+    const auto connected = co_await pool_.connect();
+    co_return !connected.error;  // the connection, if any, closes as it goes out of scope
+}
+
+netx::task<send_result> backend_client::send_on_pool(const outgoing_request& r, unsigned attempt) {
+    for (bool fresh_only = false;; fresh_only = true) {
         if (closed_) {
             co_return send_result{};
         }
-        bool reused = !idle_.empty();
-        connection_list::iterator it;
-        if (reused) {
-            it = std::prev(idle_.end());
-            busy_.splice(busy_.end(), idle_, it);
+        // (Two co_awaits in one conditional expression miscompile with GCC 12.)
+        upstream::acquire_result acquired;
+        if (fresh_only) {
+            acquired = co_await pool_.connect();
         } else {
-            it = busy_.emplace(busy_.end(), ex_);
-            auto ec = co_await connect(*it);
-            if (ec) {
-                release(it, false);
-                co_return send_result{closed_ ? send_result::kind::aborted
-                                              : send_result::kind::connect_failed,
-                                      0, std::nullopt, "connect: " + ec.message()};
-            }
+            acquired = co_await pool_.acquire();
         }
-        auto x = co_await exchange(*it, r, attempt);
-        release(it, !x.ec && x.keep_alive);
+        if (acquired.error) {
+            co_return send_result{closed_ ? send_result::kind::aborted
+                                          : send_result::kind::connect_failed,
+                                  0, std::nullopt, "connect: " + acquired.error.message()};
+        }
+        const bool reused = acquired.connection->requests++ > 0;
+        const auto x = co_await exchange(*acquired.connection, r, attempt);
         if (closed_) {
             co_return send_result{};
         }
-        if (!x.ec) {
+        if (!x.error) {
+            if (x.reusable) {
+                pool_.release(std::move(acquired.connection));
+            }
             co_return send_result{send_result::kind::response, x.status, x.retry_after, {}};
         }
         // The backend closes idle keep-alive connections when it likes; a reused one that fails
         // before any response byte gets one more try on a new connection.
-        if (reused && !x.got_bytes && x.ec != beast::error::timeout) {
+        if (reused && !x.received && x.error != beast::error::timeout) {
             continue;
         }
         co_return send_result{send_result::kind::transport_failed, 0, std::nullopt,
-                              x.ec.message()};
+                              x.error.message()};
     }
-    co_return send_result{send_result::kind::transport_failed, 0, std::nullopt,
-                          "connection closed before a response"};
 }
 
-net::awaitable<bool> backend_client::probe() {
-    connection c(ex_);
-    auto ec = co_await connect(c);
-    error_code ignored;
-    c.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    c.stream.close();
-    co_return !ec;
+netx::task<backend_client::exchange_result> backend_client::exchange(
+    upstream::connection& c, const outgoing_request& r, unsigned attempt) {
+    exchange_result out;
+    std::string head;
+    append_wire_head(head, r, attempt);
+    const std::array<net::const_buffer, 2> request{net::buffer(head), net::buffer(r.body)};
+    c.stream.expires_after(cfg_.response_timeout);
+    auto [write_error, written] = co_await net::async_write(c.stream, request, netx::use_task);
+    if (write_error) {
+        out.error = c.stream.translate(write_error);
+        co_return out;
+    }
+    std::optional<upstream::response_parser> parser;
+    const auto head_read = co_await upstream::read_response_head(
+        c.stream, c.buffer, parser, {.head_request = r.method == "HEAD"});
+    out.received = head_read.received;
+    if (head_read.error) {
+        out.error = head_read.error;
+        co_return out;
+    }
+    const auto& response = parser->get();
+    out.status = response.result_int();
+    if (auto it = response.find(http::field::retry_after); it != response.end()) {
+        out.retry_after = parse_retry_after(it->value());
+    }
+    out.error = co_await discard_body(c, *parser);
+    // Bytes after the response (in the buffer now, or arriving later: is_stale sees those) would
+    // be read as the next request's answer, so such a connection is never reused.
+    out.reusable = !out.error && parser->keep_alive() && out.status != 101 && c.buffer.size() == 0;
+    co_return out;
 }
 
 }  // namespace spillway::replay

@@ -12,6 +12,7 @@
 
 #include "spillway/config/config.hpp"
 #include "spillway/proxy/circuit_breaker.hpp"
+#include "spillway/upstream/pool_gauges.hpp"
 
 #include <array>
 #include <atomic>
@@ -23,24 +24,6 @@
 #include <vector>
 
 namespace spillway::proxy {
-
-// One worker's pool to one endpoint. Written only by that worker (plain load + store, no locked
-// instruction), read by /metrics. Kept in the endpoint, which outlives the workers, so a
-// connection destroyed late in shutdown still has somewhere to count.
-struct alignas(64) pool_gauges {
-    std::atomic<std::uint32_t> open{0};  // connections alive: idle or carrying a request
-    std::atomic<std::uint32_t> idle{0};
-    std::atomic<std::uint64_t> connects{0};        // new connections opened
-    std::atomic<std::uint64_t> connect_errors{0};  // connect attempts that failed
-
-    static void add(std::atomic<std::uint32_t>& g, int delta) {
-        g.store(g.load(std::memory_order_relaxed) + static_cast<std::uint32_t>(delta),
-                std::memory_order_relaxed);
-    }
-    static void bump(std::atomic<std::uint64_t>& c) {
-        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    }
-};
 
 class backend_endpoint {
 public:
@@ -60,8 +43,8 @@ public:
         return transitions_[static_cast<std::size_t>(s)].load(std::memory_order_relaxed);
     }
 
-    pool_gauges& gauges(unsigned worker) { return gauges_[worker]; }
-    const std::vector<pool_gauges>& all_gauges() const { return gauges_; }
+    upstream::pool_gauges& gauges(unsigned worker) { return gauges_[worker]; }
+    const std::vector<upstream::pool_gauges>& all_gauges() const { return gauges_; }
 
 private:
     void publish();  // mirrors the machine into word_; with mutex_ held
@@ -76,7 +59,7 @@ private:
     std::mutex mutex_;
     circuit_breaker machine_;
     std::array<std::atomic<std::uint64_t>, 3> transitions_{};
-    std::vector<pool_gauges> gauges_;
+    std::vector<upstream::pool_gauges> gauges_;
 };
 
 using backend_endpoints = std::vector<std::unique_ptr<backend_endpoint>>;

@@ -13,7 +13,7 @@
 #include "spillway/proxy/failure_policy.hpp"
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/request_record.hpp"
-#include "spillway/proxy/upstream_pool.hpp"
+#include "spillway/upstream/pool.hpp"
 
 #include <memory>
 #include <optional>
@@ -47,7 +47,7 @@ public:
 private:
     struct route {  // one endpoint, with this worker's pool to it
         backend_endpoint& endpoint;
-        upstream_pool pool;
+        upstream::connection_pool pool;
     };
     std::string circuit_open_detail() const;
 

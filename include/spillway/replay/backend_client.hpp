@@ -4,25 +4,27 @@
 // connect (the backend is down: not an attempt), connected but no complete response (an attempt),
 // or a status. A pooled connection that the backend had closed while idle is retried once on a
 // fresh connection before anything is reported.
+//
+// Built on the backend-client core it shares with the proxy (upstream/): the pool with the DNS cache and the check
+// of an idle connection before reuse, read_response_head for 1xx, deadlines from a sweeper. A
+// connection goes back to the pool only when its response was read to the end and nothing is
+// left unread after it.
 
 #include "spillway/config/config.hpp"
+#include "spillway/net/timed_socket.hpp"
 #include "spillway/replay/request_builder.hpp"
+#include "spillway/upstream/pool.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
-#include <list>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace spillway::replay {
 
 namespace net = boost::asio;
-namespace beast = boost::beast;
 
 struct send_result {
     enum class kind {
@@ -39,9 +41,14 @@ struct send_result {
 
 class backend_client {
 public:
-    backend_client(net::any_io_executor ex, const config::backend_config& cfg,
-                   std::size_t max_idle);
+    // Everything runs on `ex` (the replay's io_context), which must outlive the client; up to
+    // `max_idle` idle connections are kept.
+    backend_client(netx::executor ex, const config::backend_config& cfg, std::size_t max_idle);
+    ~backend_client();
+    backend_client(const backend_client&) = delete;
+    backend_client& operator=(const backend_client&) = delete;
 
+    // `r` must stay alive until the send completes.
     net::awaitable<send_result> send(const outgoing_request& r, unsigned attempt);
 
     // Whether the backend accepts a TCP connection within backend.connect_timeout_ms.
@@ -53,32 +60,20 @@ public:
     // host:port of backend.url, the Host of a request that had none.
     std::string default_host() const;
 
-    std::size_t idle_connections() const { return idle_.size(); }
-    std::size_t connections_opened() const { return opened_; }
-
 private:
-    struct connection {
-        explicit connection(net::any_io_executor ex) : stream(ex) {}
-        beast::tcp_stream stream;
-        beast::flat_buffer buffer;
-        std::string head;  // the request head being sent, reused across requests
-    };
-    using connection_list = std::list<connection>;
-
     struct exchange_result;
 
-    net::awaitable<boost::system::error_code> connect(connection& c);
-    net::awaitable<exchange_result> exchange(connection& c, const outgoing_request& r,
-                                             unsigned attempt);
-    void release(connection_list::iterator it, bool keep_alive);
+    netx::task<send_result> send_on_pool(const outgoing_request& r, unsigned attempt);
+    netx::task<exchange_result> exchange(upstream::connection& c, const outgoing_request& r,
+                                         unsigned attempt);
+    netx::task<bool> connects();
 
-    net::any_io_executor ex_;
     config::backend_config cfg_;
-    std::size_t max_idle_;
-    connection_list idle_;  // most recently used at the back
-    connection_list busy_;
+    // Shared with the coroutine that runs it, which may resume once after the client is gone.
+    std::shared_ptr<netx::deadline_sweeper> sweeper_;
+    upstream::pool_gauges gauges_;  // the pool needs somewhere to count; the replay exports none
+    upstream::connection_pool pool_;
     bool closed_ = false;
-    std::size_t opened_ = 0;
 };
 
 }  // namespace spillway::replay

@@ -1,6 +1,7 @@
-#include "spillway/proxy/upstream_pool.hpp"
+#include "spillway/upstream/pool.hpp"
 
 #include "spillway/core/errors.hpp"
+#include "spillway/upstream/stale_check.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
@@ -11,24 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace spillway::proxy {
+namespace spillway::upstream {
 
 namespace {
-
-
-// Names are resolved again after this long, so a backend that moves (DNS) is followed.
-constexpr std::chrono::seconds resolve_ttl{10};
-
-// Whether the backend closed (or reset) this idle connection: a non-blocking peek finds EOF or an
-// error, or bytes nobody asked for. Costs one syscall and spares a request a dead connection.
-bool closed_by_peer(upstream_connection& c) {
-    if (c.buffer.size() != 0) {
-        return true;  // unsolicited bytes: the connection is out of step
-    }
-    char probe;
-    ssize_t n = ::recv(c.stream.socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-}
 
 // The pending error of a socket (SO_ERROR), which reading clears; 0 when there is none.
 int socket_error(int fd) {
@@ -69,56 +55,42 @@ connect_start start_connect(const net::ip::tcp::endpoint& endpoint) {
     return {-1, error};
 }
 
-}  // namespace
-
-upstream_pool::upstream_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
-                             const config::host_port& address, pool_gauges& gauges)
-    : sweeper_(sweeper), cfg_(cfg), address_(address), gauges_(gauges) {}
-
-task<boost::system::error_code> upstream_pool::resolve() {
-    const auto now = std::chrono::steady_clock::now();
-    if (!endpoints_.empty() && (address_is_literal_ || now - resolved_at_ < resolve_ttl)) {
-        co_return boost::system::error_code{};
-    }
-    boost::system::error_code ec;
-    auto address = net::ip::make_address(address_.host, ec);
-    if (!ec) {
-        endpoints_ = {net::ip::tcp::endpoint(address, address_.port)};
-        address_is_literal_ = true;
-        co_return ec;
-    }
-    net::ip::basic_resolver<net::ip::tcp, netx::executor> resolver(sweeper_.get_executor());
-    auto [rec, results] = co_await resolver.async_resolve(
-        address_.host, std::to_string(address_.port), netx::use_task);
-    if (rec) {
-        co_return rec;
-    }
-    endpoints_.clear();
-    for (const auto& r : results) {
-        endpoints_.push_back(r.endpoint());
-    }
-    resolved_at_ = now;
-    co_return boost::system::error_code{};
+void close_socket(connection& c) {
+    boost::system::error_code ignored;
+    c.stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    c.stream.socket().close(ignored);
 }
 
-task<acquire_result> upstream_pool::acquire() {
+}  // namespace
+
+connection_pool::connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
+                                 const config::host_port& address, pool_gauges& gauges)
+    : connection_pool(sweeper, cfg, address, gauges, cfg.pool_max_idle) {}
+
+connection_pool::connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
+                                 const config::host_port& address, pool_gauges& gauges,
+                                 std::size_t max_idle)
+    : sweeper_(sweeper), cfg_(cfg), max_idle_(max_idle), gauges_(gauges), dns_(address) {}
+
+task<acquire_result> connection_pool::acquire() {
     const auto now = std::chrono::steady_clock::now();
     while (!idle_.empty()) {
-        upstream_ptr c = std::move(idle_.back());
+        connection_ptr c = std::move(idle_.back());
         idle_.pop_back();
         publish_idle();
-        if (now - c->idle_since >= cfg_.pool_idle_timeout || closed_by_peer(*c)) {
-            ++stats_.stale;
-            continue;
+        if (now - c->idle_since >= cfg_.pool_idle_timeout || is_stale(c->stream, c->buffer)) {
+            continue;  // closed as it goes out of scope
         }
-        ++stats_.reuses;
         co_return acquire_result{{}, std::move(c)};
     }
     co_return co_await connect();
 }
 
-task<acquire_result> upstream_pool::connect() {
-    const auto resolved = co_await resolve();
+task<acquire_result> connection_pool::connect() {
+    if (closed_) {
+        co_return acquire_result{net::error::operation_aborted, nullptr};
+    }
+    const auto resolved = co_await dns_.resolve(sweeper_.get_executor());
     if (resolved) {
         pool_gauges::bump(gauges_.connect_errors);
         co_return acquire_result{resolved, nullptr};
@@ -126,8 +98,12 @@ task<acquire_result> upstream_pool::connect() {
     // Each resolved address in turn, within one connect_timeout for them all.
     const auto deadline = std::chrono::steady_clock::now() + cfg_.connect_timeout;
     boost::system::error_code ec = net::error::host_not_found;
-    for (const auto& endpoint : endpoints_) {
+    for (const auto& endpoint : dns_.endpoints()) {
         const auto left = deadline - std::chrono::steady_clock::now();
+        if (closed_) {
+            ec = net::error::operation_aborted;
+            break;
+        }
         if (left <= std::chrono::steady_clock::duration::zero()) {
             ec = core::errc::connect_timeout;
             break;
@@ -138,7 +114,8 @@ task<acquire_result> upstream_pool::connect() {
             continue;
         }
         pool_gauges::add(gauges_.open, 1);  // until the connection is destroyed, however it ends
-        auto c = std::make_unique<upstream_connection>(sweeper_, gauges_);
+        auto c = std::make_unique<connection>(sweeper_, gauges_);
+        connections_.push_back(*c);
         c->stream.socket().assign(endpoint.protocol(), started.fd, ec);
         if (ec) {
             ::close(started.fd);
@@ -161,7 +138,6 @@ task<acquire_result> upstream_pool::connect() {
             continue;
         }
         c->stream.socket().set_option(net::ip::tcp::no_delay(true), ec);
-        ++stats_.connects;
         pool_gauges::bump(gauges_.connects);
         co_return acquire_result{{}, std::move(c)};
     }
@@ -169,9 +145,9 @@ task<acquire_result> upstream_pool::connect() {
     co_return acquire_result{ec, nullptr};
 }
 
-void upstream_pool::release(upstream_ptr connection) {
-    if (idle_.size() >= cfg_.pool_max_idle) {
-        return;  // the pool is full: this connection closes as it goes out of scope
+void connection_pool::release(connection_ptr connection) {
+    if (closed_ || idle_.size() >= max_idle_ || connection->buffer.size() != 0) {
+        return;  // this connection closes as it goes out of scope
     }
     connection->stream.expires_never();
     connection->idle_since = std::chrono::steady_clock::now();
@@ -179,9 +155,17 @@ void upstream_pool::release(upstream_ptr connection) {
     publish_idle();
 }
 
-void upstream_pool::close_idle() {
+void connection_pool::close_idle() {
     idle_.clear();
     publish_idle();
 }
 
-}  // namespace spillway::proxy
+void connection_pool::close() {
+    closed_ = true;
+    close_idle();
+    for (auto& c : connections_) {
+        close_socket(c);
+    }
+}
+
+}  // namespace spillway::upstream
