@@ -38,7 +38,8 @@ public:
     explicit rdkafka_producer(const config::kafka_config& cfg);
     ~rdkafka_producer() override;
 
-    int produce(const record& r, std::unique_ptr<delivery_callback> callback) noexcept override;
+    boost::system::error_code produce(const record& r,
+                                      std::unique_ptr<delivery_callback> callback) noexcept override;
     void close(std::chrono::milliseconds timeout) noexcept override;
     bool connected() const noexcept override { return connected_.load(std::memory_order_relaxed); }
     int take_over_reports() override;
@@ -149,11 +150,11 @@ void rdkafka_producer::give_back_reports() noexcept {
     }
 }
 
-int rdkafka_producer::produce(const record& r,
-                              std::unique_ptr<delivery_callback> callback) noexcept {
+boost::system::error_code rdkafka_producer::produce(
+    const record& r, std::unique_ptr<delivery_callback> callback) noexcept {
     std::shared_lock lock(produce_mutex_);
     if (closed_) {
-        return RD_KAFKA_RESP_ERR__DESTROY;
+        return errc::destroy;
     }
     headers_handle headers;
     if (!r.headers.empty()) {
@@ -191,11 +192,11 @@ int rdkafka_producer::produce(const record& r,
     error_handle error(rd_kafka_produceva(rk_.get(), vus, n));
     if (error) {
         outstanding_.fetch_sub(1, std::memory_order_relaxed);
-        return rd_kafka_error_code(error.get());
+        return make_error_code(rd_kafka_error_code(error.get()));
     }
     (void)headers.release();   // librdkafka owns them now
     (void)callback.release();  // on_delivery deletes it
-    return RD_KAFKA_RESP_ERR_NO_ERROR;
+    return {};
 }
 
 void rdkafka_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg,
@@ -216,11 +217,10 @@ void rdkafka_producer::deliver(const rd_kafka_message_t& msg) noexcept {
     }
     try {
         delivery_report report;
-        report.error = msg.err;
+        report.error = make_error_code(msg.err);
         report.partition = msg.partition;
         report.offset = msg.offset;
         if (msg.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            report.error_message = rd_kafka_err2str(msg.err);
             report.possibly_persisted =
                 rd_kafka_message_status(&msg) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
         }

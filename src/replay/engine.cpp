@@ -5,7 +5,6 @@
 #include "spillway/runtime/logging.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -22,47 +21,6 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // within about their sum, and a scrape sees a lag at most that old.
 constexpr auto lag_interval = std::chrono::seconds(2);
 constexpr auto kafka_check_timeout = std::chrono::seconds(2);
-
-// Completes on the caller's executor with the delivery report of one record. The callback fires
-// on the producer's thread (or is destroyed unfired when produce() refuses the record): either
-// way the waiting coroutine is resumed exactly once.
-template <typename Handler>
-class delivery_waiter final : public kafka::delivery_callback {
-public:
-    explicit delivery_waiter(Handler&& h) : handler_(std::move(h)) {}
-    ~delivery_waiter() override {
-        if (handler_) {
-            kafka::delivery_report refused;
-            refused.error = -1;
-            refused.error_message = "the producer refused the record";
-            complete(std::move(refused));
-        }
-    }
-    void on_delivery(const kafka::delivery_report& report) noexcept override {
-        complete(report);
-    }
-
-private:
-    void complete(kafka::delivery_report report) noexcept {
-        auto h = std::move(*handler_);
-        handler_.reset();
-        auto ex = net::get_associated_executor(h);
-        net::post(ex, [h = std::move(h), report = std::move(report)]() mutable {
-            std::move(h)(std::move(report));
-        });
-    }
-    std::optional<Handler> handler_;
-};
-
-template <typename Token>
-auto async_produce(kafka::producer& p, kafka::record rec, Token&& token) {
-    return net::async_initiate<Token, void(kafka::delivery_report)>(
-        [&p](auto handler, kafka::record r) {
-            using waiter = delivery_waiter<decltype(handler)>;
-            p.produce(std::move(r), std::make_unique<waiter>(std::move(handler)));
-        },
-        token, std::move(rec));
-}
 
 }  // namespace
 
@@ -81,7 +39,8 @@ engine::engine(net::io_context& ioc, const config::config& cfg,
       limiter_(cfg.replay.rate_limit),
       limits_(backlog_limits::for_concurrency(cfg.replay.concurrency)),
       backend_event_(ioc, net::steady_timer::time_point::max()),
-      idle_event_(ioc, net::steady_timer::time_point::max()) {}
+      idle_event_(ioc, net::steady_timer::time_point::max()),
+      dead_letters_(*dlq_, backoff_) {}
 
 engine::~engine() = default;
 
@@ -139,6 +98,7 @@ void engine::stop() {
     stopping_flag_ = true;
     consumer_.wake();
     backend_event_.cancel();
+    dead_letters_.stop();
     for (auto* t : sleepers_) {
         t->cancel();
     }
@@ -294,22 +254,11 @@ net::awaitable<std::optional<action>> engine::step(replay_fsm& fsm, const action
 
 net::awaitable<engine::result> engine::dead_letter(const kafka::record& rec) {
     // The original's offset counts only once the dead-letter topic has acknowledged the copy.
-    for (unsigned tries = 1;; ++tries) {
-        kafka::delivery_report report = co_await async_produce(*dlq_, rec, net::use_awaitable);
-        if (report.ok()) {
-            ++counters_.dead_lettered;
-            co_return result::finished;
-        }
-        log_->error("dead-letter to {} failed: {}; retrying", rec.topic,
-                                         report.error_message);
-        if (stopping_) {
-            co_return result::abandoned;
-        }
-        bool slept = co_await sleep(backoff_.delay(tries));
-        if (!slept) {
-            co_return result::abandoned;
-        }
+    if (!co_await dead_letters_.send(rec)) {
+        co_return result::abandoned;
     }
+    ++counters_.dead_lettered;
+    co_return result::finished;
 }
 
 net::awaitable<bool> engine::sleep(std::chrono::steady_clock::duration d) {

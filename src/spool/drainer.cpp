@@ -3,8 +3,6 @@
 #include "spillway/kafka/errors.hpp"
 #include "spillway/runtime/logging.hpp"
 
-#include <librdkafka/rdkafka.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -18,8 +16,7 @@ namespace {
 struct report {
     std::int64_t seq = 0;
     std::uint64_t bytes = 0;
-    int error = 0;  // rd_kafka_resp_err_t; 0 = delivered
-    std::string error_message;
+    boost::system::error_code error;  // kafka category; empty = delivered
 };
 
 }  // namespace
@@ -48,6 +45,10 @@ struct drainer::loop_state {
 
 namespace {
 
+// Not kafka::async_produce: this thread has no event loop to post a completion to (it waits on
+// a condition variable, with deadlines, for reports, appends and deletions alike), and a refusal
+// must be seen at once, inside send_more, to stop the round in FIFO order instead of arriving
+// later as one more report.
 class report_callback final : public kafka::delivery_callback {
 public:
     report_callback(std::shared_ptr<drainer::shared> s, std::int64_t seq, std::uint64_t bytes)
@@ -56,7 +57,7 @@ public:
     void on_delivery(const kafka::delivery_report& r) noexcept override {
         try {
             std::lock_guard lock(shared_->mutex);
-            shared_->reports.push_back({seq_, bytes_, r.error, r.ok() ? "" : r.error_message});
+            shared_->reports.push_back({seq_, bytes_, r.error});
             shared_->cv.notify_one();
         } catch (...) {
             // Out of memory: the record stays in the spool and is sent after a restart.
@@ -161,17 +162,17 @@ void drainer::handle_reports(loop_state& st) {
     for (auto& r : reports) {
         --st.in_flight;
         st.in_flight_bytes -= r.bytes;
-        if (r.error == 0) {
+        if (!r.error) {
             delivered.push_back(r.seq);
             st.deleting.insert(r.seq);
             st.backoff = options_.backoff_initial;
         } else if (kafka::is_permanent_error(r.error)) {
-            quarantine(st, r.seq, r.error_message);
+            quarantine(st, r.seq, r.error.message());
         } else {
             ++failed_;
             if (!st.first_failure || r.seq < *st.first_failure) {
                 st.first_failure = r.seq;
-                st.failure_reason = std::move(r.error_message);
+                st.failure_reason = r.error.message();
             }
         }
     }
@@ -208,18 +209,18 @@ bool drainer::send_more(loop_state& st) {
             continue;
         }
         auto callback = std::make_unique<report_callback>(shared_, rec.seq, rec.bytes);
-        const int rc = producer_.produce(rec.record, std::move(callback));
-        if (rc != 0 && kafka::is_permanent_error(rc)) {
+        const auto ec = producer_.produce(rec.record, std::move(callback));
+        if (kafka::is_permanent_error(ec)) {
             // Refused for good (e.g. larger than message.max.bytes): set aside, go on.
-            quarantine(st, rec.seq, rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(rc)));
+            quarantine(st, rec.seq, ec.message());
             st.cursor = rec.seq;
             continue;
         }
-        if (rc != 0) {
+        if (ec) {
             // Refused at once (queue full, producer closing): keep the order, retry from here.
             ++failed_;
             st.first_failure = rec.seq;
-            st.failure_reason = "produce refused, error " + std::to_string(rc);
+            st.failure_reason = "produce refused: " + ec.message();
             return true;
         }
         ++produced_;

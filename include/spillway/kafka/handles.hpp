@@ -4,6 +4,7 @@
 // is called directly; these only make ownership and start-up errors explicit.
 
 #include "spillway/config/config.hpp"
+#include "spillway/kafka/errors.hpp"
 
 #include <map>
 #include <memory>
@@ -105,5 +106,10 @@ void forward_logs(rd_kafka_conf_t* conf) noexcept;
 
 // librdkafka's description of an error code.
 std::string error_string(rd_kafka_resp_err_t err);
+
+// The C API's error code in the kafka category (errors.hpp); NO_ERROR is the empty code.
+inline boost::system::error_code make_error_code(rd_kafka_resp_err_t err) noexcept {
+    return make_error_code(static_cast<errc>(err));
+}
 
 }  // namespace spillway::kafka

@@ -1,13 +1,15 @@
 #pragma once
 // An asynchronous, idempotent Kafka producer (librdkafka) that never blocks its caller.
 // produce() hands the record to librdkafka and returns at once; the delivery report arrives
-// through a delivery_callback, which the caller may use to post a completion back to its own
-// executor. Reports are served on the producer's own poll thread, or on an event loop that took
-// them over (take_over_reports: one thread hand-off less per report on the capture path). The callback fires exactly once for every record that
-// produce() accepted: on success, on failure, and on close (flush, then purge, then poll).
+// through a delivery_callback (async_produce.hpp turns it into a completion on the caller's
+// executor). Reports are served on the producer's own poll thread, or on an event loop that took
+// them over (take_over_reports: one thread hand-off less per report on the capture path). The
+// callback fires exactly once for every record that produce() accepted: on success, on failure,
+// and on close (flush, then purge, then poll). Errors are in the kafka category (errors.hpp).
 
 #include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
+#include "spillway/kafka/errors.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -20,19 +22,21 @@
 namespace spillway::kafka {
 
 struct delivery_report {
-    int error = 0;  // rd_kafka_resp_err_t; 0 = delivered and acknowledged (acks=all)
-    std::string error_message;
+    // Empty: delivered and acknowledged (acks=all). Else a kafka-category code; message() is
+    // librdkafka's description.
+    boost::system::error_code error;
     std::int32_t partition = -1;
     std::int64_t offset = -1;
     // On error: the record may be in the topic all the same (it was in flight when it timed out
     // or was purged). Whoever stores it elsewhere should expect a duplicate, never a loss.
     bool possibly_persisted = false;
 
-    bool ok() const { return error == 0; }
+    bool ok() const { return !error; }
 };
 
 // Receives one delivery report. Called on the thread that serves reports (the producer's poll
-// thread, or the event loop that took them over); must not block and must not throw. The producer destroys it right after on_delivery returns.
+// thread, or the event loop that took them over); must not block and must not throw. The
+// producer destroys it right after on_delivery returns.
 class delivery_callback {
 public:
     virtual ~delivery_callback() = default;
@@ -52,9 +56,10 @@ public:
 
     // Enqueues a copy of the record without blocking (the caller keeps it, e.g. to spool it if
     // the delivery fails). On success the callback is owned by the producer and fires once,
-    // later. On failure (local queue full, unknown topic, closed producer) returns the librdkafka
-    // error code and the callback is destroyed without being called.
-    virtual int produce(const record& r, std::unique_ptr<delivery_callback> callback) noexcept = 0;
+    // later. On failure (errc::queue_full, an unknown topic, errc::destroy once closed) returns
+    // the error and the callback is destroyed without being called.
+    virtual boost::system::error_code produce(
+        const record& r, std::unique_ptr<delivery_callback> callback) noexcept = 0;
 
     // Waits up to `timeout` for outstanding records, then fails whatever is left (their
     // callbacks fire with an error). Idempotent.

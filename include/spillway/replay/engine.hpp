@@ -12,6 +12,7 @@
 #include "spillway/config/config.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/replay/backend_client.hpp"
+#include "spillway/replay/dead_letter_sender.hpp"
 #include "spillway/replay/flow_control.hpp"
 #include "spillway/replay/group_consumer.hpp"
 #include "spillway/replay/lag_monitor.hpp"
@@ -123,6 +124,7 @@ private:
     std::set<net::steady_timer*> sleepers_;  // cancelled by stop()
     net::steady_timer backend_event_;         // cancelled when the backend comes back or on stop
     net::steady_timer idle_event_;            // cancelled when in_flight_ drops to zero
+    dead_letter_sender dead_letters_;         // through dlq_
     replay_counters counters_;
 };
 

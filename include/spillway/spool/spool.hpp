@@ -47,7 +47,8 @@ public:
     virtual void on_appended(boost::system::error_code ec) noexcept = 0;
 };
 
-struct remove_op;  // a queued deletion or quarantine (spool.cpp)
+struct remove_op;     // a queued deletion or quarantine (spool.cpp)
+struct spool_totals;  // spool_db.hpp
 
 // One record as the drainer reads it back.
 struct stored_record {
@@ -115,7 +116,7 @@ public:
     // Whether the last transaction committed (for /ready: "spool writable"); true until one fails.
     bool last_commit_ok() const noexcept { return last_commit_ok_.load(); }
 
-    struct state;  // the SQLite connections, the queue and the writer thread (spool.cpp)
+    struct state;  // the SQLite file, the queue and the writer thread (spool.cpp)
 
 private:
     std::string path_;
@@ -135,6 +136,7 @@ private:
     void queue_removal(remove_op&& op);
     void writer_loop() noexcept;
     void commit(batch& b) noexcept;
+    bool write(const batch& b, spool_totals& freed) noexcept;
 };
 
 namespace detail {

@@ -34,7 +34,8 @@ TEST(GroupConsumer, SubscribesWithSpillwayDefaultsAndReceivesEveryRecord) {
         auto producer = kafka::make_producer(cfg);
         for (int i = 0; i < 30; ++i) {
             kafka::record r{"failed-requests", "k" + std::to_string(i), "v" + std::to_string(i)};
-            ASSERT_EQ(producer->produce(std::move(r), std::make_unique<count_callback>(acked)), 0);
+            ASSERT_EQ(producer->produce(std::move(r), std::make_unique<count_callback>(acked)),
+                      boost::system::error_code{});
         }
         producer->close(5s);
     }

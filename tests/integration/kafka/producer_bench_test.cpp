@@ -106,7 +106,7 @@ run_result burst(kafka::producer& producer, std::size_t n, int threads) {
         workers.emplace_back([&] {
             for (auto i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
                 auto cb = std::make_unique<timing_callback>(state, i);
-                if (producer.produce(bench_record(i), std::move(cb)) != 0) {
+                if (producer.produce(bench_record(i), std::move(cb))) {
                     ADD_FAILURE() << "produce refused";
                     return;
                 }

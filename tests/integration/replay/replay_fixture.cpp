@@ -61,7 +61,7 @@ void produce(const std::string& bootstrap, const std::string& topic,
     auto s = std::make_shared<counting_callback::shared>();
     for (const auto& [key, value] : records) {
         ASSERT_EQ(producer->produce({topic, key, value, {}}, std::make_unique<counting_callback>(s)),
-                  0);
+                  boost::system::error_code{});
     }
     std::unique_lock lock(s->mutex);
     ASSERT_TRUE(s->cv.wait_for(lock, 60s, [&] { return s->ok + s->failed == records.size(); }));

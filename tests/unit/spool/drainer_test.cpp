@@ -140,7 +140,7 @@ TEST_F(DrainerTest, ARecordKafkaRefusesForGoodIsQuarantinedAndDoesNotBlockTheOth
     d.start();
     ASSERT_TRUE(producer_.wait_pending(5));
     producer_.finish(1, true);
-    producer_.finish_with(1, 10, "Broker: Message size too large");  // MSG_SIZE_TOO_LARGE
+    producer_.finish_with(1, kafka::errc::msg_size_too_large);
     producer_.finish(3, true);
     ASSERT_TRUE(eventually([&] { return spool_.records() == 0; }));
     EXPECT_EQ(spool_.quarantined_records(), 1u);
@@ -152,7 +152,8 @@ TEST_F(DrainerTest, ARecordKafkaRefusesForGoodIsQuarantinedAndDoesNotBlockTheOth
 
 TEST_F(DrainerTest, AProduceRefusedForGoodIsQuarantinedAndTheDrainGoesOn) {
     fill(3);
-    producer_.refuse_next(1, 10);  // larger than message.max.bytes: refused by produce() itself
+    // Larger than message.max.bytes: refused by produce() itself.
+    producer_.refuse_next(1, kafka::errc::msg_size_too_large);
     drainer d(spool_, producer_, fast_options());
     d.start();
     ASSERT_TRUE(producer_.wait_pending(2));

@@ -123,7 +123,8 @@ inline boost::system::error_code append_and_wait(spool& s, kafka::record r) {
 // delivers (or fails) it, and can refuse produce() calls.
 class fake_producer final : public kafka::producer {
 public:
-    int produce(const kafka::record& r, std::unique_ptr<kafka::delivery_callback> cb) noexcept override {
+    boost::system::error_code produce(const kafka::record& r,
+                                      std::unique_ptr<kafka::delivery_callback> cb) noexcept override {
         std::lock_guard lock(mutex_);
         if (refuse_ > 0) {
             --refuse_;
@@ -134,7 +135,7 @@ public:
         pending_.push_back({std::move(r), std::move(cb)});
         max_pending_ = std::max(max_pending_, pending_.size());
         changed_.notify_all();
-        return 0;
+        return {};
     }
 
     void close(std::chrono::milliseconds) noexcept override { finish(pending(), false); }
@@ -142,11 +143,11 @@ public:
 
     // Reports the `n` oldest pending records, as delivered or as failed (timed out).
     void finish(std::size_t n, bool ok) {
-        finish_with(n, ok ? 0 : -192, ok ? "" : "Local: Message timed out");  // __MSG_TIMED_OUT
+        finish_with(n, ok ? kafka::errc::no_error : kafka::errc::msg_timed_out);
     }
 
-    // Reports the `n` oldest pending records with this librdkafka error (0: delivered).
-    void finish_with(std::size_t n, int error, const std::string& message) {
+    // Reports the `n` oldest pending records with this librdkafka error (no_error: delivered).
+    void finish_with(std::size_t n, kafka::errc error) {
         std::vector<std::unique_ptr<kafka::delivery_callback>> callbacks;
         {
             std::lock_guard lock(mutex_);
@@ -157,7 +158,6 @@ public:
         }
         kafka::delivery_report report;
         report.error = error;
-        report.error_message = message;
         for (auto& cb : callbacks) {
             cb->on_delivery(report);
         }
@@ -190,7 +190,7 @@ public:
         return out;
     }
     // The next `n` produce() calls fail with `error` (default: the local queue is full).
-    void refuse_next(int n, int error = -184) {  // RD_KAFKA_RESP_ERR__QUEUE_FULL
+    void refuse_next(int n, kafka::errc error = kafka::errc::queue_full) {
         std::lock_guard lock(mutex_);
         refuse_ = n;
         refuse_error_ = error;
@@ -207,7 +207,7 @@ private:
     std::vector<std::string> produced_keys_;
     std::size_t max_pending_ = 0;
     int refuse_ = 0;
-    int refuse_error_ = -184;
+    kafka::errc refuse_error_ = kafka::errc::queue_full;
     int refused_ = 0;
 };
 

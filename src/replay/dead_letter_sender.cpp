@@ -1,0 +1,49 @@
+#include "spillway/replay/dead_letter_sender.hpp"
+
+#include "spillway/kafka/async_produce.hpp"
+#include "spillway/runtime/logging.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace spillway::replay {
+
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+}  // namespace
+
+dead_letter_sender::dead_letter_sender(kafka::producer& producer, const backoff& retry)
+    : producer_(producer), retry_(retry), log_(runtime::logger("replay")) {}
+
+net::awaitable<bool> dead_letter_sender::send(const kafka::record& rec) {
+    for (unsigned tries = 1;; ++tries) {
+        auto [ec, report] = co_await kafka::async_produce(producer_, rec, use_tuple);
+        if (!ec) {
+            co_return true;
+        }
+        log_->error("dead-letter to {} failed: {}; retrying", rec.topic, ec.message());
+        if (stopped_ || !co_await wait_to_retry(tries)) {
+            co_return false;
+        }
+    }
+}
+
+net::awaitable<bool> dead_letter_sender::wait_to_retry(unsigned tries) {
+    net::steady_timer timer(co_await net::this_coro::executor, retry_.delay(tries));
+    waits_.insert(&timer);
+    co_await timer.async_wait(use_tuple);
+    waits_.erase(&timer);
+    co_return !stopped_;
+}
+
+void dead_letter_sender::stop() {
+    stopped_ = true;
+    for (auto* timer : waits_) {
+        timer->cancel();
+    }
+}
+
+}  // namespace spillway::replay
