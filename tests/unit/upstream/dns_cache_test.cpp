@@ -9,6 +9,8 @@
 namespace spillway::upstream {
 namespace {
 
+namespace net = boost::asio;
+
 using namespace std::chrono_literals;
 
 TEST(DnsCache, ResolvesANameOnceWithinTheTtl) {

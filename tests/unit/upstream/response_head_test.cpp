@@ -13,6 +13,8 @@
 namespace spillway::upstream {
 namespace {
 
+namespace net = boost::asio;
+
 using namespace std::chrono_literals;
 namespace http = boost::beast::http;
 

@@ -9,6 +9,8 @@
 namespace spillway::upstream {
 namespace {
 
+namespace net = boost::asio;
+
 using namespace std::chrono_literals;
 
 // A connected pair: the client side as a timed_socket, the server side as a plain socket.
