@@ -18,6 +18,10 @@
 
 namespace spillway::proxy {
 
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using netx::task;
+
 inline netx::timed_socket& deadline_layer(netx::timed_socket& stream) noexcept {
     return stream;
 }
