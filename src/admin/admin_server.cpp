@@ -1,8 +1,10 @@
 #include "spillway/admin/admin_server.hpp"
 
+#include "spillway/core/text.hpp"
 #include "spillway/http/small_server.hpp"
 #include "spillway/runtime/logging.hpp"
-#include "spillway/core/text.hpp"
+
+#include <boost/system/system_error.hpp>
 
 namespace spillway::admin {
 
@@ -86,7 +88,7 @@ bool start_admin(admin_server& server, const config::config& cfg) {
     }
     try {
         server.start();
-    } catch (const std::system_error& e) {
+    } catch (const boost::system::system_error& e) {  // Asio's: not a std::system_error in 1.81
         if (cfg.admin.listen) {
             runtime::logger("admin")->critical("cannot listen on admin.listen {}: {}",
                                                cfg.admin.listen->to_string(), e.what());

@@ -4,14 +4,15 @@
 
 #include "spillway/kafka/handles.hpp"
 #include "spillway/runtime/cli.hpp"
+#include "spillway/runtime/exit_status.hpp"
 #include "spillway/runtime/logging.hpp"
+#include "spillway/runtime/signals.hpp"
 
 #include <librdkafka/rdkafka_mock.h>
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -76,7 +77,7 @@ int int_flag(const runtime::cli_result& cli, const std::string& name, int fallba
     }
     std::cerr << "spillway-devbroker: " << name << ": expected an integer in [" << lo << ", " << hi
               << "], got \"" << it->second << "\"\n";
-    std::exit(2);
+    std::exit(runtime::exit_config_error);
 }
 
 // Written beside the target and renamed: a reader never sees half an address.
@@ -112,24 +113,11 @@ bool port_is_free(std::uint16_t port) {
     return free;
 }
 
-sigset_t handled_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) {
-        sigaddset(&set, sig);
-    }
-    return set;
-}
-
-// Serves signals until SIGTERM or SIGINT. They stay blocked in every thread (librdkafka's
-// threads inherit the mask) and are taken synchronously here: no async-signal-safety puzzles.
-void serve_signals(rd_kafka_mock_cluster_t* cluster, const sigset_t& set) {
+// Serves signals until SIGTERM or SIGINT: SIGUSR1 takes the broker down, SIGUSR2 brings it back.
+void serve_signals(rd_kafka_mock_cluster_t* cluster, runtime::signal_waiter& signals) {
     auto log = runtime::logger("devbroker");
     for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0) {
-            continue;
-        }
+        const int sig = signals.wait();
         if (sig == SIGUSR1) {
             auto err = rd_kafka_mock_broker_set_down(cluster, broker_id);
             log->warn("broker {} down (SIGUSR1): {}", broker_id, rd_kafka_err2str(err));
@@ -137,7 +125,7 @@ void serve_signals(rd_kafka_mock_cluster_t* cluster, const sigset_t& set) {
             auto err = rd_kafka_mock_broker_set_up(cluster, broker_id);
             log->info("broker {} up (SIGUSR2): {}", broker_id, rd_kafka_err2str(err));
         } else {
-            log->info("stopping ({})", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            log->info("stopping ({})", runtime::signal_name(sig));
             return;
         }
     }
@@ -184,6 +172,49 @@ mock_broker start_mock(std::uint16_t port) {
     return mock;
 }
 
+// Prints the bootstrap address, and writes it to --bootstrap-file when asked.
+bool publish_bootstrap(const runtime::cli_result& cli, const std::string& bootstrap) {
+    std::cout << bootstrap << std::endl;
+    if (cli.has("--bootstrap-file")) {
+        const auto& path = cli.flags.at("--bootstrap-file");
+        if (!write_atomically(path, bootstrap)) {
+            runtime::logger("devbroker")->critical("cannot write {}", path);
+            return false;
+        }
+    }
+    runtime::logger("devbroker")->info("listening on {}", bootstrap);
+    return true;
+}
+
+int run(const runtime::cli_result& cli) {
+    const int partitions = int_flag(cli, "--partitions", 3, 1, 1000);
+    const int dlq_partitions = int_flag(cli, "--dlq-partitions", 1, 1, 1000);
+    const auto port = static_cast<std::uint16_t>(int_flag(cli, "--port", 0, 0, 65535));
+    if (port != 0 && !port_is_free(port)) {
+        runtime::logger("devbroker")->critical("cannot listen on 127.0.0.1:{}: the port is in use",
+                                               port);
+        return runtime::exit_failure;
+    }
+
+    runtime::signal_waiter signals({SIGTERM, SIGINT, SIGUSR1, SIGUSR2});
+    // A test runner killed by a timeout cannot stop its brokers: they stop themselves (SIGTERM,
+    // served like any other). A parent already gone before prctl leaves us adopted by init.
+    const pid_t parent = ::getppid();
+    if (cli.has("--exit-with-parent") &&
+        (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent)) {
+        return runtime::exit_ok;
+    }
+
+    auto mock = start_mock(port);
+    if (!mock.cluster || !create_topic(mock.cluster.get(), cli.cfg.kafka.topic, partitions) ||
+        !create_topic(mock.cluster.get(), cli.cfg.replay.dlq_topic, dlq_partitions) ||
+        !publish_bootstrap(cli, rd_kafka_mock_cluster_bootstraps(mock.cluster.get()))) {
+        return runtime::exit_failure;
+    }
+    serve_signals(mock.cluster.get(), signals);
+    return runtime::exit_ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -199,46 +230,5 @@ int main(int argc, char** argv) {
         }};
     const auto cli = runtime::parse_command_line(argc, argv, info);
     runtime::setup_logging(cli.cfg.log);
-    auto log = runtime::logger("devbroker");
-    const int partitions = int_flag(cli, "--partitions", 3, 1, 1000);
-    const int dlq_partitions = int_flag(cli, "--dlq-partitions", 1, 1, 1000);
-    const auto port = static_cast<std::uint16_t>(int_flag(cli, "--port", 0, 0, 65535));
-    if (port != 0 && !port_is_free(port)) {
-        log->critical("cannot listen on 127.0.0.1:{}: the port is in use", port);
-        return 1;
-    }
-
-    const sigset_t signals = handled_signals();
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-    // A test runner killed by a timeout cannot stop its brokers: they stop themselves (SIGTERM,
-    // served like any other). A parent already gone before prctl leaves us adopted by init.
-    const pid_t parent = ::getppid();
-    if (cli.has("--exit-with-parent") &&
-        (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent)) {
-        return 0;
-    }
-
-    auto mock = start_mock(port);
-    if (!mock.cluster) {
-        return 1;
-    }
-    if (!create_topic(mock.cluster.get(), cli.cfg.kafka.topic, partitions) ||
-        !create_topic(mock.cluster.get(), cli.cfg.replay.dlq_topic, dlq_partitions)) {
-        return 1;
-    }
-
-    const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(mock.cluster.get());
-    std::cout << bootstrap << std::endl;
-    if (cli.has("--bootstrap-file")) {
-        const auto& path = cli.flags.at("--bootstrap-file");
-        if (!write_atomically(path, bootstrap)) {
-            log->critical("cannot write {}", path);
-            return 1;
-        }
-    }
-    log->info("listening on {}", bootstrap);
-
-    serve_signals(mock.cluster.get(), signals);
-    return 0;
+    return runtime::run_guarded("devbroker", [&] { return run(cli); });
 }

@@ -1,28 +1,27 @@
 // spillway: the proxy daemon.
 #include "spillway/daemon/proxy_daemon.hpp"
 #include "spillway/runtime/cli.hpp"
+#include "spillway/runtime/exit_status.hpp"
 #include "spillway/runtime/logging.hpp"
 #include "spillway/runtime/signals.hpp"
-
-#include <csignal>
-#include <exception>
 
 namespace {
 
 using namespace spillway;
 
-int run(const config::config& cfg, const sigset_t& signals) {
+int run(const config::config& cfg) {
+    runtime::signal_waiter signals;  // before the daemon starts its threads
     daemon::proxy_daemon proxy(cfg);
     if (!proxy.start()) {
-        return 1;
+        return runtime::exit_failure;
     }
-    int sig = 0;
-    sigwait(&signals, &sig);
-    runtime::logger("proxy")->info("received {}, shutting down (up to {} ms for in-flight requests)",
-                                   sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                                   cfg.shutdown_timeout.count());
+    if (const auto sig = runtime::wait_for_termination(signals)) {
+        runtime::logger("proxy")->info(
+            "received {}, shutting down (up to {} ms for in-flight requests)", *sig,
+            cfg.shutdown_timeout.count());
+    }
     proxy.stop();
-    return 0;
+    return runtime::exit_ok;
 }
 
 }  // namespace
@@ -32,15 +31,7 @@ int main(int argc, char** argv) {
         "spillway",
         "fault-tolerant HTTP reverse proxy: what the backend cannot take is stored in Kafka",
         {}};
-    auto cli = runtime::parse_command_line(argc, argv, info);
+    const auto cli = runtime::parse_command_line(argc, argv, info);
     runtime::setup_logging(cli.cfg.log);
-    const auto signals = runtime::block_termination_signals();
-    int status = 1;
-    try {
-        status = run(cli.cfg, signals);
-    } catch (const std::exception& e) {
-        runtime::logger("proxy")->critical("cannot start: {}", e.what());
-    }
-    spdlog::shutdown();
-    return status;
+    return runtime::run_guarded("proxy", [&] { return run(cli.cfg); });
 }

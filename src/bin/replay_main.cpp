@@ -7,26 +7,21 @@
 #include "spillway/replay/replay_metrics.hpp"
 #include "spillway/replay/tail.hpp"
 #include "spillway/runtime/cli.hpp"
+#include "spillway/runtime/exit_status.hpp"
 #include "spillway/runtime/logging.hpp"
+#include "spillway/runtime/signals.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 
-#include <atomic>
-#include <csignal>
 #include <iostream>
+#include <thread>
 
 namespace {
 
 using namespace spillway;
 namespace net = boost::asio;
-
-std::atomic<bool> tail_stop{false};
-
-extern "C" void on_tail_signal(int) {
-    tail_stop = true;
-}
 
 int tail(const runtime::cli_result& cli) {
     replay::tail_options options;
@@ -35,20 +30,19 @@ int tail(const runtime::cli_result& cli) {
         auto format = replay::tail_format_from_string(cli.flags.at("--format"));
         if (!format) {
             std::cerr << "spillway-replay: --format: expected text, json or curl\n";
-            return 2;
+            return runtime::exit_config_error;
         }
         options.format = *format;
     }
-    std::signal(SIGTERM, on_tail_signal);
-    std::signal(SIGINT, on_tail_signal);
-    std::signal(SIGPIPE, on_tail_signal);  // `| head` ends the tail quietly
-    return replay::run_tail(cli.cfg, options, std::cout, tail_stop);
+    return replay::run_tail(cli.cfg, options, std::cout, runtime::stop_flag_on_signals());
 }
 
+// The engine runs on a thread of its own; this (main) thread waits for SIGTERM or SIGINT, or
+// for the engine to end by itself (a failure), like every other daemon's main thread.
 int replay_until_signalled(const config::config& cfg) {
+    runtime::signal_waiter signals;  // before librdkafka and the admin listener start threads
     net::io_context ioc(1);
-    std::unique_ptr<replay::engine> engine;
-    engine = std::make_unique<replay::engine>(ioc, cfg, kafka::make_producer(cfg.kafka));
+    auto engine = std::make_unique<replay::engine>(ioc, cfg, kafka::make_producer(cfg.kafka));
 
     // The admin listener runs on its own thread and reads the engine's atomics and the lag
     // monitor's snapshots; it is stopped before the engine goes away.
@@ -57,17 +51,10 @@ int replay_until_signalled(const config::config& cfg) {
     admin::admin_server admin_listener(admin::admin_address(cfg, 9902), metrics,
                                        [&engine] { return engine->readiness(); });
     if (!admin::start_admin(admin_listener, cfg)) {
-        return 1;
+        return runtime::exit_failure;
     }
 
-    net::signal_set signals(ioc, SIGTERM, SIGINT);
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-        if (!ec) {
-            runtime::logger("replay")->info("signal {}: stopping", sig);
-            engine->stop();
-        }
-    });
-    int status = 0;
+    int status = runtime::exit_ok;
     net::co_spawn(ioc, engine->run(), [&](std::exception_ptr e) {
         if (e) {
             try {
@@ -75,12 +62,17 @@ int replay_until_signalled(const config::config& cfg) {
             } catch (const std::exception& ex) {
                 runtime::logger("replay")->critical("replay failed: {}", ex.what());
             }
-            status = 1;
+            status = runtime::exit_failure;
         }
-        signals.cancel();
         ioc.stop();
+        signals.interrupt();
     });
-    ioc.run();
+    std::thread loop([&ioc] { ioc.run(); });
+    if (const auto sig = runtime::wait_for_termination(signals)) {
+        runtime::logger("replay")->info("received {}, stopping", *sig);
+        net::post(ioc, [&engine] { engine->stop(); });
+    }
+    loop.join();
     admin_listener.stop();
     return status;
 }
@@ -88,19 +80,15 @@ int replay_until_signalled(const config::config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    runtime::program_info info{
+    const runtime::program_info info{
         "spillway-replay",
         "replays the requests queued in Kafka to the backend, at least once",
         {{"--tail", "", "print queued envelopes (text, json or curl) instead of replaying"},
          {"--from-beginning", "", "with --tail: start at the oldest queued envelope"},
          {"--format", "FORMAT", "with --tail: text (default), json or curl"}}};
-    auto cli = runtime::parse_command_line(argc, argv, info);
+    const auto cli = runtime::parse_command_line(argc, argv, info);
     runtime::setup_logging(cli.cfg.log);
-    try {
+    return runtime::run_guarded("replay", [&] {
         return cli.has("--tail") ? tail(cli) : replay_until_signalled(cli.cfg);
-    } catch (const std::exception& e) {
-        // Start-up only: the data path reports errors as values.
-        std::cerr << "spillway-replay: " << e.what() << "\n";
-        return 2;
-    }
+    });
 }

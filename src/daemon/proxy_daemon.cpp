@@ -13,8 +13,9 @@
 #include "spillway/spool/drainer.hpp"
 #include "spillway/spool/spool.hpp"
 
+#include <boost/system/system_error.hpp>
+
 #include <algorithm>
-#include <system_error>
 
 namespace spillway::daemon {
 
@@ -102,7 +103,7 @@ bool proxy_daemon::start() {
     p.drainer.start();
     try {
         p.server.start();
-    } catch (const std::system_error& e) {
+    } catch (const boost::system::system_error& e) {  // Asio's: not a std::system_error in 1.81
         log->critical("cannot listen on {}: {}", p.cfg.listen.to_string(), e.what());
         return false;
     }

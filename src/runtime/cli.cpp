@@ -1,5 +1,7 @@
 #include "spillway/runtime/cli.hpp"
 
+#include "spillway/runtime/exit_status.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -25,16 +27,27 @@ void print_help(const program_info& info) {
 
 [[noreturn]] void usage_error(const program_info& info, const std::string& what) {
     std::cerr << info.name << ": " << what << " (see --help)\n";
-    std::exit(2);
+    std::exit(exit_config_error);
 }
 
-}  // namespace
-
-cli_result parse_command_line(int argc, char** argv, const program_info& info) {
-    cli_result result;
+// What the arguments asked for, before the configuration is loaded.
+struct arguments {
     std::optional<std::string> config_path;
     bool check_only = false;
+    std::map<std::string, std::string> flags;
+};
 
+const cli_flag* find_flag(const program_info& info, const std::string& name) {
+    for (const auto& flag : info.flags) {
+        if (flag.name == name) {
+            return &flag;
+        }
+    }
+    return nullptr;
+}
+
+arguments parse_arguments(int argc, char** argv, const program_info& info) {
+    arguments args;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         std::optional<std::string> inline_value;
@@ -53,41 +66,42 @@ cli_result parse_command_line(int argc, char** argv, const program_info& info) {
         };
         if (arg == "--help" || arg == "-h") {
             print_help(info);
-            std::exit(0);
+            std::exit(exit_ok);
         } else if (arg == "--version") {
             std::cout << info.name << " " << SPILLWAY_VERSION << "\n";
-            std::exit(0);
+            std::exit(exit_ok);
         } else if (arg == "--config" || arg == "-c") {
-            config_path = take_value();
+            args.config_path = take_value();
         } else if (arg == "--check-config") {
-            check_only = true;
+            args.check_only = true;
+        } else if (const cli_flag* known = find_flag(info, arg)) {
+            args.flags[arg] = known->value_name.empty() ? "" : take_value();
         } else {
-            const cli_flag* known = nullptr;
-            for (const auto& flag : info.flags) {
-                if (flag.name == arg) {
-                    known = &flag;
-                }
-            }
-            if (known == nullptr) {
-                usage_error(info, "unknown option " + arg);
-            }
-            result.flags[arg] = known->value_name.empty() ? "" : take_value();
+            usage_error(info, "unknown option " + arg);
         }
     }
+    return args;
+}
 
-    if (!config_path) {
-        config_path = config::process_env("SPILLWAY_CONFIG");
+}  // namespace
+
+cli_result parse_command_line(int argc, char** argv, const program_info& info) {
+    auto args = parse_arguments(argc, argv, info);
+    if (!args.config_path) {
+        args.config_path = config::process_env("SPILLWAY_CONFIG");
     }
+    cli_result result;
+    result.flags = std::move(args.flags);
     try {
-        result.cfg = config_path ? config::load_file(*config_path) : config::parse("{}");
+        result.cfg = args.config_path ? config::load_file(*args.config_path) : config::parse("{}");
     } catch (const config::config_error& e) {
         std::cerr << info.name << ": configuration error: " << e.what() << "\n";
-        std::exit(2);
+        std::exit(exit_config_error);
     }
-    if (check_only) {
-        std::cout << info.name << ": configuration OK"
-                  << (config_path ? " (" + *config_path + ")" : std::string(" (defaults)")) << "\n";
-        std::exit(0);
+    if (args.check_only) {
+        const std::string source = args.config_path ? *args.config_path : "defaults";
+        std::cout << info.name << ": configuration OK (" << source << ")\n";
+        std::exit(exit_ok);
     }
     return result;
 }

@@ -116,7 +116,7 @@ void setup_logging(const config::log_config& cfg) {
     });
     // spdlog's flusher is a thread of its own, started here, usually before main() blocks the
     // termination signals: started with every signal blocked, it can never be the thread a
-    // SIGTERM is delivered to (which would kill the daemon instead of reaching its sigwait).
+    // SIGTERM is delivered to (which would kill the daemon instead of reaching its signal_waiter).
     sigset_t all_signals;
     sigset_t previous;
     sigfillset(&all_signals);

@@ -25,7 +25,8 @@ public:
     admin_server(const admin_server&) = delete;
     admin_server& operator=(const admin_server&) = delete;
 
-    // Binds (throws std::system_error when the address is taken) and starts the thread.
+    // Binds (throws boost::system::system_error when the address is taken) and starts the
+    // thread.
     void start();
     void stop();
 

@@ -17,9 +17,6 @@ enum class failure_kind {
     circuit_open,     // the circuit breaker is open; the backend was not tried
 };
 
-// Where a failure came from, Pingora-style: it decides who is to blame in logs and metrics.
-enum class failure_source { upstream, downstream, internal };
-
 struct failure {
     failure_kind kind = failure_kind::connect_error;
     std::optional<unsigned> status;  // the backend's status, for upstream_status only
