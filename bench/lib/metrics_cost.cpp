@@ -1,5 +1,6 @@
 // bench/metrics_cost.sh: the instructions the request path spends on metrics, per request.
 #include "spillway/metrics/metrics.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>

@@ -62,7 +62,8 @@ struct admin_server::impl {
     http_util::small_server server;
 };
 
-admin_server::admin_server(config::host_port listen, metrics::registry& metrics, readiness_check ready)
+admin_server::admin_server(config::host_port listen, metrics::registry& metrics,
+                           readiness_check ready)
     : impl_(std::make_unique<impl>(std::move(listen), metrics, std::move(ready))) {}
 
 admin_server::~admin_server() = default;  // the small server stops itself

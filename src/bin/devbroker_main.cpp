@@ -10,19 +10,19 @@
 
 #include <librdkafka/rdkafka_mock.h>
 
-#include <arpa/inet.h>
-#include <dlfcn.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace {
 
@@ -107,8 +107,8 @@ bool port_is_free(std::uint16_t port) {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(port);
-    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                      ::listen(fd, 1) == 0;
+    const bool free =
+        ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd, 1) == 0;
     ::close(fd);
     return free;
 }
@@ -134,8 +134,8 @@ void serve_signals(rd_kafka_mock_cluster_t* cluster, runtime::signal_waiter& sig
 bool create_topic(rd_kafka_mock_cluster_t* cluster, const std::string& topic, int partitions) {
     auto err = rd_kafka_mock_topic_create(cluster, topic.c_str(), partitions, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        runtime::logger("devbroker")->critical("cannot create topic {}: {}", topic,
-                                               rd_kafka_err2str(err));
+        runtime::logger("devbroker")
+            ->critical("cannot create topic {}: {}", topic, rd_kafka_err2str(err));
         return false;
     }
     runtime::logger("devbroker")->info("topic {} ({} partitions)", topic, partitions);
@@ -191,8 +191,8 @@ int run(const runtime::cli_result& cli) {
     const int dlq_partitions = int_flag(cli, "--dlq-partitions", 1, 1, 1000);
     const auto port = static_cast<std::uint16_t>(int_flag(cli, "--port", 0, 0, 65535));
     if (port != 0 && !port_is_free(port)) {
-        runtime::logger("devbroker")->critical("cannot listen on 127.0.0.1:{}: the port is in use",
-                                               port);
+        runtime::logger("devbroker")
+            ->critical("cannot listen on 127.0.0.1:{}: the port is in use", port);
         return runtime::exit_failure;
     }
 

@@ -88,7 +88,6 @@ int main(int argc, char** argv) {
          {"--format", "FORMAT", "with --tail: text (default), json or curl"}}};
     const auto cli = runtime::parse_command_line(argc, argv, info);
     runtime::setup_logging(cli.cfg.log);
-    return runtime::run_guarded("replay", [&] {
-        return cli.has("--tail") ? tail(cli) : replay_until_signalled(cli.cfg);
-    });
+    return runtime::run_guarded(
+        "replay", [&] { return cli.has("--tail") ? tail(cli) : replay_until_signalled(cli.cfg); });
 }

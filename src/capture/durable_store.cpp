@@ -18,9 +18,12 @@ bool durable_store::log_throttle::allow() noexcept {
 
 std::string_view to_string(sink s) {
     switch (s) {
-        case sink::kafka: return "kafka";
-        case sink::spool: return "spool";
-        case sink::none: return "none";
+        case sink::kafka:
+            return "kafka";
+        case sink::spool:
+            return "spool";
+        case sink::none:
+            return "none";
     }
     return "none";
 }
@@ -32,8 +35,8 @@ netx::task<sink> durable_store::store(kafka::record record, std::string_view id)
         co_return sink::kafka;
     }
     if (kafka::is_permanent_error(kafka_ec)) {
-        log->error("request {} NOT stored: kafka refuses it ({}, {} bytes)", id,
-                   kafka_ec.message(), record.value.size());
+        log->error("request {} NOT stored: kafka refuses it ({}, {} bytes)", id, kafka_ec.message(),
+                   record.value.size());
         co_return sink::none;
     }
     if (spool_warnings_.allow()) {

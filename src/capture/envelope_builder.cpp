@@ -22,15 +22,16 @@ bool redacted(std::string_view name, const std::vector<std::string>& redact) {
 // The wall-clock time the request arrived, from the steady start time kept on the hot path.
 std::string received_at(const proxy::request_record& record) {
     const auto age = std::chrono::steady_clock::now() - record.start;
-    return core::format_rfc3339(std::chrono::system_clock::now() -
-                                std::chrono::duration_cast<std::chrono::system_clock::duration>(age));
+    return core::format_rfc3339(
+        std::chrono::system_clock::now() -
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(age));
 }
 
 }  // namespace
 
 envelope::envelope build_envelope(const proxy::client_request& req, const core::failure& failure,
-                        const proxy::request_record& record, const config::capture_config& cfg,
-                        std::string_view upstream) {
+                                  const proxy::request_record& record,
+                                  const config::capture_config& cfg, std::string_view upstream) {
     envelope::envelope e;
     e.id = record.id.str();
     e.received_at = received_at(record);
@@ -54,7 +55,8 @@ envelope::envelope build_envelope(const proxy::client_request& req, const core::
                                                       ? std::string("[REDACTED]")
                                                       : std::string(f.value()));
     };
-    if (record.header_order.size() == static_cast<std::size_t>(std::distance(req.begin(), req.end()))) {
+    if (record.header_order.size() ==
+        static_cast<std::size_t>(std::distance(req.begin(), req.end()))) {
         for (const auto* f : record.header_order) {
             add(*f);  // the client's order, duplicates where they were
         }

@@ -2,6 +2,7 @@
 // config/spillway.json; each validates what it read and names the key on error.
 
 #include "spillway/config/config_json.hpp"
+
 #include "spillway/config/object_reader.hpp"
 
 #include <set>
@@ -121,8 +122,7 @@ void read_rate_limit(object_reader& r, rate_limit_config& rl) {
                 "\"" + text + "\" is not an IP address or a CIDR prefix such as 10.0.0.0/8");
         rl.trusted_proxies.push_back(*prefix);
     }
-    require(rl.requests_per_second <= 1e6, r.key("requests_per_second"),
-            "must be at most 1000000");
+    require(rl.requests_per_second <= 1e6, r.key("requests_per_second"), "must be at most 1000000");
     require(rl.burst <= 1000000, r.key("burst"), "must be at most 1000000");
     require(rl.max_clients >= 64, r.key("max_clients"), "must be at least 64");
 }
@@ -171,8 +171,7 @@ void read_replay(object_reader& r, replay_config& rp) {
     r.read("probe_interval_ms", rp.probe_interval);
     require(!rp.group_id.empty(), r.key("group_id"), "must not be empty");
     require(!rp.dlq_topic.empty(), r.key("dlq_topic"), "must not be empty");
-    require(rp.concurrency >= 1 && rp.concurrency <= 4096, r.key("concurrency"),
-            "must be 1..4096");
+    require(rp.concurrency >= 1 && rp.concurrency <= 4096, r.key("concurrency"), "must be 1..4096");
     require(rp.max_attempts >= 1, r.key("max_attempts"), "must be at least 1");
     require(rp.backoff_initial.count() > 0, r.key("backoff_initial_ms"), "must be positive");
     require(rp.backoff_max >= rp.backoff_initial, r.key("backoff_max_ms"),
@@ -194,7 +193,7 @@ void read_log(object_reader& r, log_config& l) {
     r.read("level", l.level);
     r.read("format", l.format);
     r.read("access_log", l.access_log);
-    static const std::set<std::string> levels{"trace", "debug", "info", "warn",
+    static const std::set<std::string> levels{"trace", "debug",    "info", "warn",
                                               "error", "critical", "off"};
     require(levels.contains(l.level), r.key("level"),
             "expected one of trace, debug, info, warn, error, critical, off");
@@ -208,9 +207,8 @@ config from_json(const json& doc) {
     object_reader top(doc, "");
     read_top_level(top, c);
     read_backend(top, c.backend);
-    top.section("circuit_breaker", [&](object_reader& r) {
-        read_circuit_breaker(r, c.circuit_breaker);
-    });
+    top.section("circuit_breaker",
+                [&](object_reader& r) { read_circuit_breaker(r, c.circuit_breaker); });
     top.section("limits", [&](object_reader& r) { read_limits(r, c.limits); });
     top.section("rate_limit", [&](object_reader& r) { read_rate_limit(r, c.rate_limit); });
     top.section("capture", [&](object_reader& r) { read_capture(r, c.capture); });

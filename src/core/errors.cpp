@@ -12,7 +12,8 @@ public:
 
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {
-            case errc::connect_timeout: return "connect to backend timed out";
+            case errc::connect_timeout:
+                return "connect to backend timed out";
         }
         return "unknown spillway error";
     }

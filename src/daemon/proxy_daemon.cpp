@@ -68,9 +68,8 @@ struct proxy_daemon::parts {
           server(c, handler),
           admin_listener(admin::admin_address(c, 9901), metrics,
                          [this] {
-                             return proxy_readiness({producer->connected(),
-                                                     spool.last_commit_ok(), spool.bytes(),
-                                                     spool.max_bytes()});
+                             return proxy_readiness({producer->connected(), spool.last_commit_ok(),
+                                                     spool.bytes(), spool.max_bytes()});
                          }),
           reports(*producer) {
         register_proxy_metrics(metrics,
@@ -114,11 +113,12 @@ bool proxy_daemon::start() {
         log->warn("delivery reports stay on the producer's thread");
     }
     const auto ep = p.server.local_endpoint();
-    log->info("spillway {} listening on {}:{} ({} worker thread(s)), backend {}, kafka {} topic {}, "
-              "spool {} ({} records waiting)",
-              SPILLWAY_VERSION, ep.address().to_string(), ep.port(), p.cfg.worker_threads(),
-              describe_backend(p.cfg), p.cfg.kafka.brokers, p.cfg.kafka.topic, p.spool.path(),
-              p.spool.records());
+    log->info(
+        "spillway {} listening on {}:{} ({} worker thread(s)), backend {}, kafka {} topic {}, "
+        "spool {} ({} records waiting)",
+        SPILLWAY_VERSION, ep.address().to_string(), ep.port(), p.cfg.worker_threads(),
+        describe_backend(p.cfg), p.cfg.kafka.brokers, p.cfg.kafka.topic, p.spool.path(),
+        p.spool.records());
     return true;
 }
 

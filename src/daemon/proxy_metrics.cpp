@@ -121,7 +121,8 @@ void write_pools(exposition& out, const proxy::backend_endpoints& endpoints) {
             t.open += g.open.load(std::memory_order_relaxed);
             t.idle += g.idle.load(std::memory_order_relaxed);
             t.connects += static_cast<double>(g.connects.load(std::memory_order_relaxed));
-            t.connect_errors += static_cast<double>(g.connect_errors.load(std::memory_order_relaxed));
+            t.connect_errors +=
+                static_cast<double>(g.connect_errors.load(std::memory_order_relaxed));
         }
         sums.push_back(t);
     }
@@ -164,7 +165,8 @@ void write_kafka_delivery(exposition& out, const kafka::producer& p) {
 
 }  // namespace
 
-void register_backend_metrics(metrics::registry& registry, const proxy::backend_endpoints& endpoints) {
+void register_backend_metrics(metrics::registry& registry,
+                              const proxy::backend_endpoints& endpoints) {
     registry.add([&endpoints](exposition& out) {
         write_circuits(out, endpoints);
         write_pools(out, endpoints);

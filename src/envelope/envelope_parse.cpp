@@ -2,9 +2,8 @@
 // dead letter says exactly what was wrong. Unknown members are ignored (docs/envelope.md,
 // "Compatibility"): additive changes stay version 1.
 
-#include "spillway/envelope/envelope.hpp"
-
 #include "spillway/core/text.hpp"
+#include "spillway/envelope/envelope.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -216,8 +215,7 @@ std::optional<std::string> read_headers(const json& array, header_list& headers)
     for (std::size_t i = 0; i < array.size(); ++i) {
         const json& pair = array[i];
         const std::string where = "headers[" + std::to_string(i) + "]: ";
-        if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() ||
-            !pair[1].is_string()) {
+        if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) {
             return where + "expected a [name, value] pair of strings";
         }
         auto name = pair[0].get<std::string>();

@@ -7,7 +7,8 @@ namespace spillway::http_util {
 namespace {
 
 constexpr std::array<std::string_view, 7> fixed_hop_by_hop{
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"};
+    "connection", "keep-alive",        "proxy-connection", "te",
+    "trailer",    "transfer-encoding", "upgrade"};
 
 char lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

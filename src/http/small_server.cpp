@@ -87,8 +87,7 @@ struct small_server::impl {
     std::thread thread;
 };
 
-small_server::small_server(config::host_port listen, small_server_options options,
-                           handler answer)
+small_server::small_server(config::host_port listen, small_server_options options, handler answer)
     : impl_(std::make_unique<impl>(std::move(listen), std::move(options), std::move(answer))) {}
 
 small_server::~small_server() {

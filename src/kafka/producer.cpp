@@ -5,13 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace spillway::kafka {
 
@@ -38,8 +38,8 @@ public:
     explicit rdkafka_producer(const config::kafka_config& cfg);
     ~rdkafka_producer() override;
 
-    boost::system::error_code produce(const record& r,
-                                      std::unique_ptr<delivery_callback> callback) noexcept override;
+    boost::system::error_code produce(
+        const record& r, std::unique_ptr<delivery_callback> callback) noexcept override;
     void close(std::chrono::milliseconds timeout) noexcept override;
     bool connected() const noexcept override { return connected_.load(std::memory_order_relaxed); }
     int take_over_reports() override;
@@ -194,7 +194,7 @@ boost::system::error_code rdkafka_producer::produce(
         outstanding_.fetch_sub(1, std::memory_order_relaxed);
         return make_error_code(rd_kafka_error_code(error.get()));
     }
-    (void)headers.release();   // librdkafka owns them now
+    (void)headers.release();  // librdkafka owns them now
     (void)callback.release();  // on_delivery deletes it
     return {};
 }
@@ -248,8 +248,8 @@ void rdkafka_producer::on_error(rd_kafka_t* rk, int err, const char* reason,
             return;
         }
         // Connection failures are already in librdkafka's own log lines (FAIL); say them once.
-        const bool transport = err == RD_KAFKA_RESP_ERR__TRANSPORT ||
-                               err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+        const bool transport =
+            err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
         self->log_->log(transport ? spdlog::level::debug : spdlog::level::warn, "{}: {}",
                         rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
     } catch (...) {

@@ -1,10 +1,10 @@
 #include "spillway/net/ip_prefix.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+
+#include <arpa/inet.h>
 
 namespace spillway::netx {
 

@@ -1,7 +1,6 @@
-#include "spillway/proxy/request_record.hpp"
-
-#include "spillway/runtime/logging.hpp"
 #include "spillway/core/text.hpp"
+#include "spillway/proxy/request_record.hpp"
+#include "spillway/runtime/logging.hpp"
 
 #include <fmt/format.h>
 
@@ -9,11 +8,16 @@ namespace spillway::proxy {
 
 std::string_view to_string(request_outcome outcome) {
     switch (outcome) {
-        case request_outcome::proxied: return "proxied";
-        case request_outcome::captured: return "captured";
-        case request_outcome::rejected: return "rejected";
-        case request_outcome::local: return "local";
-        case request_outcome::aborted: return "aborted";
+        case request_outcome::proxied:
+            return "proxied";
+        case request_outcome::captured:
+            return "captured";
+        case request_outcome::rejected:
+            return "rejected";
+        case request_outcome::local:
+            return "local";
+        case request_outcome::aborted:
+            return "aborted";
     }
     return "unknown";
 }
@@ -23,8 +27,9 @@ void write_access_log(const request_record& r) {
     if (!log->should_log(spdlog::level::info)) {
         return;
     }
-    const double ms = std::chrono::duration<double, std::milli>(
-                          std::chrono::steady_clock::now() - r.start).count();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r.start)
+            .count();
     const std::string_view flags = r.failure        ? core::access_code(r.failure->kind)
                                    : r.rate_limited ? std::string_view("RL")
                                                     : std::string_view("-");

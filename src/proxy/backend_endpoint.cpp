@@ -22,9 +22,13 @@ std::uint32_t generation_of(std::uint32_t word) {
 
 backend_endpoint::backend_endpoint(config::host_port address,
                                    const config::circuit_breaker_config& cfg, unsigned workers)
-    : address_(std::move(address)), name_(address_.to_string()), enabled_(cfg.enabled),
-      open_duration_(cfg.open_duration), failure_threshold_(cfg.failure_threshold),
-      machine_({cfg.failure_threshold, cfg.open_duration}), gauges_(workers) {}
+    : address_(std::move(address)),
+      name_(address_.to_string()),
+      enabled_(cfg.enabled),
+      open_duration_(cfg.open_duration),
+      failure_threshold_(cfg.failure_threshold),
+      machine_({cfg.failure_threshold, cfg.open_duration}),
+      gauges_(workers) {}
 
 circuit_breaker::ticket backend_endpoint::admit() {
     const auto word = word_.load(std::memory_order_acquire);
@@ -76,10 +80,11 @@ void backend_endpoint::entered(circuit_state s, std::string_view cause) {
     transitions_[static_cast<std::size_t>(s)].fetch_add(1, std::memory_order_relaxed);
     switch (s) {
         case circuit_state::open:
-            log->warn("circuit for backend {} opened ({}; failure threshold {}): its requests are "
-                      "captured as circuit_open for {} ms, then one probe is let through",
-                      name_, cause.empty() ? std::string_view("probe failed") : cause,
-                      failure_threshold_, open_duration_.count());
+            log->warn(
+                "circuit for backend {} opened ({}; failure threshold {}): its requests are "
+                "captured as circuit_open for {} ms, then one probe is let through",
+                name_, cause.empty() ? std::string_view("probe failed") : cause, failure_threshold_,
+                open_duration_.count());
             break;
         case circuit_state::half_open:
             log->info("circuit for backend {} half-open: one probe request is let through", name_);
@@ -93,8 +98,8 @@ void backend_endpoint::entered(circuit_state s, std::string_view cause) {
 backend_endpoints make_endpoints(const config::config& cfg) {
     backend_endpoints out;
     for (const auto& address : cfg.backend.endpoints) {
-        out.push_back(std::make_unique<backend_endpoint>(address, cfg.circuit_breaker,
-                                                         cfg.worker_threads()));
+        out.push_back(
+            std::make_unique<backend_endpoint>(address, cfg.circuit_breaker, cfg.worker_threads()));
     }
     return out;
 }

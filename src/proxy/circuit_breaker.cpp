@@ -4,9 +4,12 @@ namespace spillway::proxy {
 
 std::string_view to_string(circuit_state state) {
     switch (state) {
-        case circuit_state::closed: return "closed";
-        case circuit_state::open: return "open";
-        case circuit_state::half_open: return "half_open";
+        case circuit_state::closed:
+            return "closed";
+        case circuit_state::open:
+            return "open";
+        case circuit_state::half_open:
+            return "half_open";
     }
     return "unknown";
 }

@@ -22,7 +22,10 @@ bool is_idempotent(boost::beast::http::verb method) {
 
 failure_policy::failure_policy(const failure_rules& rules, std::size_t endpoints,
                                std::size_t cursor, bool idempotent)
-    : rules_(rules), endpoints_(endpoints), first_(cursor % endpoints), cursor_(cursor),
+    : rules_(rules),
+      endpoints_(endpoints),
+      first_(cursor % endpoints),
+      cursor_(cursor),
       idempotent_(idempotent) {}
 
 forward_action failure_policy::start() {
@@ -86,8 +89,7 @@ forward_action failure_policy::on_body_failed(upstream_error error, std::string_
     // so the request is still captured, or tried elsewhere.
     const auto kind = error == upstream_error::timeout ? core::failure_kind::timeout
                                                        : core::failure_kind::upstream_reset;
-    return fail({kind, std::nullopt, true, "response body: " + std::string(detail)},
-                verdict::none);
+    return fail({kind, std::nullopt, true, "response body: " + std::string(detail)}, verdict::none);
 }
 
 forward_action failure_policy::on_client_write_failed() {
@@ -102,10 +104,10 @@ forward_action failure_policy::on_relayed() {
 forward_action failure_policy::upstream_failed(upstream_error error, std::string detail) {
     const bool sent = written_ > 0;
     if (error == upstream_error::timeout) {
-        return fail({core::failure_kind::timeout, std::nullopt, sent,
-                     "no response head within " + std::to_string(rules_.response_timeout.count()) +
-                         " ms"},
-                    verdict::failure);
+        return fail(
+            {core::failure_kind::timeout, std::nullopt, sent,
+             "no response head within " + std::to_string(rules_.response_timeout.count()) + " ms"},
+            verdict::failure);
     }
     // A pooled connection the backend closed at the same moment we reused it: try once more on
     // a new connection when the backend cannot have acted on the request.

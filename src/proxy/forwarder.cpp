@@ -56,8 +56,8 @@ public:
             endpoint_.report(ticket_, v);
             return;
         }
-        const std::string cause = std::string(core::to_string(failure.kind)) + ": " +
-                                  failure.detail;
+        const std::string cause =
+            std::string(core::to_string(failure.kind)) + ": " + failure.detail;
         endpoint_.report(ticket_, v, cause);
     }
 
@@ -77,25 +77,25 @@ struct exchange {
 
 struct relay_end {
     boost::system::error_code upstream;  // set: reading the body failed
-    bool reached_client = false;          // a byte of the response was written to the client
-    bool client_failed = false;           // writing to the client failed
-    bool keep_alive = true;               // the client connection may stay open
+    bool reached_client = false;  // a byte of the response was written to the client
+    bool client_failed = false;  // writing to the client failed
+    bool keep_alive = true;  // the client connection may stay open
 };
 
 // Streams the response whose head was read to the client, in 16 KiB pieces; the head and the
 // first piece go out in one write.
 template <client_stream Stream>
-task<relay_end> relay(Stream& client, exchange& x, upstream::connection_pool& pool, request_record& record,
-                      bool keep_alive, const config::config& cfg) {
+task<relay_end> relay(Stream& client, exchange& x, upstream::connection_pool& pool,
+                      request_record& record, bool keep_alive, const config::config& cfg) {
     auto& parser = *x.parser;
     const auto parsed_length = parser.content_length();
     const std::optional<std::uint64_t> content_length =
         parsed_length ? std::optional<std::uint64_t>(*parsed_length) : std::nullopt;
     response_writer writer(x.head);  // the request head is no longer needed
     relay_end end;
-    end.keep_alive = writer.start_relayed(parser.get().base(), content_length,
-                                          x.req.method() == http::verb::head,
-                                          x.req.version() >= 11, keep_alive);
+    end.keep_alive =
+        writer.start_relayed(parser.get().base(), content_length,
+                             x.req.method() == http::verb::head, x.req.version() >= 11, keep_alive);
     record.status = parser.get().result_int();
 
     std::array<char, relay_chunk_bytes> chunk;
@@ -105,8 +105,8 @@ task<relay_end> relay(Stream& client, exchange& x, upstream::connection_pool& po
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
             x.conn->stream.expires_after(cfg.backend.response_timeout);
-            auto [rec, ignored] = co_await http::async_read(x.conn->stream, x.conn->buffer,
-                                                            parser, tuple_awaitable);
+            auto [rec, ignored] =
+                co_await http::async_read(x.conn->stream, x.conn->buffer, parser, tuple_awaitable);
             const auto ec = x.conn->stream.translate(rec);
             if (ec && ec != http::error::need_buffer) {
                 end.upstream = ec;
@@ -150,8 +150,8 @@ void build_request_head(exchange& x, const backend_endpoint& endpoint,
                         const request_record& record) {
     x.head.clear();  // (a relay may have used it for a client head)
     build_upstream_request_head(x.head, x.req,
-                                forward_context{record.client_ip, record.id.view(),
-                                                endpoint.name(), record.trace.generated_header()});
+                                forward_context{record.client_ip, record.id.view(), endpoint.name(),
+                                                record.trace.generated_header()});
 }
 
 forward_action relay_event(failure_policy& policy, const relay_end& end) {
@@ -167,9 +167,8 @@ forward_action relay_event(failure_policy& policy, const relay_end& end) {
 
 }  // namespace
 
-forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints,
-                     unsigned worker, const config::config& cfg,
-                     metrics::histogram& upstream_duration)
+forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints, unsigned worker,
+                     const config::config& cfg, metrics::histogram& upstream_duration)
     : cfg_(cfg), upstream_duration_(upstream_duration) {
     for (auto& e : endpoints) {
         routes_.push_back(std::unique_ptr<route>(new route{
@@ -188,9 +187,9 @@ void forwarder::close_idle() {
 }
 
 std::string forwarder::circuit_open_detail() const {
-    return routes_.size() == 1 ? "circuit open for backend " + routes_.front()->endpoint.name()
-                               : "circuit open for every backend endpoint (" +
-                                     std::to_string(routes_.size()) + ")";
+    return routes_.size() == 1
+               ? "circuit open for backend " + routes_.front()->endpoint.name()
+               : "circuit open for every backend endpoint (" + std::to_string(routes_.size()) + ")";
 }
 
 // Carries out the failure policy's actions until it says relay is done, capture or abort.
@@ -238,8 +237,8 @@ task<forwarder::result> forwarder::forward(Stream& client, const client_request&
                 x.conn->stream.expires_after(cfg_.backend.response_timeout);
                 const std::array<net::const_buffer, 2> request{net::buffer(x.head),
                                                                net::buffer(req.body())};
-                auto [wec, written] = co_await net::async_write(x.conn->stream, request,
-                                                                tuple_awaitable);
+                auto [wec, written] =
+                    co_await net::async_write(x.conn->stream, request, tuple_awaitable);
                 if (!wec) {
                     action = policy.on_written(written);
                     break;

@@ -1,9 +1,10 @@
 #include "spillway/proxy/rate_limit_client.hpp"
 
-#include <algorithm>
+#include "spillway/http/hop_by_hop.hpp"
+
 #include <boost/container/small_vector.hpp>
 
-#include "spillway/http/hop_by_hop.hpp"
+#include <algorithm>
 
 namespace spillway::proxy {
 
@@ -25,7 +26,8 @@ walk walk_list(std::string_view list, std::span<const netx::ip_prefix> trusted,
                netx::ip_address& client) {
     while (true) {
         const auto comma = list.rfind(',');
-        const auto entry = http_util::trim_ows(comma == std::string_view::npos ? list : list.substr(comma + 1));
+        const auto entry =
+            http_util::trim_ows(comma == std::string_view::npos ? list : list.substr(comma + 1));
         if (!entry.empty()) {  // empty list elements are allowed and ignored (RFC 9110 §5.6.1)
             auto address = parse_forwarded_entry(entry);
             if (!address) {

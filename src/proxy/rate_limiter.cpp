@@ -1,11 +1,11 @@
 #include "spillway/proxy/rate_limiter.hpp"
 
+#include "spillway/proxy/rate_limit_client.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
-
-#include "spillway/proxy/rate_limit_client.hpp"
 
 namespace spillway::proxy {
 
@@ -53,7 +53,7 @@ std::unique_ptr<rate_limiter> rate_limiter::from_config(const config::rate_limit
 }
 
 rate_decision rate_limiter::admit(const client_request& req, std::string_view peer,
-                              rate_clock::time_point now) {
+                                  rate_clock::time_point now) {
     const auto peer_address = netx::parse_ip_address(peer);
     if (!peer_address) {
         return {};  // a socket without a peer address ("unknown") cannot be keyed: let it pass

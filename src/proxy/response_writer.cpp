@@ -72,8 +72,8 @@ void serialize_local_response(std::string& out, const client_response& res) {
 }
 
 bool response_writer::start_relayed(const http::response_header<>& res,
-                                    std::optional<std::uint64_t> content_length,
-                                    bool head_request, bool client_http11, bool keep_alive) {
+                                    std::optional<std::uint64_t> content_length, bool head_request,
+                                    bool client_http11, bool keep_alive) {
     framing_ = choose_framing(res, head_request, content_length, client_http11);
     keep_alive = keep_alive && framing_ != body_framing::until_close;
     head_.clear();

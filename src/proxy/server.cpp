@@ -7,9 +7,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
-#include <sys/socket.h>
-
 #include <optional>
+
+#include <sys/socket.h>
 
 namespace spillway::proxy {
 
@@ -49,7 +49,9 @@ bool wait_until(Predicate done, std::chrono::milliseconds bound) {
 struct server::worker {
     worker(const config::config& cfg, failure_handler& handler, proxy_counters& counters,
            backend_endpoints& endpoints, unsigned index)
-        : ioc(1), guard(net::make_work_guard(ioc)), acceptor(ioc.get_executor()),
+        : ioc(1),
+          guard(net::make_work_guard(ioc)),
+          acceptor(ioc.get_executor()),
           state(ioc.get_executor(), cfg, handler, counters, endpoints, index) {}
 
     net::io_context ioc;
@@ -59,7 +61,8 @@ struct server::worker {
 };
 
 server::server(const config::config& cfg, failure_handler& handler)
-    : cfg_(cfg), handler_(handler),
+    : cfg_(cfg),
+      handler_(handler),
       endpoints_(make_endpoints(cfg)),
       rate_limit_(rate_limiter::from_config(cfg.rate_limit)) {}
 
@@ -119,14 +122,15 @@ task<void> server::accept_loop(worker& w) {
         }
         net::co_spawn(w.ioc.get_executor(), run_session(std::move(socket), w.state),
                       [](std::exception_ptr e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    runtime::logger("proxy")->error("session ended by exception: {}", ex.what());
-                }
-            }
-        });
+                          if (e) {
+                              try {
+                                  std::rethrow_exception(e);
+                              } catch (const std::exception& ex) {
+                                  runtime::logger("proxy")->error("session ended by exception: {}",
+                                                                  ex.what());
+                              }
+                          }
+                      });
     }
 }
 

@@ -94,13 +94,14 @@ task<bool> read_request(Stream& stream, beast::flat_buffer& buffer, request_pars
         if (!parser.is_done()) {
             if (expects_continue(parser)) {
                 static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-                auto [wec, wn] = co_await net::async_write(stream, net::buffer(continue_line),
-                                                           tuple_awaitable);
+                auto [wec, wn] =
+                    co_await net::async_write(stream, net::buffer(continue_line), tuple_awaitable);
                 ec = wec;
             }
             if (!ec) {
                 deadline.expires_after(limits.body_timeout);
-                std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+                std::tie(ec, n) =
+                    co_await http::async_read(stream, buffer, parser, tuple_awaitable);
                 ec = deadline.translate(ec);
             }
         }
@@ -118,8 +119,7 @@ task<bool> read_request(Stream& stream, beast::flat_buffer& buffer, request_pars
         co_await reject(stream, http::status::payload_too_large, "request_body_too_large", record,
                         w, scratch);
     } else if (is_malformed(ec)) {
-        co_await reject(stream, http::status::bad_request, "malformed_request", record, w,
-                        scratch);
+        co_await reject(stream, http::status::bad_request, "malformed_request", record, w, scratch);
     } else if (!record.method.empty() || ec == http::error::partial_message ||
                ec == beast::error::timeout) {
         // Timed out (slowloris) or went away mid-request: close without an answer.
@@ -144,8 +144,8 @@ task<void> answer_rate_limited(Stream& stream, const client_request& req, reques
     record.rate_limited = true;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     w.counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    auto res = rate_limited_response(decision.retry_after, record.id.view(), req.version(),
-                                     keep_alive);
+    auto res =
+        rate_limited_response(decision.retry_after, record.id.view(), req.version(), keep_alive);
     co_await write_response(stream, res, record, w.cfg, scratch);
 }
 
@@ -157,8 +157,8 @@ task<bool> answer(Stream& stream, const client_request& req, request_record& rec
     if (is_health_check(req, w.cfg)) {
         record.outcome = request_outcome::local;
         w.counters.requests_local.fetch_add(1, std::memory_order_relaxed);
-        auto res = make_json_response(http::status::ok, R"({"status":"ok"})", req.version(),
-                                      keep_alive);
+        auto res =
+            make_json_response(http::status::ok, R"({"status":"ok"})", req.version(), keep_alive);
         if (req.method() == http::verb::head) {
             res.body().clear();
             res.content_length(15);
@@ -179,7 +179,7 @@ task<bool> answer(Stream& stream, const client_request& req, request_record& rec
     auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive, scratch);
     if (!forwarded.failure) {
         auto& counter = record.outcome == request_outcome::proxied ? w.counters.requests_proxied
-                                                                    : w.counters.requests_aborted;
+                                                                   : w.counters.requests_aborted;
         counter.fetch_add(1, std::memory_order_relaxed);
         co_return forwarded.client_keep_alive;
     }
@@ -200,8 +200,8 @@ task<bool> await_request(Stream& stream, beast::flat_buffer& buffer,
         co_return true;  // a pipelined request is already here
     }
     deadline_layer(stream).expires_after(timeout);
-    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(first_read_bytes),
-                                                   tuple_awaitable);
+    auto [ec, n] =
+        co_await stream.async_read_some(buffer.prepare(first_read_bytes), tuple_awaitable);
     buffer.commit(n);
     co_return !ec;
 }
@@ -246,10 +246,9 @@ task<void> serve(Stream& stream, session_handle& handle, std::string_view client
 worker_state::worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
                            proxy_counters& counters, backend_endpoints& endpoints, unsigned worker)
     : cfg(cfg),
-      sweeper(ex, netx::deadline_sweeper::resolution_for(
-                      std::min({cfg.limits.header_timeout, cfg.limits.idle_timeout,
-                                cfg.limits.body_timeout, cfg.backend.connect_timeout,
-                                cfg.backend.response_timeout}))),
+      sweeper(ex, netx::deadline_sweeper::resolution_for(std::min(
+                      {cfg.limits.header_timeout, cfg.limits.idle_timeout, cfg.limits.body_timeout,
+                       cfg.backend.connect_timeout, cfg.backend.response_timeout}))),
       forward(sweeper, endpoints, worker, cfg, counters.upstream_duration),
       on_failure(handler),
       counters(counters) {}

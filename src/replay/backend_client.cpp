@@ -111,9 +111,9 @@ netx::task<send_result> backend_client::send_on_pool(const outgoing_request& r, 
             acquired = co_await pool_.acquire();
         }
         if (acquired.error) {
-            co_return send_result{closed_ ? send_result::kind::aborted
-                                          : send_result::kind::connect_failed,
-                                  0, std::nullopt, "connect: " + acquired.error.message()};
+            co_return send_result{
+                closed_ ? send_result::kind::aborted : send_result::kind::connect_failed, 0,
+                std::nullopt, "connect: " + acquired.error.message()};
         }
         const bool reused = acquired.connection->requests++ > 0;
         const auto x = co_await exchange(*acquired.connection, r, attempt);
@@ -136,8 +136,9 @@ netx::task<send_result> backend_client::send_on_pool(const outgoing_request& r, 
     }
 }
 
-netx::task<backend_client::exchange_result> backend_client::exchange(
-    upstream::connection& c, const outgoing_request& r, unsigned attempt) {
+netx::task<backend_client::exchange_result> backend_client::exchange(upstream::connection& c,
+                                                                     const outgoing_request& r,
+                                                                     unsigned attempt) {
     exchange_result out;
     std::string head;
     append_wire_head(head, r, attempt);

@@ -16,9 +16,8 @@ json dlq_json(const envelope::dlq_info& info) {
 
 void add_source_headers(kafka::record& r, const source_position& from, const std::string& reason) {
     r.headers.emplace_back("spillway-dlq-reason", reason);
-    r.headers.emplace_back("spillway-source",
-                           from.topic + "/" + std::to_string(from.partition) + "/" +
-                               std::to_string(from.offset));
+    r.headers.emplace_back("spillway-source", from.topic + "/" + std::to_string(from.partition) +
+                                                  "/" + std::to_string(from.offset));
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ engine::~engine() = default;
 
 net::awaitable<void> engine::run() {
     log_->info("replaying {} (group {}) to {}, concurrency {}", consumer_.topic(),
-              cfg_.replay.group_id, cfg_.backend.url, cfg_.replay.concurrency);
+               cfg_.replay.group_id, cfg_.backend.url, cfg_.replay.concurrency);
     lag_.start();
     // A backlog stuck full pauses well before the consumer would leave its group for not polling.
     limits_.stuck_after = std::min(limits_.stuck_after, consumer_.max_poll_interval() / 4);
@@ -87,7 +87,7 @@ net::awaitable<void> engine::run() {
     consumer_.close();
     dlq_->close(std::chrono::milliseconds{2000});
     log_->info("stopped: delivered {}, dead-lettered {}, abandoned {}", counters_.delivered.load(),
-              counters_.dead_lettered.load(), counters_.abandoned.load());
+               counters_.dead_lettered.load(), counters_.abandoned.load());
 }
 
 void engine::stop() {
@@ -129,8 +129,7 @@ net::awaitable<void> engine::handle(work w) {
     try {
         r = co_await replay(w);
     } catch (const std::exception& e) {
-        log_->error("message {}@{}: {}", w.ref.partition, w.ref.offset,
-                                         e.what());
+        log_->error("message {}@{}: {}", w.ref.partition, w.ref.offset, e.what());
     }
     if (r == result::finished) {
         if (auto next = tracker_.finish(w.ref)) {
@@ -159,9 +158,9 @@ net::awaitable<engine::result> engine::replay(const work& w) {
     auto parsed = envelope::parse_envelope(w.msg.value);
     if (auto* bad = std::get_if<envelope::parse_error>(&parsed)) {
         log_->warn("{}@{}: invalid envelope ({}): dead-lettered", w.ref.partition, w.ref.offset,
-                  bad->reason);
+                   bad->reason);
         envelope::dlq_info info{"invalid envelope: " + bad->reason, std::nullopt, 0,
-                               core::now_rfc3339()};
+                                core::now_rfc3339()};
         auto rec = dead_letter_raw(w.msg.value, std::move(info), from, cfg_.replay.dlq_topic);
         auto r = co_await dead_letter(rec);
         co_return r;
@@ -171,8 +170,8 @@ net::awaitable<engine::result> engine::replay(const work& w) {
     if (auto* no = std::get_if<rejection>(&built)) {
         log_->warn("{} {}: {}: dead-lettered", env.id, env.uri, no->reason);
         envelope::dlq_info info{no->reason, std::nullopt, env.attempts, core::now_rfc3339()};
-        auto rec = dead_letter_envelope(std::move(env), std::move(info), from,
-                                        cfg_.replay.dlq_topic);
+        auto rec =
+            dead_letter_envelope(std::move(env), std::move(info), from, cfg_.replay.dlq_topic);
         auto r = co_await dead_letter(rec);
         co_return r;
     }
@@ -190,7 +189,7 @@ net::awaitable<engine::result> engine::replay(const work& w) {
         if (next->kind == action_kind::wait_backoff) {
             ++counters_.retried;
             log_->info("{} {}: attempt {} failed ({}), retrying in {} ms", env.id, env.uri,
-                      next->attempt, next->reason, next->delay.count());
+                       next->attempt, next->reason, next->delay.count());
         }
         a = std::move(*next);
     }
@@ -238,16 +237,16 @@ net::awaitable<std::optional<action>> engine::step(replay_fsm& fsm, const action
         counters_.attempt_duration.observe(std::chrono::steady_clock::now() - sent_at);
     }
     switch (sent.outcome) {
-    case send_result::kind::response:
-        gate_.on_connect_success();
-        co_return fsm.on_response(sent.status, sent.retry_after);
-    case send_result::kind::connect_failed:
-        on_connect_failure(sent.detail);
-        co_return fsm.on_connect_failure();
-    case send_result::kind::transport_failed:
-        co_return fsm.on_transport_failure(sent.detail);
-    case send_result::kind::aborted:
-        break;
+        case send_result::kind::response:
+            gate_.on_connect_success();
+            co_return fsm.on_response(sent.status, sent.retry_after);
+        case send_result::kind::connect_failed:
+            on_connect_failure(sent.detail);
+            co_return fsm.on_connect_failure();
+        case send_result::kind::transport_failed:
+            co_return fsm.on_transport_failure(sent.detail);
+        case send_result::kind::aborted:
+            break;
     }
     co_return std::nullopt;
 }
@@ -281,9 +280,8 @@ void engine::on_connect_failure(const std::string& detail) {
         return;
     }
     ++counters_.backend_outages;
-    log_->warn(
-        "backend {} is down ({}): fetching paused, probing every {} ms", cfg_.backend.url,
-        detail, cfg_.replay.probe_interval.count());
+    log_->warn("backend {} is down ({}): fetching paused, probing every {} ms", cfg_.backend.url,
+               detail, cfg_.replay.probe_interval.count());
     set_pause(pause_reason::backend_down, true);
     if (!probing_) {
         probing_ = true;
@@ -302,8 +300,7 @@ net::awaitable<void> engine::probe_loop() {
             log_->debug("probe: backend still down");
         }
         if (gate_.on_probe(answered) == backend_gate::change::came_up) {
-            log_->info("backend {} answers again: resuming",
-                                            cfg_.backend.url);
+            log_->info("backend {} answers again: resuming", cfg_.backend.url);
             set_pause(pause_reason::backend_down, false);
             backend_event_.cancel();
         }
@@ -323,17 +320,17 @@ void engine::set_pause(pause_reason reason, bool active) {
     counters_.paused_backend_down = pause_.has(pause_reason::backend_down);
     counters_.paused_backlog_full = pause_.has(pause_reason::backlog_full);
     switch (change) {
-    case pause_change::pause:
-        consumer_.set_paused(true);
-        break;
-    case pause_change::resume:
-        consumer_.set_paused(false);
-        // The poll loop may be waiting on an empty queue; the refetch must not wait for its
-        // timeout.
-        consumer_.wake();
-        break;
-    case pause_change::none:
-        break;
+        case pause_change::pause:
+            consumer_.set_paused(true);
+            break;
+        case pause_change::resume:
+            consumer_.set_paused(false);
+            // The poll loop may be waiting on an empty queue; the refetch must not wait for its
+            // timeout.
+            consumer_.wake();
+            break;
+        case pause_change::none:
+            break;
     }
 }
 

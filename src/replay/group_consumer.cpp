@@ -2,11 +2,10 @@
 
 #include "spillway/runtime/logging.hpp"
 
-#include <spdlog/fmt/ranges.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <spdlog/fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -132,8 +131,7 @@ std::optional<fetched_message> group_consumer::poll() {
         }
         if (msg->err) {
             if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                runtime::logger("replay")->warn("consumer: {}",
-                                                rd_kafka_message_errstr(msg.get()));
+                runtime::logger("replay")->warn("consumer: {}", rd_kafka_message_errstr(msg.get()));
             }
             continue;
         }
@@ -168,8 +166,7 @@ void group_consumer::wake() {
 
 void group_consumer::store(std::int32_t partition, std::int64_t next_offset) {
     kafka::partition_list_handle list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset =
-        next_offset;
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset = next_offset;
     if (auto err = rd_kafka_offsets_store(rk_.get(), list.get()); err) {
         // The partition was revoked meanwhile: its new owner re-delivers the message.
         runtime::logger("replay")->debug("store {}@{}: {}", partition, next_offset,

@@ -1,8 +1,8 @@
 #include "spillway/replay/lag_monitor.hpp"
 
-#include <algorithm>
-
 #include "spillway/runtime/logging.hpp"
+
+#include <algorithm>
 
 namespace spillway::replay {
 

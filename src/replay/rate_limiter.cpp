@@ -7,8 +7,8 @@ namespace spillway::replay {
 
 rate_limiter::rate_limiter(double rate) {
     if (rate > 0) {
-        interval_ = std::chrono::duration_cast<clock::duration>(
-            std::chrono::duration<double>(1.0 / rate));
+        interval_ =
+            std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / rate));
         interval_ = std::max(interval_, clock::duration{1});
         auto burst = std::max(1.0, std::floor(rate / 20.0));
         tolerance_ = interval_ * static_cast<long>(burst - 1);

@@ -1,8 +1,8 @@
 #include "spillway/replay/replay_metrics.hpp"
 
-#include <string>
-
 #include "spillway/kafka/producer_metrics.hpp"
+
+#include <string>
 
 namespace spillway::replay {
 

@@ -1,7 +1,7 @@
 #include "spillway/replay/request_builder.hpp"
 
-#include "spillway/http/hop_by_hop.hpp"
 #include "spillway/core/text.hpp"
+#include "spillway/http/hop_by_hop.hpp"
 
 namespace spillway::replay {
 

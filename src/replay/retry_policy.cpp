@@ -59,13 +59,16 @@ action replay_fsm::on_response(unsigned status, std::optional<milliseconds> retr
     ++attempts_;
     last_status_ = status;
     switch (classify_status(status)) {
-    case status_class::delivered:
-        return {action_kind::delivered, attempts_, {}, {}, status};
-    case status_class::dead_letter:
-        return {action_kind::dead_letter, attempts_, {}, "rejected with status " +
-                std::to_string(status), status};
-    case status_class::retry:
-        break;
+        case status_class::delivered:
+            return {action_kind::delivered, attempts_, {}, {}, status};
+        case status_class::dead_letter:
+            return {action_kind::dead_letter,
+                    attempts_,
+                    {},
+                    "rejected with status " + std::to_string(status),
+                    status};
+        case status_class::retry:
+            break;
     }
     return retry_or_give_up("status " + std::to_string(status), retry_after);
 }
@@ -89,7 +92,9 @@ action replay_fsm::on_backend_up() {
 
 action replay_fsm::retry_or_give_up(std::string why, std::optional<milliseconds> retry_after) {
     if (attempts_ >= max_attempts_) {
-        return {action_kind::dead_letter, attempts_, {},
+        return {action_kind::dead_letter,
+                attempts_,
+                {},
                 "max attempts (" + std::to_string(max_attempts_) + ") reached, last: " + why,
                 last_status_};
     }

@@ -35,8 +35,8 @@ std::vector<std::int32_t> topic_partitions(rd_kafka_t* rk, const std::string& to
 int run_tail(const config::config& cfg, const tail_options& options, std::ostream& out,
              const std::atomic<bool>& stop) {
     // A group id of its own (librdkafka wants one) that never joins or commits: assign() only.
-    auto defaults = kafka::consumer_defaults(cfg.kafka, "spillway-replay-tail-" +
-                                                            core::new_request_id());
+    auto defaults =
+        kafka::consumer_defaults(cfg.kafka, "spillway-replay-tail-" + core::new_request_id());
     defaults.emplace_back("enable.auto.commit", "false");
     defaults.emplace_back("client.id", "spillway-replay-tail");
     auto rk = kafka::make_client(RD_KAFKA_CONSUMER, kafka::build_conf(cfg.kafka, defaults));
@@ -46,8 +46,8 @@ int run_tail(const config::config& cfg, const tail_options& options, std::ostrea
     if (parts.empty()) {
         return stop ? 0 : 1;
     }
-    kafka::partition_list_handle list(rd_kafka_topic_partition_list_new(
-        static_cast<int>(parts.size())));
+    kafka::partition_list_handle list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
     for (auto p : parts) {
         rd_kafka_topic_partition_list_add(list.get(), cfg.kafka.topic.c_str(), p)->offset =
             options.from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;

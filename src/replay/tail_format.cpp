@@ -105,21 +105,21 @@ std::string shell_quote(std::string_view text) {
     return out + "'";
 }
 
-std::string format_tail_line(tail_format format, std::string_view raw,
-                             const tail_position& where, std::string_view backend_url) {
+std::string format_tail_line(tail_format format, std::string_view raw, const tail_position& where,
+                             std::string_view backend_url) {
     auto parsed = envelope::parse_envelope(raw);
     if (auto* bad = std::get_if<envelope::parse_error>(&parsed)) {
         return "# invalid envelope (" + visible(bad->reason) + ")" + where_suffix(where);
     }
     const auto& e = std::get<envelope::envelope>(parsed);
     switch (format) {
-    case tail_format::text:
-        return text_line(e, where);
-    case tail_format::json:
-        // Re-serialized so that it is one line whatever the producer wrote.
-        return envelope::to_json(e);
-    case tail_format::curl:
-        return curl_line(e, backend_url);
+        case tail_format::text:
+            return text_line(e, where);
+        case tail_format::json:
+            // Re-serialized so that it is one line whatever the producer wrote.
+            return envelope::to_json(e);
+        case tail_format::curl:
+            return curl_line(e, backend_url);
     }
     return {};
 }

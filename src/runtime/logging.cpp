@@ -1,8 +1,6 @@
 #include "spillway/runtime/logging.hpp"
-#include "spillway/core/text.hpp"
 
-#include <pthread.h>
-#include <signal.h>
+#include "spillway/core/text.hpp"
 
 #include <spdlog/details/os.h>
 #include <spdlog/formatter.h>
@@ -13,6 +11,9 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
+
+#include <pthread.h>
+#include <signal.h>
 
 namespace spillway::runtime {
 
@@ -42,8 +43,9 @@ public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         std::string line;
         line.reserve(128 + msg.payload.size());
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            msg.time.time_since_epoch()).count();
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch())
+                .count();
         std::time_t secs = static_cast<std::time_t>(ms / 1000);
         std::tm tm{};
         gmtime_r(&secs, &tm);
@@ -55,7 +57,8 @@ public:
         line += "\",\"level\":\"";
         line += spdlog::level::to_string_view(msg.level).data();
         line += "\",\"logger\":\"";
-        core::append_json_escaped(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+        core::append_json_escaped(line,
+                                  std::string_view(msg.logger_name.data(), msg.logger_name.size()));
         line += "\",";
         std::string_view payload(msg.payload.data(), msg.payload.size());
         if (payload.size() >= 2 && payload.front() == '{' && payload.back() == '}') {
@@ -78,8 +81,8 @@ std::unique_ptr<spdlog::formatter> make_formatter(bool json, bool access) {
     if (json) {
         return std::make_unique<json_formatter>();
     }
-    return std::make_unique<spdlog::pattern_formatter>(
-        access ? access_text_pattern : text_pattern, spdlog::pattern_time_type::utc);
+    return std::make_unique<spdlog::pattern_formatter>(access ? access_text_pattern : text_pattern,
+                                                       spdlog::pattern_time_type::utc);
 }
 
 // The access log is switched by log.access_log, not by the level of the diagnostic logs.

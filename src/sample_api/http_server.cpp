@@ -1,9 +1,9 @@
 #include "spillway/sample_api/http_server.hpp"
 
-#include <boost/beast/http/error.hpp>
-
 #include "spillway/http/small_server.hpp"
 #include "spillway/runtime/logging.hpp"
+
+#include <boost/beast/http/error.hpp>
 
 namespace spillway::sample_api {
 
@@ -52,13 +52,11 @@ response parse_error_response(const beast::error_code& ec) {
 void log_request(spdlog::logger& log, const request& req, const api_response& res) {
     const auto idem = req.find("Idempotency-Key");
     const auto attempt = req.find("X-Spillway-Replay-Attempt");
-    log.info("{} {} {}{}{}{}", std::string(req.method_string()), std::string(req.target()),
-             res.status,
-             idem == req.end() ? std::string() : " idempotency-key=" + std::string(idem->value()),
-             attempt == req.end() ? std::string()
-                                  : " replay-attempt=" + std::string(attempt->value()),
-             res.header("Idempotent-Replayed") ? " (repeat: answered from the key, nothing done)"
-                                               : "");
+    log.info(
+        "{} {} {}{}{}{}", std::string(req.method_string()), std::string(req.target()), res.status,
+        idem == req.end() ? std::string() : " idempotency-key=" + std::string(idem->value()),
+        attempt == req.end() ? std::string() : " replay-attempt=" + std::string(attempt->value()),
+        res.header("Idempotent-Replayed") ? " (repeat: answered from the key, nothing done)" : "");
 }
 
 response handle(users_api& api, spdlog::logger& log, const request& req) {

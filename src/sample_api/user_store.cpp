@@ -1,7 +1,8 @@
 #include "spillway/sample_api/user_store.hpp"
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 namespace spillway::sample_api {
 

@@ -1,10 +1,11 @@
 #include "spillway/sample_api/users_api.hpp"
 
-#include <charconv>
-#include <nlohmann/json.hpp>
-#include <string_view>
-
 #include "spillway/core/ids.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <string_view>
 
 namespace spillway::sample_api {
 

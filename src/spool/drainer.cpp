@@ -27,7 +27,7 @@ struct drainer::shared {
     std::condition_variable cv;
     std::vector<report> reports;
     std::vector<std::int64_t> removed;  // deletions the spool committed (or gave up on)
-    bool appended = false;              // the spool committed new records
+    bool appended = false;  // the spool committed new records
     bool stopping = false;
     std::chrono::steady_clock::time_point stop_deadline;
 };

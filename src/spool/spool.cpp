@@ -23,9 +23,12 @@ public:
     const char* name() const noexcept override { return "spillway.spool"; }
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {
-            case errc::full: return "spool full (spool.max_bytes reached)";
-            case errc::closed: return "spool closed";
-            case errc::storage: return "spool storage error";
+            case errc::full:
+                return "spool full (spool.max_bytes reached)";
+            case errc::closed:
+                return "spool closed";
+            case errc::storage:
+                return "spool storage error";
         }
         return "unknown spool error";
     }
@@ -92,9 +95,10 @@ spool::spool(const config::spool_config& cfg) : max_bytes_(cfg.max_bytes) {
     log->info("spool {}: {} records, {} bytes (max {})", path_, found.records, found.bytes,
               max_bytes_);
     if (found.quarantined_records > 0) {
-        log->error("spool {}: {} records ({} bytes) in quarantine: Kafka refused them; see the "
-                   "README, \"The spool\"",
-                   path_, found.quarantined_records, found.quarantined_bytes);
+        log->error(
+            "spool {}: {} records ({} bytes) in quarantine: Kafka refused them; see the "
+            "README, \"The spool\"",
+            path_, found.quarantined_records, found.quarantined_bytes);
     }
     state_->writer = std::thread([this] { writer_loop(); });
 }
@@ -166,7 +170,8 @@ void spool::writer_loop() noexcept {
         batch b;
         {
             std::unique_lock lock(s.mutex);
-            s.wake.wait(lock, [&] { return s.closing || !s.appends.empty() || !s.removes.empty(); });
+            s.wake.wait(lock,
+                        [&] { return s.closing || !s.appends.empty() || !s.removes.empty(); });
             if (s.appends.empty() && s.removes.empty()) {
                 return;  // closing, and everything queued is committed
             }

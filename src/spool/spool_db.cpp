@@ -102,8 +102,9 @@ spool_db::spool_db(const std::string& path) {
         db, "INSERT INTO records (topic, key, value, headers, bytes) VALUES (?, ?, ?, ?, ?)");
     remove_ = sqlite::prepare(db, "DELETE FROM records WHERE seq = ? RETURNING bytes");
     quarantine_ = sqlite::prepare(
-        db, "INSERT OR IGNORE INTO quarantine "
-            "SELECT seq, topic, key, value, headers, bytes, ?, ? FROM records WHERE seq = ?");
+        db,
+        "INSERT OR IGNORE INTO quarantine "
+        "SELECT seq, topic, key, value, headers, bytes, ?, ? FROM records WHERE seq = ?");
     reader_db_ = sqlite::open(path, SQLITE_OPEN_READWRITE);
     sqlite3_busy_timeout(reader_db_.get(), 5000);
     select_ = sqlite::prepare(reader_db_.get(),
@@ -149,8 +150,7 @@ bool spool_db::insert(const kafka::record& r, std::uint64_t bytes) noexcept {
     return sqlite3_step(s) == SQLITE_DONE;
 }
 
-bool spool_db::move_to_quarantine(std::int64_t seq, std::string_view reason,
-                                  bool& moved) noexcept {
+bool spool_db::move_to_quarantine(std::int64_t seq, std::string_view reason, bool& moved) noexcept {
     sqlite3_stmt* s = quarantine_.get();
     sqlite::reset_guard guard(s);
     const std::string at = core::format_rfc3339(std::chrono::system_clock::now());
@@ -209,7 +209,8 @@ std::vector<stored_record> spool_db::read_after(std::int64_t after_seq, std::siz
         r.record.value = sqlite::column_bytes(q, 3);
         r.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(q, 5));
         if (!decode_headers(sqlite::column_bytes(q, 4), r.record.headers)) {
-            runtime::logger("spool")->error("spool record {}: corrupt headers, sent without", r.seq);
+            runtime::logger("spool")->error("spool record {}: corrupt headers, sent without",
+                                            r.seq);
             r.record.headers.clear();
         }
         total += r.bytes;

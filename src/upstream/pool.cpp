@@ -36,8 +36,8 @@ struct connect_start {
 };
 
 connect_start start_connect(const net::ip::tcp::endpoint& endpoint) {
-    const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                            IPPROTO_TCP);
+    const int fd = ::socket(endpoint.protocol().family(),
+                            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0) {
         return {-1, errno};
     }
@@ -122,8 +122,8 @@ task<acquire_result> connection_pool::connect() {
             continue;
         }
         c->stream.expires_after(left);
-        auto [wec] = co_await c->stream.socket().async_wait(net::socket_base::wait_write,
-                                                            netx::use_task);
+        auto [wec] =
+            co_await c->stream.socket().async_wait(net::socket_base::wait_write, netx::use_task);
         ec = c->stream.translate(wec);
         if (ec == beast::error::timeout) {
             ec = core::errc::connect_timeout;

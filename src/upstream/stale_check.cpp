@@ -11,8 +11,7 @@ bool is_stale(netx::timed_socket& stream, const boost::beast::flat_buffer& buffe
         return true;
     }
     char probe;
-    const ssize_t n =
-        ::recv(stream.socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = ::recv(stream.socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
     // n > 0: unsolicited bytes; n == 0: EOF; n < 0 but for "nothing to read": reset or closed.
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }

@@ -1,12 +1,12 @@
 #include "support/captures.hpp"
 
+#include "support/process.hpp"
+#include "support/schema.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <regex>
-
-#include "support/process.hpp"
-#include "support/schema.hpp"
 
 namespace spillway::test {
 
@@ -85,8 +85,8 @@ void expect_schema_valid(const std::vector<captured>& records) {
     const auto verdicts = validate_json(envelope_schema_path(), documents);
     ASSERT_EQ(verdicts.size(), records.size());
     for (std::size_t i = 0; i < verdicts.size(); ++i) {
-        EXPECT_TRUE(verdicts[i].valid) << "record at offset " << records[i].message.offset << ": "
-                                       << verdicts[i].message;
+        EXPECT_TRUE(verdicts[i].valid)
+            << "record at offset " << records[i].message.offset << ": " << verdicts[i].message;
     }
 }
 

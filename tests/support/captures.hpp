@@ -3,18 +3,20 @@
 // DESIGN.md, and the topic read back from the devbroker with kcat (an independent client) with
 // every record decoded by our own parser and checked against the JSON Schema.
 
+#include "spillway/envelope/envelope.hpp"
+
+#include "support/http_client.hpp"
+#include "support/kcat.hpp"
+#include "support/load_client.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include "spillway/envelope/envelope.hpp"
-#include "support/http_client.hpp"
-#include "support/kcat.hpp"
-#include "support/load_client.hpp"
 
 namespace spillway::test {
 
@@ -28,7 +30,7 @@ std::string expect_captured(const response& res, bool queued = true);
 // One record of the topic, as kcat read it, decoded.
 struct captured {
     kcat::message message;
-    nlohmann::json raw;                         // the value as JSON (null when not JSON)
+    nlohmann::json raw;  // the value as JSON (null when not JSON)
     std::optional<spillway::envelope::envelope> envelope;  // nullopt when parse_envelope refused it
     std::string parse_error;
 };

@@ -11,9 +11,10 @@ process start_broker(const devbroker_options& options, const std::filesystem::pa
     process_options spawn;
     spawn.path = bin_path("spillway-devbroker");
     spawn.name = "devbroker";
-    spawn.args = {"--bootstrap-file", file.string(), "--partitions",
-                  std::to_string(options.partitions), "--dlq-partitions",
-                  std::to_string(options.dlq_partitions), "--exit-with-parent"};
+    spawn.args = {"--bootstrap-file",  file.string(),
+                  "--partitions",      std::to_string(options.partitions),
+                  "--dlq-partitions",  std::to_string(options.dlq_partitions),
+                  "--exit-with-parent"};
     spawn.args.insert(spawn.args.end(), options.extra_args.begin(), options.extra_args.end());
     // Topic names travel the way an operator sets them: through the environment overrides.
     spawn.env = {{"SPILLWAY_KAFKA_TOPIC", options.topic},

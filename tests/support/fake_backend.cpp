@@ -2,11 +2,6 @@
 
 #include "support/fake_backend_ledger.hpp"
 
-#include <fcntl.h>
-
-#include <algorithm>
-#include <array>
-#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -21,11 +16,17 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstdio>
 #include <future>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <fcntl.h>
 
 namespace spillway::test {
 
@@ -194,8 +195,8 @@ net::awaitable<bool> fake_backend::impl::read_request(tcp::socket& socket,
     bool need_read = buffer.size() == 0;
     while (!parser.is_done()) {
         if (need_read) {
-            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(read_bytes),
-                                                           tuple_awaitable);
+            auto [ec, n] =
+                co_await socket.async_read_some(buffer.prepare(read_bytes), tuple_awaitable);
             if (ec) {
                 co_return false;
             }

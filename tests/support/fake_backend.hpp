@@ -33,13 +33,13 @@ std::size_t count_header(const header_list& headers, std::string_view name);
 struct recorded_request {
     std::string method;
     std::string target;
-    unsigned version = 11;       // 10 or 11
-    header_list headers;         // in the order received, names as sent
-    std::string body;            // de-chunked by the backend's parser
+    unsigned version = 11;  // 10 or 11
+    header_list headers;  // in the order received, names as sent
+    std::string body;  // de-chunked by the backend's parser
     std::size_t connection = 0;  // 1-based index of the accepted connection it came on
-    std::string raw;             // head and body exactly as received (chunked framing included)
-    unsigned status = 0;         // the status it was (or, when held, will be) answered with;
-                                 // 0 when the backend closed without answering
+    std::string raw;  // head and body exactly as received (chunked framing included)
+    unsigned status = 0;  // the status it was (or, when held, will be) answered with;
+                          // 0 when the backend closed without answering
 
     std::optional<std::string> header(std::string_view name) const {
         return find_header(headers, name);
@@ -50,14 +50,14 @@ struct recorded_request {
 // How the backend answers requests to one path (the target without its query).
 struct route {
     unsigned status = 200;
-    header_list headers;                 // written as given, in order, before the framing header
-    std::optional<std::string> body;     // nullopt: "<METHOD> <target>" (unless body_bytes/echo)
-    std::uint64_t body_bytes = 0;        // > 0: a generated body, byte i == pattern_byte(i)
-    bool echo = false;                   // the body is the request's body
-    bool chunked = false;                // Transfer-Encoding: chunked instead of Content-Length
+    header_list headers;  // written as given, in order, before the framing header
+    std::optional<std::string> body;  // nullopt: "<METHOD> <target>" (unless body_bytes/echo)
+    std::uint64_t body_bytes = 0;  // > 0: a generated body, byte i == pattern_byte(i)
+    bool echo = false;  // the body is the request's body
+    bool chunked = false;  // Transfer-Encoding: chunked instead of Content-Length
     std::chrono::milliseconds delay{0};  // before the response head
-    bool close_without_answer = false;   // read the request, then close the connection
-    bool close_after = false;            // answer with Connection: close, then close
+    bool close_without_answer = false;  // read the request, then close the connection
+    bool close_after = false;  // answer with Connection: close, then close
 };
 
 // The generated bodies' content: the receiver can check every byte without holding the body.

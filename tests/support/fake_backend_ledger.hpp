@@ -18,7 +18,7 @@ class fake_backend_ledger {
 public:
     // How to answer one request, decided when it arrived.
     struct answer {
-        route how;          // how.status is the status to send
+        route how;  // how.status is the status to send
         bool hold = false;  // wait for release() before answering
     };
 
@@ -49,8 +49,8 @@ private:
     route default_route_;
     std::deque<unsigned> script_;
     bool dedupe_ = false;
-    std::size_t answered_ = 0;                  // requests not held
-    std::size_t hold_at_ = SIZE_MAX;            // answers past this count are held
+    std::size_t answered_ = 0;  // requests not held
+    std::size_t hold_at_ = SIZE_MAX;  // answers past this count are held
     std::vector<recorded_request> received_;
     std::map<std::string, unsigned> effects_;  // Idempotency-Key -> 2xx answers
     std::size_t duplicates_ = 0;

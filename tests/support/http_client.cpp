@@ -1,8 +1,5 @@
 #include "support/http_client.hpp"
 
-#include <fcntl.h>
-
-#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -13,6 +10,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include <array>
+
+#include <fcntl.h>
 
 namespace spillway::test {
 

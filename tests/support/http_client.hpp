@@ -5,15 +5,16 @@
 // by the client's timeout (its own io_context run for at most that long, then the operation
 // cancelled), so no test can hang on it; a timed-out wait leaves the connection open.
 
+#include "support/fake_backend.hpp"
+
 #include <boost/system/error_code.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "support/fake_backend.hpp"
 
 namespace spillway::test {
 

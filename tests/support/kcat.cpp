@@ -88,9 +88,9 @@ std::optional<std::string> message::header(const std::string& name) const {
 
 std::vector<message> consume_all(const std::string& bootstrap, const std::string& topic,
                                  std::chrono::milliseconds timeout) {
-    auto result = run_kcat({"-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q",
-                            "-f", consume_format},
-                           timeout);
+    auto result = run_kcat(
+        {"-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", consume_format},
+        timeout);
     return parse_messages(result.out);
 }
 

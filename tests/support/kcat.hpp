@@ -19,7 +19,7 @@ struct message {
     std::int32_t partition = -1;
     std::int64_t offset = -1;
     std::optional<std::string> key;  // nullopt for a null key
-    std::string value;               // byte for byte, NULs included
+    std::string value;  // byte for byte, NULs included
     // As kcat prints them: a header value containing ',' or a newline is not told apart.
     std::vector<std::pair<std::string, std::string>> headers;
 

@@ -33,8 +33,8 @@ struct load_state {
 };
 
 http::request<http::string_body> load_request(const load_state& st, std::size_t index) {
-    http::request<http::string_body> req{st.verb,
-                                         st.options.target + "?n=" + std::to_string(index), 11};
+    http::request<http::string_body> req{st.verb, st.options.target + "?n=" + std::to_string(index),
+                                         11};
     req.set(http::field::host, "proxy.test");
     req.set(http::field::content_type, "application/json");
     req.body() = st.options.body;

@@ -32,7 +32,7 @@ struct load_options {
 
 struct load_result {
     std::vector<answer> answers;  // one per request that got a whole response
-    std::size_t errors = 0;       // requests without a response (connection lost, timeout)
+    std::size_t errors = 0;  // requests without a response (connection lost, timeout)
 };
 
 // Sends `requests` requests over `connections` keep-alive connections at once, each connection

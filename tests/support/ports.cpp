@@ -1,15 +1,15 @@
 #include "support/ports.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <nlohmann/json.hpp>
-
-#include <atomic>
-#include <string>
-#include <stdexcept>
 
 namespace spillway::test {
 

@@ -13,7 +13,8 @@ namespace spillway::test {
 // port 0 lies inside that range, and under parallel load the kernel can hand it to some
 // connection's source port before the started process binds it ("Address already in use").
 // Each test process starts at its own offset (by pid) and never returns the same port twice, so
-// parallel test processes rarely even try the same one. Throws std::runtime_error when none is free.
+// parallel test processes rarely even try the same one. Throws std::runtime_error when none is
+// free.
 std::uint16_t free_port();
 
 // The port of a configuration's admin.listen ("host:port"); none when it is "off" or absent.

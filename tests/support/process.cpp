@@ -2,15 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -20,6 +11,15 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -129,8 +129,8 @@ process process::start(process_options options) {
     auto env_strings = child_environment(options.env);
     auto argv = c_strings(argv_strings);
     auto envp = c_strings(env_strings);
-    const int rc = posix_spawnp(&p.pid_, options.path.c_str(), &actions, &attr, argv.data(),
-                                envp.data());
+    const int rc =
+        posix_spawnp(&p.pid_, options.path.c_str(), &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
@@ -140,7 +140,9 @@ process process::start(process_options options) {
     return p;
 }
 
-process::process(process&& other) noexcept { *this = std::move(other); }
+process::process(process&& other) noexcept {
+    *this = std::move(other);
+}
 
 process& process::operator=(process&& other) noexcept {
     if (this != &other) {
@@ -172,7 +174,9 @@ void process::reap(int status) {
     status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-bool process::running() { return pid_ > 0 && !exit_status().has_value(); }
+bool process::running() {
+    return pid_ > 0 && !exit_status().has_value();
+}
 
 void process::signal(int sig) {
     if (pid_ > 0 && !exit_status()) {
@@ -215,8 +219,7 @@ int process::stop(std::chrono::milliseconds grace) {
 
 bool process::wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout,
                             const std::string& host) {
-    return wait_until([&] { return !running() || port_accepts(host, port); }, timeout) &&
-           running();
+    return wait_until([&] { return !running() || port_accepts(host, port); }, timeout) && running();
 }
 
 bool process::wait_for_output(std::string_view text, std::chrono::milliseconds timeout,
@@ -229,8 +232,12 @@ bool process::wait_for_output(std::string_view text, std::chrono::milliseconds t
     return wait_until([&] { return seen() || !running(); }, timeout) && seen();
 }
 
-std::string process::stdout_text() const { return read_file(stdout_path_); }
-std::string process::stderr_text() const { return read_file(stderr_path_); }
+std::string process::stdout_text() const {
+    return read_file(stdout_path_);
+}
+std::string process::stderr_text() const {
+    return read_file(stderr_path_);
+}
 
 command_result run_command(process_options options, std::chrono::milliseconds timeout) {
     auto p = process::start(std::move(options));

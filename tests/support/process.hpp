@@ -38,10 +38,10 @@ private:
 };
 
 struct process_options {
-    std::string path;                 // the executable; a bare name is looked up in $PATH
-    std::vector<std::string> args;    // argv[1..]
+    std::string path;  // the executable; a bare name is looked up in $PATH
+    std::vector<std::string> args;  // argv[1..]
     std::vector<std::pair<std::string, std::string>> env;  // set on top of this environment
-    std::string name;                 // in messages and log file names (default: the file name)
+    std::string name;  // in messages and log file names (default: the file name)
 };
 
 class process {

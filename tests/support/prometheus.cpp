@@ -1,11 +1,11 @@
 #include "support/prometheus.hpp"
 
+#include "support/http_client.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <regex>
 #include <sstream>
-
-#include "support/http_client.hpp"
 
 namespace spillway::test {
 

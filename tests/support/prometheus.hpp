@@ -23,7 +23,7 @@ struct prom_scrape {
     bool ok = false;  // 200 with a body
     std::vector<prom_sample> samples;
     std::map<std::string, std::string> types;  // family -> counter|gauge|histogram
-    std::vector<std::string> malformed;        // lines that did not parse
+    std::vector<std::string> malformed;  // lines that did not parse
 
     // The value of the one sample named `name` whose labels include `labels`; nullopt if none.
     std::optional<double> value(std::string_view name,

@@ -1,10 +1,10 @@
 #include "support/proxy_fixture.hpp"
 
+#include "support/prometheus.hpp"
+
 #include <csignal>
 #include <fstream>
 #include <stdexcept>
-
-#include "support/prometheus.hpp"
 
 namespace spillway::test {
 
@@ -18,7 +18,9 @@ nlohmann::json default_settings(std::uint16_t port, const proxy_options& options
         {"threads", 1},
         {"shutdown_timeout_ms", 5000},
         {"backend",
-         {{"url", options.backend_url}, {"connect_timeout_ms", 1000}, {"response_timeout_ms", 2000}}},
+         {{"url", options.backend_url},
+          {"connect_timeout_ms", 1000},
+          {"response_timeout_ms", 2000}}},
         {"kafka",
          {{"brokers", broker ? options.brokers : "127.0.0.1:" + std::to_string(free_port())},
           {"delivery_timeout_ms", broker ? 5000 : 500}}},
@@ -73,8 +75,8 @@ std::optional<double> spillway_proxy::metric(
 }
 
 bool spillway_proxy::wait_for_metric(std::string_view name,
-                                     const std::map<std::string, std::string>& labels,
-                                     double value, std::chrono::milliseconds timeout) const {
+                                     const std::map<std::string, std::string>& labels, double value,
+                                     std::chrono::milliseconds timeout) const {
     return wait_until([&] { return metric(name, labels) == value; }, timeout, 20ms);
 }
 

@@ -4,17 +4,18 @@
 // admin listener, started, and ready once both accept. Stopped by pid when the object goes away,
 // also on failure. Its output and its /metrics can be read while it runs.
 
+#include "support/ports.hpp"
+#include "support/process.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "support/ports.hpp"
-#include "support/process.hpp"
 
 namespace spillway::test {
 
@@ -23,9 +24,9 @@ std::string dead_backend_url();
 
 struct proxy_options {
     std::string backend_url;
-    std::string brokers;              // empty: a port where no broker listens
+    std::string brokers;  // empty: a port where no broker listens
     std::filesystem::path spool_dir;  // empty: a directory of the proxy's own
-    nlohmann::json settings;          // merged (RFC 7386) over the defaults
+    nlohmann::json settings;  // merged (RFC 7386) over the defaults
 };
 
 class spillway_proxy {

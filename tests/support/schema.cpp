@@ -1,14 +1,14 @@
 #include "support/schema.hpp"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace spillway::test {
 
@@ -82,8 +82,8 @@ std::vector<schema_verdict> validate_json(const std::string& schema_path,
             out << doc << '\n';
         }
     }
-    const std::string command = "python3 '" + script.string() + "' '" + schema_path + "' '" +
-                                lines.string() + "' 2>&1";
+    const std::string command =
+        "python3 '" + script.string() + "' '" + schema_path + "' '" + lines.string() + "' 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) {
         return all_invalid(documents.size(), "cannot run python3");

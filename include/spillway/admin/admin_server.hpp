@@ -4,8 +4,8 @@
 // the daemon depends on is usable, else 503 with the reason). It runs on its own thread so a
 // scrape never competes with the proxy's workers for their event loops.
 
-#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
+#include "spillway/metrics/metrics.hpp"
 
 #include <functional>
 #include <memory>

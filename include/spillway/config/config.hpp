@@ -64,9 +64,9 @@ struct limits_config {
 // Per-client-IP token buckets on the proxy listener (README "Rate limiting").
 struct rate_limit_config {
     double requests_per_second = 0;  // 0 = off; fractional allowed (0.5 = one every 2 s)
-    unsigned burst = 0;              // bucket size; 0 = one second's worth, max(1, ceil(rps))
+    unsigned burst = 0;  // bucket size; 0 = one second's worth, max(1, ceil(rps))
     std::vector<netx::ip_prefix> trusted_proxies;  // peers whose X-Forwarded-For is believed
-    std::size_t max_clients = 65536;               // buckets kept at most (memory bound)
+    std::size_t max_clients = 65536;  // buckets kept at most (memory bound)
 
     bool enabled() const { return requests_per_second > 0; }
     double effective_burst() const;

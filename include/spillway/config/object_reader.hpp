@@ -43,7 +43,7 @@ public:
     void read(const std::string& name, std::map<std::string, std::string>& out);
 
     template <class Unsigned>
-        requires std::is_unsigned_v<Unsigned>
+    requires std::is_unsigned_v<Unsigned>
     void read(const std::string& name, Unsigned& out) {
         if (const nlohmann::json* v = find(name)) {
             out = static_cast<Unsigned>(

@@ -10,18 +10,18 @@
 namespace spillway::core {
 
 enum class failure_kind {
-    connect_error,    // refused, unreachable, connect timeout: nothing reached the backend
-    timeout,          // no response headers within backend.response_timeout_ms
+    connect_error,  // refused, unreachable, connect timeout: nothing reached the backend
+    timeout,  // no response headers within backend.response_timeout_ms
     upstream_status,  // the backend answered with a status listed in capture.on
-    upstream_reset,   // the connection closed before a complete response head
-    circuit_open,     // the circuit breaker is open; the backend was not tried
+    upstream_reset,  // the connection closed before a complete response head
+    circuit_open,  // the circuit breaker is open; the backend was not tried
 };
 
 struct failure {
     failure_kind kind = failure_kind::connect_error;
     std::optional<unsigned> status;  // the backend's status, for upstream_status only
-    bool sent_upstream = false;      // whether any byte of the request reached the backend
-    std::string detail;              // human-readable cause, e.g. "Connection refused"
+    bool sent_upstream = false;  // whether any byte of the request reached the backend
+    std::string detail;  // human-readable cause, e.g. "Connection refused"
 };
 
 // The envelope's name of a failure kind: "connect_error", "timeout", ...

@@ -1,9 +1,9 @@
 #pragma once
 // The proxy daemon's /metrics: every spillway_* family it exposes, in one place.
 
-#include "spillway/metrics/metrics.hpp"
 #include "spillway/capture/capture_handler.hpp"
 #include "spillway/kafka/producer.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/proxy/session.hpp"
 #include "spillway/spool/drainer.hpp"
 #include "spillway/spool/spool.hpp"
@@ -21,6 +21,7 @@ struct proxy_metric_sources {
 void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources sources);
 
 // Per backend endpoint: circuit state and transitions, pool connections, connect attempts.
-void register_backend_metrics(metrics::registry& registry, const proxy::backend_endpoints& endpoints);
+void register_backend_metrics(metrics::registry& registry,
+                              const proxy::backend_endpoints& endpoints);
 
 }  // namespace spillway::daemon

@@ -11,7 +11,7 @@ namespace spillway::daemon {
 
 struct storage_state {
     bool kafka_connected = false;  // a broker answered recently (producer::connected)
-    bool spool_commit_ok = true;   // the spool's last transaction committed
+    bool spool_commit_ok = true;  // the spool's last transaction committed
     std::uint64_t spool_bytes = 0;
     std::uint64_t spool_max_bytes = 0;
 };

@@ -28,13 +28,13 @@ struct dlq_info {
 struct envelope {
     static constexpr int current_version = 1;
 
-    std::string id;           // UUID; also the 503 body's request_id
+    std::string id;  // UUID; also the 503 body's request_id
     std::string received_at;  // RFC 3339 UTC with milliseconds
     std::string method;
-    std::string uri;           // request-target exactly as received
+    std::string uri;  // request-target exactly as received
     std::string http_version;  // "1.1" or "1.0"
-    header_list headers;       // end-to-end headers as sent, in order, duplicates kept
-    std::string body;          // the decoded body bytes (may hold any byte)
+    header_list headers;  // end-to-end headers as sent, in order, duplicates kept
+    std::string body;  // the decoded body bytes (may hold any byte)
     std::string client_ip;
     std::string upstream;  // host:port of the backend the proxy tried
     core::failure failure;

@@ -12,11 +12,11 @@ namespace spillway::kafka {
 enum class errc : int {
     no_error = 0,
     msg_size_too_large = 10,  // the broker's message.max.bytes (or the topic's) is smaller
-    purge_inflight = -151,    // purged at close while in flight (it may be in the topic)
-    purge_queue = -152,       // purged at close before it was sent
-    queue_full = -184,        // librdkafka's local queue is full
-    msg_timed_out = -192,     // no acknowledgement within message.timeout.ms
-    destroy = -197,           // the producer is closing or closed
+    purge_inflight = -151,  // purged at close while in flight (it may be in the topic)
+    purge_queue = -152,  // purged at close before it was sent
+    queue_full = -184,  // librdkafka's local queue is full
+    msg_timed_out = -192,  // no acknowledgement within message.timeout.ms
+    destroy = -197,  // the producer is closing or closed
 };
 
 const boost::system::error_category& kafka_category() noexcept;

@@ -6,14 +6,14 @@
 #include "spillway/config/config.hpp"
 #include "spillway/kafka/errors.hpp"
 
+#include <librdkafka/rdkafka.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <librdkafka/rdkafka.h>
 
 namespace spillway::kafka {
 

@@ -7,9 +7,9 @@
 // callback fires exactly once for every record that produce() accepted: on success, on failure,
 // and on close (flush, then purge, then poll). Errors are in the kafka category (errors.hpp).
 
-#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/kafka/errors.hpp"
+#include "spillway/metrics/metrics.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -80,7 +80,8 @@ public:
 
     // spillway_kafka_delivery_seconds: from produce() to the delivery report, per result.
     // Observed where delivery reports are served, from librdkafka's own per-message timestamp, so
-    // the produce path gains no clock read and no shared write. Null when not measured (test fakes).
+    // the produce path gains no clock read and no shared write. Null when not measured (test
+    // fakes).
     struct delivery_latency {
         metrics::histogram delivered;
         metrics::histogram failed;

@@ -3,8 +3,8 @@
 // captures and spool drain (spillway_kafka_delivery_seconds), the replay's dead letters
 // (spillway_replay_dlq_delivery_seconds, so that one dashboard query never mixes the two).
 
-#include "spillway/metrics/metrics.hpp"
 #include "spillway/kafka/producer.hpp"
+#include "spillway/metrics/metrics.hpp"
 
 namespace spillway::kafka {
 

@@ -35,9 +35,8 @@ private:
 // Latency buckets in seconds, from 0.5 ms to 10 s.
 class histogram {
 public:
-    static constexpr std::array<double, 14> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                   0.05,   0.1,   0.25,   0.5,   1,    2.5,
-                                                   5,      10};
+    static constexpr std::array<double, 14> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
     void observe(std::chrono::steady_clock::duration d) noexcept;
 

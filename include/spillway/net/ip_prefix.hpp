@@ -25,7 +25,7 @@ struct ip_address {
 std::optional<ip_address> parse_ip_address(std::string_view text);
 
 struct ip_prefix {
-    ip_address base;          // the low bits past `length` are zero
+    ip_address base;  // the low bits past `length` are zero
     std::uint8_t length = 0;  // over the 128-bit form: an IPv4 /n is 96 + n
 
     bool contains(const ip_address& a) const;

@@ -3,13 +3,14 @@
 //
 // Why not beast::tcp_stream: it arms a steady_timer for every read and write, and type-erases
 // its executor; on a proxy's hot path (four socket operations per request) the timers and the
-// executor's type erasure together took about 6% of the profile's samples. Here a deadline is one store, and one coroutine per worker
-// cancels the sockets whose deadline has passed, a few times per shortest configured timeout
-// (nginx keeps its timers in a tree for the same reason). An operation cancelled that way
-// completes with operation_aborted, which translate() turns into beast::error::timeout.
+// executor's type erasure together took about 6% of the profile's samples. Here a deadline is one
+// store, and one coroutine per worker cancels the sockets whose deadline has passed, a few times
+// per shortest configured timeout (nginx keeps its timers in a tree for the same reason). An
+// operation cancelled that way completes with operation_aborted, which translate() turns into
+// beast::error::timeout.
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -28,8 +29,9 @@ namespace net = boost::asio;
 using executor = net::io_context::executor_type;
 using tcp_socket = net::basic_stream_socket<net::ip::tcp, executor>;
 using tcp_acceptor = net::basic_socket_acceptor<net::ip::tcp, executor>;
-using steady_timer = net::basic_waitable_timer<std::chrono::steady_clock,
-                                               net::wait_traits<std::chrono::steady_clock>, executor>;
+using steady_timer =
+    net::basic_waitable_timer<std::chrono::steady_clock,
+                              net::wait_traits<std::chrono::steady_clock>, executor>;
 template <class T>
 using task = net::awaitable<T, executor>;
 inline constexpr auto use_task = net::as_tuple(net::use_awaitable_t<executor>{});

@@ -25,8 +25,8 @@ std::string_view to_string(circuit_state state);
 
 // What the breaker lets one request do.
 enum class admission : std::uint8_t {
-    pass,    // the circuit is closed: go ahead
-    probe,   // the one trial request of a half-open circuit
+    pass,  // the circuit is closed: go ahead
+    probe,  // the one trial request of a half-open circuit
     refuse,  // open (or half-open with its probe in flight): do not try this endpoint
 };
 
@@ -34,7 +34,7 @@ enum class admission : std::uint8_t {
 enum class verdict : std::uint8_t {
     success,  // a response head that is not captured
     failure,  // a capture-worthy failure
-    none,     // it ended without testing the endpoint (abandoned); a probe is given back
+    none,  // it ended without testing the endpoint (abandoned); a probe is given back
 };
 
 class circuit_breaker {
@@ -55,7 +55,7 @@ public:
 
     // The result of admit() and report(): the state entered, when it changed.
     struct step {
-        ticket granted;                        // admit() only
+        ticket granted;  // admit() only
         std::optional<circuit_state> entered;  // a transition happened
     };
 
@@ -78,7 +78,7 @@ private:
 
     settings settings_;
     circuit_state state_ = circuit_state::closed;
-    unsigned failures_ = 0;         // consecutive, while closed
+    unsigned failures_ = 0;  // consecutive, while closed
     std::uint32_t generation_ = 0;  // incremented each time the circuit closes
     time_point opened_at_{};
     bool probe_in_flight_ = false;  // half-open only

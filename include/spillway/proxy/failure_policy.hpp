@@ -34,15 +34,15 @@ namespace spillway::proxy {
 
 // What the forwarder does next.
 enum class forward_step : std::uint8_t {
-    admit,          // ask the circuit of `endpoint` whether it takes the request
-    acquire,        // take a pooled connection to `endpoint`, or open one
-    reconnect,      // open a new connection to `endpoint`: the pooled one failed
+    admit,  // ask the circuit of `endpoint` whether it takes the request
+    acquire,  // take a pooled connection to `endpoint`, or open one
+    reconnect,  // open a new connection to `endpoint`: the pooled one failed
     write_request,  // write the request head and body
-    read_head,      // read the response head (1xx skipped)
-    relay,          // stream the response to the client
-    capture,        // hand failure() to the failure handler: nothing reached the client
-    abort,          // close the client connection: part of a response reached it
-    done,           // the response was relayed whole
+    read_head,  // read the response head (1xx skipped)
+    relay,  // stream the response to the client
+    capture,  // hand failure() to the failure handler: nothing reached the client
+    abort,  // close the client connection: part of a response reached it
+    done,  // the response was relayed whole
 };
 
 struct forward_action {
@@ -56,7 +56,7 @@ struct forward_action {
 // How an upstream operation failed.
 enum class upstream_error : std::uint8_t {
     timeout,  // the deadline passed (backend.response_timeout)
-    closed,   // reset, EOF or any other socket error
+    closed,  // reset, EOF or any other socket error
 };
 
 // What counts as a failure, from the configuration.
@@ -100,10 +100,10 @@ private:
 
     const failure_rules& rules_;
     std::size_t endpoints_;
-    std::size_t first_;        // the walk's first endpoint
-    std::size_t tried_ = 0;    // endpoints the walk has reached (admitted or refused)
+    std::size_t first_;  // the walk's first endpoint
+    std::size_t tried_ = 0;  // endpoints the walk has reached (admitted or refused)
     std::size_t current_ = 0;  // the endpoint being tried
-    std::size_t admitted_ = 0; // the last endpoint that admitted the request
+    std::size_t admitted_ = 0;  // the last endpoint that admitted the request
     std::size_t cursor_;
     std::size_t written_ = 0;  // bytes of the request written on the current connection
     bool idempotent_;

@@ -30,7 +30,7 @@ public:
 
     struct result {
         std::optional<core::failure> failure;  // set: nothing was written to the client
-        bool client_keep_alive = true;         // false: the client connection must close
+        bool client_keep_alive = true;  // false: the client connection must close
     };
 
     // `scratch` is the session's reusable buffer for the heads the proxy writes (one
@@ -59,7 +59,7 @@ private:
 };
 
 extern template task<forwarder::result> forwarder::forward(netx::timed_socket&,
-                                                           const client_request&,
-                                                           request_record&, bool, std::string&);
+                                                           const client_request&, request_record&,
+                                                           bool, std::string&);
 
 }  // namespace spillway::proxy

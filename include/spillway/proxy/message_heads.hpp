@@ -21,8 +21,8 @@ using client_request = http::request<http::string_body>;
 
 struct forward_context {
     std::string_view client_ip;
-    std::string_view request_id;      // added as X-Request-Id when the client sent none
-    std::string_view backend_host;    // Host for HTTP/1.0 clients that sent none
+    std::string_view request_id;  // added as X-Request-Id when the client sent none
+    std::string_view backend_host;  // Host for HTTP/1.0 clients that sent none
     // A traceparent the proxy generated (trace_context): sent in place of the client's
     // traceparent and tracestate, which were absent or invalid. Empty: they pass unchanged.
     std::string_view traceparent = {};

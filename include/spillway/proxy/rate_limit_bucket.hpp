@@ -11,7 +11,7 @@ namespace spillway::proxy {
 using rate_clock = std::chrono::steady_clock;
 
 struct bucket_params {
-    double rate = 1;   // tokens gained per second (> 0; fractional allowed)
+    double rate = 1;  // tokens gained per second (> 0; fractional allowed)
     double burst = 1;  // capacity (>= 1): requests allowed at once after an idle period
 };
 
@@ -24,7 +24,7 @@ struct rate_decision {
 std::chrono::seconds retry_after_seconds(double wait_seconds);
 
 class token_bucket {
-  public:
+public:
     // A new client starts full.
     token_bucket(const bucket_params& p, rate_clock::time_point now)
         : tokens_(p.burst), updated_(now) {}
@@ -38,7 +38,7 @@ class token_bucket {
     rate_clock::time_point updated() const { return updated_; }
     double tokens() const { return tokens_; }
 
-  private:
+private:
     void refill(const bucket_params& p, rate_clock::time_point now);
 
     double tokens_;

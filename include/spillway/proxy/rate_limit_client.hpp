@@ -6,11 +6,11 @@
 // looked at. A malformed entry met on the walk means the chain cannot be followed: the peer is
 // used, which is safe (no client can pick its own key that way).
 
-#include <span>
-#include <string_view>
-
 #include "spillway/net/ip_prefix.hpp"
 #include "spillway/proxy/message_heads.hpp"
+
+#include <span>
+#include <string_view>
 
 namespace spillway::proxy {
 

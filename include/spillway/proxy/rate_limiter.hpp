@@ -12,21 +12,21 @@
 // distinct addresses therefore costs bounded memory and weakens the limit only for the clients
 // it pushes out.
 
+#include "spillway/config/config.hpp"
+#include "spillway/net/ip_prefix.hpp"
+#include "spillway/proxy/failure_handler.hpp"
+#include "spillway/proxy/rate_limit_bucket.hpp"
+
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
 
-#include "spillway/config/config.hpp"
-#include "spillway/net/ip_prefix.hpp"
-#include "spillway/proxy/failure_handler.hpp"
-#include "spillway/proxy/rate_limit_bucket.hpp"
-
 namespace spillway::proxy {
 
 class rate_limiter {
-  public:
+public:
     static constexpr std::size_t shard_count = 64;
 
     explicit rate_limiter(const config::rate_limit_config& cfg);
@@ -36,7 +36,8 @@ class rate_limiter {
 
     // Takes a token from the request's client (rate_limit_client: the peer, or the address a
     // trusted proxy forwarded for). `peer` is the socket's peer address as text.
-    rate_decision admit(const client_request& req, std::string_view peer, rate_clock::time_point now);
+    rate_decision admit(const client_request& req, std::string_view peer,
+                        rate_clock::time_point now);
 
     // Takes a token from `client`'s bucket.
     rate_decision admit(const netx::ip_address& client, rate_clock::time_point now);
@@ -47,7 +48,7 @@ class rate_limiter {
     // The shard holding a client's bucket: the top 6 bits of its (seeded) hash.
     std::size_t shard_of(const netx::ip_address& client) const { return hash_(client) >> 58; }
 
-  private:
+private:
     struct address_hash {
         std::uint64_t seed;
         std::size_t operator()(const netx::ip_address& a) const;

@@ -9,20 +9,20 @@
 #include <boost/beast/http/fields.hpp>
 
 #include <chrono>
-#include <span>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 namespace spillway::proxy {
 
 enum class request_outcome {
-    proxied,   // the backend's response went to the client
+    proxied,  // the backend's response went to the client
     captured,  // the backend could not take it; the failure handler answered (queued or not)
     rejected,  // refused by the proxy itself: malformed, too large, timed out, rate limited
-    local,     // answered by the proxy itself (health check)
-    aborted,   // the client or the backend went away mid-response
+    local,  // answered by the proxy itself (health check)
+    aborted,  // the client or the backend went away mid-response
 };
 
 std::string_view to_string(request_outcome outcome);
@@ -44,7 +44,7 @@ struct request_record {
     std::string_view upstream;
     // The request's header fields in the order they arrived (ordered_request_parser).
     std::span<const boost::beast::http::fields::value_type* const> header_order;
-    trace_context trace;        // the client's or a generated traceparent (trace_id in the log)
+    trace_context trace;  // the client's or a generated traceparent (trace_id in the log)
     bool rate_limited = false;  // answered 429 (outcome rejected, access-log flag RL)
 };
 

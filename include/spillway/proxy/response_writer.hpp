@@ -29,10 +29,10 @@ using client_response = http::response<http::string_body>;
 
 // How the response body travels to the client.
 enum class body_framing {
-    none,            // HEAD, 1xx, 204, 304: no body
+    none,  // HEAD, 1xx, 204, 304: no body
     content_length,  // the backend's Content-Length is kept
-    chunked,         // re-chunked for an HTTP/1.1 client
-    until_close,     // HTTP/1.0 client and no length: the body ends when we close
+    chunked,  // re-chunked for an HTTP/1.1 client
+    until_close,  // HTTP/1.0 client and no length: the body ends when we close
 };
 
 body_framing choose_framing(const http::response_header<>& res, bool head_request,

@@ -7,10 +7,9 @@
 
 #include "spillway/config/config.hpp"
 #include "spillway/metrics/metrics.hpp"
+#include "spillway/net/timed_socket.hpp"
 #include "spillway/proxy/failure_handler.hpp"
 #include "spillway/proxy/forwarder.hpp"
-
-#include "spillway/net/timed_socket.hpp"
 
 #include <boost/intrusive/list.hpp>
 

@@ -8,11 +8,11 @@
 // propagate tracestate). What the proxy generates never goes into the envelope, which holds
 // only what the client sent. Either way the access log shows the trace id.
 
+#include "spillway/proxy/message_heads.hpp"
+
 #include <array>
 #include <optional>
 #include <string_view>
-
-#include "spillway/proxy/message_heads.hpp"
 
 namespace spillway::proxy {
 
@@ -23,7 +23,7 @@ namespace spillway::proxy {
 std::optional<std::string_view> parse_traceparent(std::string_view value);
 
 class trace_context {
-  public:
+public:
     static constexpr std::size_t header_size = 55;  // 00-<32 hex>-<16 hex>-<2 hex>
 
     // The client's trace context, if it sent exactly one traceparent field and that is valid.
@@ -42,7 +42,7 @@ class trace_context {
     // place of the client's traceparent and tracestate.
     std::string_view generated_header() const;
 
-  private:
+private:
     enum class state { absent, from_client, generated };
     state state_ = state::absent;
     std::array<char, header_size> text_{};  // a generated header, or the client's id at 3..35

@@ -5,10 +5,10 @@
 // or a status. A pooled connection that the backend had closed while idle is retried once on a
 // fresh connection before anything is reported.
 //
-// Built on the backend-client core it shares with the proxy (upstream/): the pool with the DNS cache and the check
-// of an idle connection before reuse, read_response_head for 1xx, deadlines from a sweeper. A
-// connection goes back to the pool only when its response was read to the end and nothing is
-// left unread after it.
+// Built on the backend-client core it shares with the proxy (upstream/): the pool with the DNS
+// cache and the check of an idle connection before reuse, read_response_head for 1xx, deadlines
+// from a sweeper. A connection goes back to the pool only when its response was read to the end and
+// nothing is left unread after it.
 
 #include "spillway/config/config.hpp"
 #include "spillway/net/timed_socket.hpp"
@@ -28,10 +28,10 @@ namespace net = boost::asio;
 
 struct send_result {
     enum class kind {
-        response,          // `status` holds the final status
-        connect_failed,    // resolve or connect failed or timed out
+        response,  // `status` holds the final status
+        connect_failed,  // resolve or connect failed or timed out
         transport_failed,  // connected, but the exchange failed (reset, timeout, bad response)
-        aborted,           // close_all() was called (shutdown)
+        aborted,  // close_all() was called (shutdown)
     };
     kind outcome = kind::aborted;
     unsigned status = 0;

@@ -8,9 +8,9 @@
 // it; only then can its offset count. Everything else (a shutdown in the middle, a revoked
 // partition) is abandoned: not committed, so it is replayed again later.
 
-#include "spillway/metrics/metrics.hpp"
 #include "spillway/config/config.hpp"
 #include "spillway/kafka/producer.hpp"
+#include "spillway/metrics/metrics.hpp"
 #include "spillway/replay/backend_client.hpp"
 #include "spillway/replay/dead_letter_sender.hpp"
 #include "spillway/replay/flow_control.hpp"
@@ -21,8 +21,8 @@
 #include "spillway/replay/retry_policy.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <spdlog/logger.h>
 #include <boost/asio/steady_timer.hpp>
+#include <spdlog/logger.h>
 
 #include <atomic>
 #include <cstdint>
@@ -36,17 +36,17 @@ namespace spillway::replay {
 // thread, read by the admin thread: relaxed atomics.
 struct replay_counters {
     std::atomic<std::uint64_t> delivered{0};
-    std::atomic<std::uint64_t> retried{0};        // attempts that will be tried again
+    std::atomic<std::uint64_t> retried{0};  // attempts that will be tried again
     std::atomic<std::uint64_t> dead_lettered{0};
-    std::atomic<std::uint64_t> abandoned{0};      // left unfinished at shutdown or on a revoke
+    std::atomic<std::uint64_t> abandoned{0};  // left unfinished at shutdown or on a revoke
     std::atomic<std::uint64_t> backend_outages{0};
     std::atomic<std::uint64_t> in_flight{0};
-    std::atomic<std::uint64_t> attempts{0};       // requests the backend received (a status or
-                                                  // a failure after connecting)
-    std::atomic<std::uint64_t> backlog{0};        // fetched, waiting for a slot
+    std::atomic<std::uint64_t> attempts{0};  // requests the backend received (a status or
+                                             // a failure after connecting)
+    std::atomic<std::uint64_t> backlog{0};  // fetched, waiting for a slot
     std::atomic<bool> paused_backend_down{false};
     std::atomic<bool> paused_backlog_full{false};
-    metrics::histogram attempt_duration;            // one attempt: send -> status or failure
+    metrics::histogram attempt_duration;  // one attempt: send -> status or failure
 };
 
 class engine {
@@ -122,9 +122,9 @@ private:
     bool stopping_ = false;
     bool probing_ = false;
     std::set<net::steady_timer*> sleepers_;  // cancelled by stop()
-    net::steady_timer backend_event_;         // cancelled when the backend comes back or on stop
-    net::steady_timer idle_event_;            // cancelled when in_flight_ drops to zero
-    dead_letter_sender dead_letters_;         // through dlq_
+    net::steady_timer backend_event_;  // cancelled when the backend comes back or on stop
+    net::steady_timer idle_event_;  // cancelled when in_flight_ drops to zero
+    dead_letter_sender dead_letters_;  // through dlq_
     replay_counters counters_;
 };
 

@@ -13,6 +13,8 @@
 // partition the group never committed counts from its first retained offset, since the replay
 // starts there (auto.offset.reset=earliest).
 
+#include "spillway/kafka/handles.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -22,14 +24,12 @@
 #include <thread>
 #include <vector>
 
-#include "spillway/kafka/handles.hpp"
-
 namespace spillway::replay {
 
 struct partition_lag {
     std::int32_t partition = -1;
     std::int64_t end_offset = -1;  // the high watermark
-    std::int64_t committed = -1;   // -1: the group never committed this partition
+    std::int64_t committed = -1;  // -1: the group never committed this partition
     std::int64_t lag = 0;
 };
 
@@ -41,7 +41,7 @@ std::optional<std::int64_t> lag_of(std::int64_t end_offset, std::int64_t committ
 // What one check found.
 struct kafka_check {
     std::optional<std::string> unreachable;  // the metadata request failed: why
-    bool group_member = false;               // the consumer holds a member id in its group
+    bool group_member = false;  // the consumer holds a member id in its group
     std::optional<std::string> coordinator;  // the committed-offsets request failed: why
 };
 
@@ -49,7 +49,7 @@ struct kafka_check {
 std::optional<std::string> replay_readiness(bool checked, const kafka_check& last);
 
 class lag_monitor {
-  public:
+public:
     // `rk` is the group consumer's handle: it must outlive the monitor (stop() before closing).
     lag_monitor(rd_kafka_t* rk, std::string topic, std::chrono::milliseconds interval,
                 std::chrono::milliseconds timeout);
@@ -65,7 +65,7 @@ class lag_monitor {
     std::vector<partition_lag> lags() const;
     std::optional<std::string> readiness() const;
 
-  private:
+private:
     void loop();
     void check();
     std::vector<partition_lag> measure(rd_kafka_topic_partition_list_t* assigned,

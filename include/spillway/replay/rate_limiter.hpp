@@ -22,7 +22,7 @@ public:
 private:
     clock::duration interval_{0};  // between two requests
     clock::duration tolerance_{0};  // how far ahead of schedule a burst may run
-    clock::time_point tat_{};       // theoretical arrival time of the next request
+    clock::time_point tat_{};  // theoretical arrival time of the next request
 };
 
 }  // namespace spillway::replay

@@ -44,11 +44,11 @@ private:
 };
 
 enum class action_kind {
-    send,          // send the request with attempt number `attempt`
+    send,  // send the request with attempt number `attempt`
     wait_backoff,  // wait `delay`, then call on_backoff_elapsed()
     wait_backend,  // wait until the backend answers, then call on_backend_up()
-    delivered,     // finished: the backend took it
-    dead_letter,   // finished: produce it to the dead-letter topic with `reason`
+    delivered,  // finished: the backend took it
+    dead_letter,  // finished: produce it to the dead-letter topic with `reason`
 };
 
 struct action {

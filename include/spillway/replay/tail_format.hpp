@@ -24,8 +24,8 @@ struct tail_position {
 
 // One line (no trailing newline). `raw` is the record value; an invalid envelope is shown as
 // "# invalid envelope (<reason>) @p/offset" in every format (a comment line for a shell).
-std::string format_tail_line(tail_format format, std::string_view raw,
-                             const tail_position& where, std::string_view backend_url);
+std::string format_tail_line(tail_format format, std::string_view raw, const tail_position& where,
+                             std::string_view backend_url);
 
 // Quotes for a POSIX shell: '...' when printable, else bash's $'...' with \xHH escapes.
 std::string shell_quote(std::string_view text);

@@ -12,13 +12,13 @@
 namespace spillway::runtime {
 
 struct cli_flag {
-    std::string name;         // "--tail"
-    std::string value_name;   // "FORMAT" if it takes a value, empty for a switch
+    std::string name;  // "--tail"
+    std::string value_name;  // "FORMAT" if it takes a value, empty for a switch
     std::string help;
 };
 
 struct program_info {
-    std::string name;     // "spillway-replay"
+    std::string name;  // "spillway-replay"
     std::string summary;  // one line
     std::vector<cli_flag> flags;
 };

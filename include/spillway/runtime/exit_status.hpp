@@ -7,8 +7,8 @@
 namespace spillway::runtime {
 
 enum exit_status : int {
-    exit_ok = 0,            // stopped by SIGTERM or SIGINT; --help, --version, --check-config OK
-    exit_failure = 1,       // a runtime failure: a listener that cannot bind, a loop that broke
+    exit_ok = 0,  // stopped by SIGTERM or SIGINT; --help, --version, --check-config OK
+    exit_failure = 1,  // a runtime failure: a listener that cannot bind, a loop that broke
     exit_config_error = 2,  // a configuration or usage mistake; the message names the key or flag
 };
 

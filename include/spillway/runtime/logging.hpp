@@ -5,10 +5,10 @@
 
 #include "spillway/config/config.hpp"
 
+#include <spdlog/logger.h>
+
 #include <memory>
 #include <string>
-
-#include <spdlog/logger.h>
 
 namespace spillway::runtime {
 
@@ -25,6 +25,5 @@ std::shared_ptr<spdlog::logger> access_logger();
 
 // Whether the access log uses JSON (callers build the line accordingly).
 bool json_logs();
-
 
 }  // namespace spillway::runtime

@@ -21,7 +21,7 @@ struct stored_response {
 };
 
 class idempotency_cache {
-  public:
+public:
     explicit idempotency_cache(std::size_t capacity = 10000) : capacity_(capacity) {}
 
     // What a request carrying `key` should get.
@@ -42,7 +42,7 @@ class idempotency_cache {
     static std::string fingerprint(const std::string& method, const std::string& target,
                                    const std::string& body);
 
-  private:
+private:
     struct entry {
         std::string fingerprint;
         stored_response response;

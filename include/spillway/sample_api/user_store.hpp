@@ -3,9 +3,10 @@
 // saw id 3 deleted never finds a different user under it. Not synchronised: users_api owns the
 // store and serialises access to it.
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <map>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +29,7 @@ struct user {
 };
 
 class user_store {
-  public:
+public:
     user create(user_input input, const std::string& now);
     std::vector<user> list() const;  // by id
     std::optional<user> find(std::uint64_t id) const;
@@ -36,7 +37,7 @@ class user_store {
     bool remove(std::uint64_t id);
     std::size_t size() const { return users_.size(); }
 
-  private:
+private:
     std::map<std::uint64_t, user> users_;
     std::uint64_t next_id_ = 1;
 };

@@ -11,15 +11,15 @@
 // Other paths 404, other methods 405 (with Allow). Every error body is {"error":..,"message":..}.
 // POST, PUT, PATCH and DELETE honour Idempotency-Key (idempotency_cache). Thread-safe.
 
+#include "spillway/sample_api/idempotency_cache.hpp"
+#include "spillway/sample_api/user_store.hpp"
+
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "spillway/sample_api/idempotency_cache.hpp"
-#include "spillway/sample_api/user_store.hpp"
 
 namespace spillway::sample_api {
 
@@ -32,7 +32,7 @@ struct api_request {
 
 struct api_response {
     unsigned status = 200;
-    std::string body;                                          // JSON; empty for 204
+    std::string body;  // JSON; empty for 204
     std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type
 
     std::optional<std::string> header(const std::string& name) const;
@@ -40,12 +40,12 @@ struct api_response {
 
 struct api_stats {
     std::size_t users = 0;
-    std::uint64_t created = 0;   // users ever created
+    std::uint64_t created = 0;  // users ever created
     std::uint64_t replayed = 0;  // requests answered from the idempotency cache
 };
 
 class users_api {
-  public:
+public:
     using clock_fn = std::function<std::string()>;  // the time stamps given to users
 
     explicit users_api(std::size_t idempotency_capacity = 10000, clock_fn now = {});
@@ -53,7 +53,7 @@ class users_api {
     api_response handle(const api_request& req);
     api_stats stats() const;
 
-  private:
+private:
     api_response route(const api_request& req);
     api_response users_collection(const api_request& req);
     api_response one_user(const api_request& req, std::uint64_t id);

@@ -28,8 +28,8 @@ namespace spillway::spool {
 
 enum class errc {
     full = 1,  // the append would take the spool past spool.max_bytes
-    closed,    // the spool is closing or closed
-    storage,   // SQLite failed (disk full, I/O error): nothing of the append was stored
+    closed,  // the spool is closing or closed
+    storage,  // SQLite failed (disk full, I/O error): nothing of the append was stored
 };
 
 const boost::system::error_category& spool_category() noexcept;
@@ -47,7 +47,7 @@ public:
     virtual void on_appended(boost::system::error_code ec) noexcept = 0;
 };
 
-struct remove_op;     // a queued deletion or quarantine (spool.cpp)
+struct remove_op;  // a queued deletion or quarantine (spool.cpp)
 struct spool_totals;  // spool_db.hpp
 
 // One record as the drainer reads it back.

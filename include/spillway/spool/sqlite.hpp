@@ -2,12 +2,12 @@
 // Thin RAII over the SQLite C API, just what the spool needs: a handle per connection and per
 // prepared statement, and a guard that resets a statement for its next use.
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <sqlite3.h>
 
 namespace spillway::spool::sqlite {
 

@@ -36,8 +36,8 @@ struct connection {
     beast::flat_buffer buffer;  // bytes read past the previous response stay here
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t requests = 0;  // requests sent on this connection so far
-    pool_gauges& gauges;         // its pool's (counted open from connect to destruction)
-    pool_hook in_pool;           // in its pool's list of every connection it made, until destroyed
+    pool_gauges& gauges;  // its pool's (counted open from connect to destruction)
+    pool_hook in_pool;  // in its pool's list of every connection it made, until destroyed
 };
 
 using connection_ptr = std::unique_ptr<connection>;

@@ -12,7 +12,7 @@ namespace spillway::upstream {
 struct alignas(64) pool_gauges {
     std::atomic<std::uint32_t> open{0};  // connections alive: idle or carrying a request
     std::atomic<std::uint32_t> idle{0};
-    std::atomic<std::uint64_t> connects{0};        // new connections opened
+    std::atomic<std::uint64_t> connects{0};  // new connections opened
     std::atomic<std::uint64_t> connect_errors{0};  // connect attempts that failed
 
     static void add(std::atomic<std::uint32_t>& g, int delta) {

@@ -24,7 +24,7 @@ struct head_options {
 
 struct head_result {
     boost::system::error_code error;  // beast::error::timeout when the stream's deadline passed
-    bool received = false;            // whether any byte of a response arrived (interim or not)
+    bool received = false;  // whether any byte of a response arrived (interim or not)
 };
 
 // Reads heads into `parser`, emplaced afresh for each (a parser reads one message), until a final

@@ -6,22 +6,22 @@
 // The default ports are fixed, so these tests bind them themselves while the daemon starts; when
 // another process already holds one, the test is skipped rather than disturbing that process.
 
+#include "support/fake_backend.hpp"
+#include "support/http_client.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <nlohmann/json.hpp>
-
-#include "support/fake_backend.hpp"
-#include "support/http_client.hpp"
-#include "support/ports.hpp"
-#include "support/process.hpp"
 
 namespace spillway::test {
 namespace {
@@ -161,8 +161,7 @@ TEST(AdminPort, TheProxysOwnListenTakenExits1NamingTheAddress) {
     cfg["admin"] = {{"listen", "off"}};
     const auto r = run_command({bin_path("spillway"), {"--config", write_config(dir, cfg)}}, 20s);
     EXPECT_EQ(r.exit_status, 1) << r.err;
-    EXPECT_NE(r.err.find("cannot listen on " + cfg["listen"].get<std::string>()),
-              std::string::npos)
+    EXPECT_NE(r.err.find("cannot listen on " + cfg["listen"].get<std::string>()), std::string::npos)
         << r.err;
 }
 

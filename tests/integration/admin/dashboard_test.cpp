@@ -3,12 +3,12 @@
 // that a running proxy or replay exposes on /metrics. A renamed metric fails here, not on an
 // operator's empty graph.
 
-#include <fstream>
-#include <regex>
-
-#include "support/proxy_fixture.hpp"
 #include "integration/replay/replay_fixture.hpp"
 #include "support/prometheus.hpp"
+#include "support/proxy_fixture.hpp"
+
+#include <fstream>
+#include <regex>
 
 namespace spillway::test::replay {
 namespace {

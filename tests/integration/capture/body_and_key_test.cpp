@@ -2,9 +2,9 @@
 // read back from the topic with kcat.
 
 #include "support/captures.hpp"
+#include "support/devbroker.hpp"
 #include "support/fake_backend.hpp"
 #include "support/proxy_fixture.hpp"
-#include "support/devbroker.hpp"
 
 #include <gtest/gtest.h>
 
@@ -44,7 +44,8 @@ struct one_capture {
 };
 
 // Sends one request to a proxy whose backend is down and reads the topic back.
-one_capture capture_one(const std::string& bootstrap, spillway_proxy& p, const std::string& request) {
+one_capture capture_one(const std::string& bootstrap, spillway_proxy& p,
+                        const std::string& request) {
     http_client client(p.port(), 10s);
     one_capture out;
     out.id = expect_captured(client.request(request));
@@ -87,9 +88,9 @@ TEST(CaptureBodies, OneMebibyteBodyArrivesWhole) {
     for (std::size_t i = 0; i < body.size(); ++i) {
         body[i] = i % 64 == 63 ? '\n' : static_cast<char>('a' + i % 26);
     }
-    const auto got = capture_one(
-        broker.bootstrap(), p,
-        make_request("POST", "/bulk", {{"Content-Type", "text/plain"}}, body));
+    const auto got =
+        capture_one(broker.bootstrap(), p,
+                    make_request("POST", "/bulk", {{"Content-Type", "text/plain"}}, body));
     ASSERT_EQ(got.records.size(), 1u) << "the 1 MiB envelope is not in the topic";
     const auto& c = got.records.front();
     ASSERT_TRUE(c.envelope.has_value()) << c.parse_error;
@@ -104,8 +105,10 @@ TEST(CaptureBodies, OneMebibyteBodyArrivesWhole) {
 TEST(CaptureRecordKey, ClientIpKey) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
-    spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(),
-             {{"kafka", {{"key", "client_ip"}}}}});
+    spillway_proxy p({dead_backend_url(),
+                      broker.bootstrap(),
+                      spool.path(),
+                      {{"kafka", {{"key", "client_ip"}}}}});
 
     const auto got = capture_one(broker.bootstrap(), p, make_request("GET", "/k"));
     ASSERT_EQ(got.records.size(), 1u);
@@ -119,12 +122,14 @@ TEST(CaptureRecordKey, ClientIpKey) {
 TEST(CaptureRecordKey, HeaderKey) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
-    spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(),
-             {{"kafka", {{"key", "header:X-Tenant"}}}}});
+    spillway_proxy p({dead_backend_url(),
+                      broker.bootstrap(),
+                      spool.path(),
+                      {{"kafka", {{"key", "header:X-Tenant"}}}}});
 
     // The header is matched whatever its case, as HTTP header names are.
-    const auto got = capture_one(broker.bootstrap(), p,
-                                 make_request("GET", "/k", {{"x-tenant", "tenant-42"}}));
+    const auto got =
+        capture_one(broker.bootstrap(), p, make_request("GET", "/k", {{"x-tenant", "tenant-42"}}));
     ASSERT_EQ(got.records.size(), 1u);
     const auto& c = got.records.front();
     EXPECT_EQ(c.message.key, "tenant-42");

@@ -3,9 +3,9 @@
 // JSON Schema.
 
 #include "support/captures.hpp"
+#include "support/devbroker.hpp"
 #include "support/fake_backend.hpp"
 #include "support/proxy_fixture.hpp"
-#include "support/devbroker.hpp"
 
 #include <gtest/gtest.h>
 
@@ -91,36 +91,41 @@ TEST(CaptureFailureKinds, ConnectErrorEnvelopeFieldByField) {
     devbroker broker;
     temp_dir spool("spillway-capture-spool");
     const auto backend = dead_backend();
-    spillway_proxy p({backend.url, broker.bootstrap(), spool.path(),
-             {{"capture", {{"redact_headers", {"Authorization", "x-api-key"}}}}}});
+    spillway_proxy p({backend.url,
+                      broker.bootstrap(),
+                      spool.path(),
+                      {{"capture", {{"redact_headers", {"Authorization", "x-api-key"}}}}}});
 
     const std::string body = R"({"name":"José","note":"✓ naïve"})";
     const std::string target = "/api/users?source=web&tag=a%20b&empty=";
-    const std::string request =
-        "POST " + target + " HTTP/1.1\r\n"
-        "Host: proxy.test\r\n"
-        "Content-Type: application/json\r\n"
-        "X-Dup: one\r\n"
-        "x-dup: two\r\n"
-        "X-Dup: three\r\n"
-        "Authorization: Bearer secret-token\r\n"
-        "Connection: keep-alive, X-Hop\r\n"
-        "X-Hop: named-in-connection\r\n"
-        "Keep-Alive: timeout=5\r\n"
-        "Proxy-Connection: keep-alive\r\n"
-        "Cookie: session=abc\r\n"
-        "X-Api-Key: k-123\r\n"
-        "TE: trailers\r\n"
-        "Accept: */*\r\n"
-        "Content-Length: " + std::to_string(body.size()) + "\r\n"
-        "\r\n" + body;
+    const std::string request = "POST " + target +
+                                " HTTP/1.1\r\n"
+                                "Host: proxy.test\r\n"
+                                "Content-Type: application/json\r\n"
+                                "X-Dup: one\r\n"
+                                "x-dup: two\r\n"
+                                "X-Dup: three\r\n"
+                                "Authorization: Bearer secret-token\r\n"
+                                "Connection: keep-alive, X-Hop\r\n"
+                                "X-Hop: named-in-connection\r\n"
+                                "Keep-Alive: timeout=5\r\n"
+                                "Proxy-Connection: keep-alive\r\n"
+                                "Cookie: session=abc\r\n"
+                                "X-Api-Key: k-123\r\n"
+                                "TE: trailers\r\n"
+                                "Accept: */*\r\n"
+                                "Content-Length: " +
+                                std::to_string(body.size()) +
+                                "\r\n"
+                                "\r\n" +
+                                body;
     // Duplicates kept and names as sent; hop-by-hop headers (also X-Hop, named in Connection)
     // and Content-Length left out; capture.redact_headers (matched without case) applied.
     const spillway::envelope::header_list expected_headers = {
-        {"Host", "proxy.test"},          {"Content-Type", "application/json"},
-        {"X-Dup", "one"},                {"x-dup", "two"},
-        {"X-Dup", "three"},              {"Authorization", "[REDACTED]"},
-        {"Cookie", "session=abc"},       {"X-Api-Key", "[REDACTED]"},
+        {"Host", "proxy.test"},    {"Content-Type", "application/json"},
+        {"X-Dup", "one"},          {"x-dup", "two"},
+        {"X-Dup", "three"},        {"Authorization", "[REDACTED]"},
+        {"Cookie", "session=abc"}, {"X-Api-Key", "[REDACTED]"},
         {"Accept", "*/*"},
     };
 
@@ -163,22 +168,25 @@ TEST(CaptureFailureKinds, InterleavedDuplicateHeadersKeepTheClientsOrder) {
     spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {}});
 
     http_client client(p.port());
-    const auto id = expect_captured(client.request(make_request(
-        "GET", "/order",
-        {{"Accept", "text/html"}, {"X-Trace", "first"}, {"Accept", "application/json"},
-         {"X-Tag", "a"}, {"X-Trace", "second"}, {"X-Tag", "b"}})));
+    const auto id = expect_captured(client.request(make_request("GET", "/order",
+                                                                {{"Accept", "text/html"},
+                                                                 {"X-Trace", "first"},
+                                                                 {"Accept", "application/json"},
+                                                                 {"X-Tag", "a"},
+                                                                 {"X-Trace", "second"},
+                                                                 {"X-Tag", "b"}})));
     const auto records = read_records(broker.bootstrap(), 1);
     ASSERT_EQ(records.size(), 1u);
     ASSERT_TRUE(records.front().envelope.has_value()) << records.front().parse_error;
     EXPECT_EQ(records.front().envelope->id, id);
     EXPECT_EQ(records.front().envelope->headers,
               (spillway::envelope::header_list{{"Host", "proxy.test"},
-                                              {"Accept", "text/html"},
-                                              {"X-Trace", "first"},
-                                              {"Accept", "application/json"},
-                                              {"X-Tag", "a"},
-                                              {"X-Trace", "second"},
-                                              {"X-Tag", "b"}}));
+                                               {"Accept", "text/html"},
+                                               {"X-Trace", "first"},
+                                               {"Accept", "application/json"},
+                                               {"X-Tag", "a"},
+                                               {"X-Trace", "second"},
+                                               {"X-Tag", "b"}}));
 }
 
 TEST(CaptureFailureKinds, TimeoutWhenTheBackendNeverAnswers) {
@@ -186,8 +194,10 @@ TEST(CaptureFailureKinds, TimeoutWhenTheBackendNeverAnswers) {
     temp_dir spool("spillway-capture-spool");
     fake_backend backend;
     backend.on("/slow", route{.delay = 20s});
-    spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(),
-             {{"backend", {{"response_timeout_ms", 300}}}}});
+    spillway_proxy p({backend.url(),
+                      broker.bootstrap(),
+                      spool.path(),
+                      {{"backend", {{"response_timeout_ms", 300}}}}});
 
     http_client client(p.port());
     const auto start = steady::now();
@@ -206,8 +216,8 @@ TEST(CaptureFailureKinds, TimeoutWhenTheBackendNeverAnswers) {
     const auto& e = *c.envelope;
     EXPECT_EQ(e.method, "GET");
     EXPECT_EQ(e.uri, "/slow?page=2");
-    EXPECT_EQ(e.headers, (spillway::envelope::header_list{{"Host", "proxy.test"},
-                                                          {"X-Trace", "t-1"}}));
+    EXPECT_EQ(e.headers,
+              (spillway::envelope::header_list{{"Host", "proxy.test"}, {"X-Trace", "t-1"}}));
     EXPECT_EQ(e.body, "");
     EXPECT_EQ(e.upstream, "127.0.0.1:" + std::to_string(backend.port()));
     EXPECT_FALSE(e.failure.status.has_value());
@@ -283,8 +293,8 @@ TEST(CaptureFailureKinds, UpstreamResetWhenTheBackendClosesAfterReading) {
     spillway_proxy p({backend.url(), broker.bootstrap(), spool.path(), {}});
 
     http_client client(p.port());
-    const auto id = expect_captured(
-        client.request(make_request("POST", "/reset", {{"Content-Type", "text/plain"}}, "payload")));
+    const auto id = expect_captured(client.request(
+        make_request("POST", "/reset", {{"Content-Type", "text/plain"}}, "payload")));
     ASSERT_FALSE(id.empty());
     ASSERT_TRUE(backend.wait_for_requests(1, 1s));
 

@@ -2,9 +2,9 @@
 // lost and none is written twice under concurrency (batched produce requests, two workers).
 
 #include "support/captures.hpp"
+#include "support/devbroker.hpp"
 #include "support/fake_backend.hpp"
 #include "support/proxy_fixture.hpp"
-#include "support/devbroker.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,8 +19,11 @@ TEST(CaptureLoad, TwoThousandConcurrentFailingRequestsGiveTwoThousandDistinctRec
     temp_dir spool("spillway-capture-spool");
     spillway_proxy p({dead_backend_url(), broker.bootstrap(), spool.path(), {{"threads", 2}}});
 
-    const auto result = run_load({.port = p.port(), .connections = 64, .requests = requests,
-                                  .body = R"({"load":true})", .timeout = 60s});
+    const auto result = run_load({.port = p.port(),
+                                  .connections = 64,
+                                  .requests = requests,
+                                  .body = R"({"load":true})",
+                                  .timeout = 60s});
     const auto ids = queued_ids(result, requests);
     ASSERT_EQ(ids.size(), requests);
 

@@ -1,13 +1,13 @@
 // The proxy's admin listener: exact counters after a known mix of requests (N proxied, M
 // captured), the exposition format itself, and /ready following Kafka.
 
-#include <gtest/gtest.h>
-
 #include "support/captures.hpp"
-#include "support/fake_backend.hpp"
-#include "support/proxy_fixture.hpp"
 #include "support/devbroker.hpp"
+#include "support/fake_backend.hpp"
 #include "support/prometheus.hpp"
+#include "support/proxy_fixture.hpp"
+
+#include <gtest/gtest.h>
 
 namespace spillway::test::capture_suite {
 namespace {
@@ -63,9 +63,9 @@ TEST(ProxyMetrics, ReadyFollowsKafkaWithTheReasonInThe503) {
     devbroker broker;
     temp_dir spool("spillway-metrics-spool");
     spillway_proxy p({dead_backend_url(),
-             broker.bootstrap(),
-             spool.path(),
-             {{"kafka", {{"delivery_timeout_ms", 1000}}}}});
+                      broker.bootstrap(),
+                      spool.path(),
+                      {{"kafka", {{"delivery_timeout_ms", 1000}}}}});
 
     EXPECT_EQ(fetch(p.admin_port(), "GET", "/health").status, 200u);
     ASSERT_TRUE(

@@ -3,9 +3,9 @@
 // once - also across a kill -9 of the proxy and across a SIGTERM while captures are waiting.
 
 #include "support/captures.hpp"
+#include "support/devbroker.hpp"
 #include "support/fake_backend.hpp"
 #include "support/proxy_fixture.hpp"
-#include "support/devbroker.hpp"
 
 #include <gtest/gtest.h>
 
@@ -42,22 +42,24 @@ TEST(CaptureOutage, KafkaDownSpoolsThenDrainsEachIdExactlyOnce) {
 
     ASSERT_TRUE(broker.down());
     // One request per connection: all of them wait for the same delivery timeout at once.
-    const auto result = run_load({.port = p.port(), .connections = 30, .requests = 30,
-                                  .target = "/during-outage", .timeout = 20s});
+    const auto result = run_load({.port = p.port(),
+                                  .connections = 30,
+                                  .requests = 30,
+                                  .target = "/during-outage",
+                                  .timeout = 20s});
     const auto queued = queued_ids(result, 30);
     expect_all_waited_for_kafka(result);
     ids.insert(queued.begin(), queued.end());
     ASSERT_EQ(ids.size(), 31u);
     EXPECT_EQ(p.metric("spillway_spool_records"), 30.0);
-    EXPECT_EQ(p.metric("spillway_captured_total",
-                     {{"failure", "connect_error"}, {"sink", "spool"}}),
-              30.0);
+    EXPECT_EQ(
+        p.metric("spillway_captured_total", {{"failure", "connect_error"}, {"sink", "spool"}}),
+        30.0);
 
     ASSERT_TRUE(broker.up());
     EXPECT_TRUE(wait_for_records(broker.bootstrap(), 31, 30s))
         << "the spool did not drain: " << records_in_topic(broker.bootstrap()) << " records";
-    EXPECT_TRUE(wait_until(
-        [&] { return p.metric("spillway_spool_records") == 0.0; }, 10s))
+    EXPECT_TRUE(wait_until([&] { return p.metric("spillway_spool_records") == 0.0; }, 10s))
         << "delivered records are still in the spool";
     // Once the proxy has exited nothing more can arrive: the count below is final.
     EXPECT_EQ(p.terminate(), 0);
@@ -74,8 +76,11 @@ TEST(CaptureOutage, KillNineWithANonEmptySpoolLosesNothing) {
     {
         spillway_proxy first({backend_url, broker.bootstrap(), spool.path(), outage_settings()});
         ASSERT_TRUE(broker.down());
-        const auto result = run_load({.port = first.port(), .connections = 25, .requests = 25,
-                                      .target = "/before-crash", .timeout = 20s});
+        const auto result = run_load({.port = first.port(),
+                                      .connections = 25,
+                                      .requests = 25,
+                                      .target = "/before-crash",
+                                      .timeout = 20s});
         ids = queued_ids(result, 25);
         EXPECT_EQ(first.metric("spillway_spool_records"), 25.0);
         first.proc().signal(SIGKILL);
@@ -140,12 +145,18 @@ TEST(CaptureOutage, SigtermWhileCapturesWaitAnswersThemAndExitsZero) {
     constexpr std::size_t waiting = 20;
     std::set<std::string> ids;
     {
-        spillway_proxy first({backend.url(), broker.bootstrap(), spool.path(),
-                     {{"kafka", {{"delivery_timeout_ms", 2000}}}, {"shutdown_timeout_ms", 8000}}});
+        spillway_proxy first(
+            {backend.url(),
+             broker.bootstrap(),
+             spool.path(),
+             {{"kafka", {{"delivery_timeout_ms", 2000}}}, {"shutdown_timeout_ms", 8000}}});
         ASSERT_TRUE(broker.down());
         auto load = std::async(std::launch::async, [port = first.port()] {
-            return run_load({.port = port, .connections = waiting, .requests = waiting,
-                             .target = "/busy", .timeout = 20s});
+            return run_load({.port = port,
+                             .connections = waiting,
+                             .requests = waiting,
+                             .target = "/busy",
+                             .timeout = 20s});
         });
         // Every request reached the backend and got its 502: each is now a capture waiting
         // for a Kafka that does not answer.

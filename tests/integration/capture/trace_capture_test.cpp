@@ -1,15 +1,15 @@
 // Trace context in captured requests: the envelope holds the client's traceparent and tracestate
 // (the client sent them), never one the proxy generated for the backend.
 
+#include "support/captures.hpp"
+#include "support/devbroker.hpp"
+#include "support/fake_backend.hpp"
+#include "support/proxy_fixture.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cctype>
-
-#include "support/captures.hpp"
-#include "support/fake_backend.hpp"
-#include "support/proxy_fixture.hpp"
-#include "support/devbroker.hpp"
 
 namespace spillway::test::capture_suite {
 namespace {

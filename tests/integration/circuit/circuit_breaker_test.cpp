@@ -5,11 +5,9 @@
 // half-open -> closed when the probe succeeds, half-open -> open when it fails.
 
 #include "circuit_suite.hpp"
-
 #include "support/captures.hpp"
-#include "support/fake_backend.hpp"
-
 #include "support/devbroker.hpp"
+#include "support/fake_backend.hpp"
 
 #include <gtest/gtest.h>
 
@@ -56,8 +54,8 @@ TEST(CircuitBreaker, OpensAfterThresholdThenCapturesWithoutTouchingTheBackend) {
     EXPECT_EQ(backend.request_count(), 3u);
     ASSERT_EQ(circuit_state(p, backend.url()), 1.0);
     EXPECT_EQ(transitions(p, backend.url(), "open"), 1.0);
-    EXPECT_TRUE(p.proc().wait_for_output("circuit for backend " + endpoint_name(backend.url()) +
-                                         " opened", 5s));
+    EXPECT_TRUE(p.proc().wait_for_output(
+        "circuit for backend " + endpoint_name(backend.url()) + " opened", 5s));
 
     const auto accepted = backend.accepted_connections();
     std::set<std::string> ids;
@@ -67,12 +65,11 @@ TEST(CircuitBreaker, OpensAfterThresholdThenCapturesWithoutTouchingTheBackend) {
     // Nothing reached the backend: no request and no new connection.
     EXPECT_EQ(backend.request_count(), 3u);
     EXPECT_EQ(backend.accepted_connections(), accepted);
-    EXPECT_EQ(p.metric("spillway_captured_total",
-                     {{"failure", "circuit_open"}, {"sink", "kafka"}}),
+    EXPECT_EQ(p.metric("spillway_captured_total", {{"failure", "circuit_open"}, {"sink", "kafka"}}),
               5.0);
-    EXPECT_EQ(p.metric("spillway_captured_total",
-                     {{"failure", "upstream_status"}, {"sink", "kafka"}}),
-              3.0);
+    EXPECT_EQ(
+        p.metric("spillway_captured_total", {{"failure", "upstream_status"}, {"sink", "kafka"}}),
+        3.0);
 
     const auto records = read_records(broker.bootstrap(), 8);
     int circuit_open = 0;
@@ -104,12 +101,11 @@ TEST(CircuitBreaker, ARefusingBackendIsNotConnectedToWhileOpen) {
         expect_captured(fetch(p.port(), "GET", "/c"));
     }
     EXPECT_EQ(connects(p, dead, "error"), 2.0) << "a connect was attempted";
-    EXPECT_EQ(p.metric("spillway_captured_total",
-                     {{"failure", "circuit_open"}, {"sink", "kafka"}}),
+    EXPECT_EQ(p.metric("spillway_captured_total", {{"failure", "circuit_open"}, {"sink", "kafka"}}),
               10.0);
-    EXPECT_EQ(p.metric("spillway_captured_total",
-                     {{"failure", "connect_error"}, {"sink", "kafka"}}),
-              2.0);
+    EXPECT_EQ(
+        p.metric("spillway_captured_total", {{"failure", "connect_error"}, {"sink", "kafka"}}),
+        2.0);
 }
 
 TEST(CircuitBreaker, BackendBackAfterOutageOneProbeThenClosed) {
@@ -130,9 +126,8 @@ TEST(CircuitBreaker, BackendBackAfterOutageOneProbeThenClosed) {
     // The backend is back, but its answers are held: the probe stays in flight.
     backend.come_back();
     backend.hold_after(0);
-    auto probe = std::async(std::launch::async, [&] {
-        return get_until_not_captured(p.port(), "/probe", 10s);
-    });
+    auto probe = std::async(std::launch::async,
+                            [&] { return get_until_not_captured(p.port(), "/probe", 10s); });
     ASSERT_TRUE(backend.wait_for_requests(2, 10s)) << "no probe reached the backend";
     EXPECT_EQ(circuit_state(p, backend.url()), 2.0);
     EXPECT_EQ(transitions(p, backend.url(), "half_open"), 1.0);
@@ -147,10 +142,10 @@ TEST(CircuitBreaker, BackendBackAfterOutageOneProbeThenClosed) {
     const auto probed = probe.get();
     EXPECT_EQ(probed.status, 200u) << probed.body;
     ASSERT_TRUE(p.wait_for_metric("spillway_circuit_state",
-                            {{"endpoint", endpoint_name(backend.url())}}, 0.0));
+                                  {{"endpoint", endpoint_name(backend.url())}}, 0.0));
     EXPECT_EQ(transitions(p, backend.url(), "closed"), 1.0);
-    EXPECT_TRUE(p.proc().wait_for_output("circuit for backend " + endpoint_name(backend.url()) +
-                                         " closed", 5s));
+    EXPECT_TRUE(p.proc().wait_for_output(
+        "circuit for backend " + endpoint_name(backend.url()) + " closed", 5s));
     for (int i = 0; i < 4; ++i) {
         EXPECT_EQ(fetch(p.port(), "GET", "/after").status, 200u);
     }
@@ -173,13 +168,13 @@ TEST(CircuitBreaker, AFailedProbeOpensTheCircuitAgain) {
         },
         10s, 1ms));
     EXPECT_TRUE(p.wait_for_metric("spillway_circuit_transitions_total",
-                            {{"endpoint", endpoint_name(dead)}, {"to", "open"}}, 2.0));
+                                  {{"endpoint", endpoint_name(dead)}, {"to", "open"}}, 2.0));
     EXPECT_EQ(circuit_state(p, dead), 1.0);
     EXPECT_EQ(connects(p, dead, "error"), 2.0) << "the first request and one probe";
     EXPECT_EQ(transitions(p, dead, "closed"), 0.0);
-    EXPECT_EQ(p.metric("spillway_captured_total",
-                     {{"failure", "connect_error"}, {"sink", "kafka"}}),
-              2.0);
+    EXPECT_EQ(
+        p.metric("spillway_captured_total", {{"failure", "connect_error"}, {"sink", "kafka"}}),
+        2.0);
 }
 
 TEST(CircuitBreaker, PassedThroughErrorsAreNotFailures) {
@@ -206,8 +201,7 @@ TEST(CircuitBreaker, DisabledByDefault) {
     }
     EXPECT_EQ(connects(p, dead, "error"), 8.0);
     EXPECT_EQ(circuit_state(p, dead), 0.0);
-    EXPECT_EQ(p.metric("spillway_captured_total",
-                     {{"failure", "circuit_open"}, {"sink", "kafka"}}),
+    EXPECT_EQ(p.metric("spillway_captured_total", {{"failure", "circuit_open"}, {"sink", "kafka"}}),
               0.0);
 }
 

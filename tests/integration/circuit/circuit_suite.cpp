@@ -24,14 +24,16 @@ double circuit_state(const spillway_proxy& p, const std::string& url) {
 }
 
 double transitions(const spillway_proxy& p, const std::string& url, const std::string& to) {
-    return p.metric("spillway_circuit_transitions_total",
-                    {{"endpoint", endpoint_name(url)}, {"to", to}})
+    return p
+        .metric("spillway_circuit_transitions_total",
+                {{"endpoint", endpoint_name(url)}, {"to", to}})
         .value_or(-1);
 }
 
 double connects(const spillway_proxy& p, const std::string& url, const std::string& result) {
-    return p.metric("spillway_upstream_connects_total",
-                    {{"endpoint", endpoint_name(url)}, {"result", result}})
+    return p
+        .metric("spillway_upstream_connects_total",
+                {{"endpoint", endpoint_name(url)}, {"result", result}})
         .value_or(-1);
 }
 

@@ -2,12 +2,12 @@
 // What the circuit-breaker and several-endpoint tests share: the settings that turn the breaker
 // on and list endpoints, and the proxy's per-endpoint metrics, named by the backend's URL.
 
+#include "support/proxy_fixture.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
-
-#include "support/proxy_fixture.hpp"
 
 namespace spillway::test::circuit_suite {
 

@@ -4,17 +4,14 @@
 // is captured only when no endpoint could take it.
 
 #include "circuit_suite.hpp"
-
 #include "support/captures.hpp"
-#include "support/fake_backend.hpp"
-
 #include "support/devbroker.hpp"
+#include "support/fake_backend.hpp"
 
 #include <gtest/gtest.h>
 
 namespace spillway::test::circuit_suite {
 namespace {
-
 
 std::size_t count_target(const fake_backend& b, const std::string& method,
                          const std::string& target) {
@@ -32,13 +29,13 @@ TEST(BackendEndpoints, ThreeBackendsOneDeadAllRequestsSucceedRoundRobinAmongTheL
     fake_backend b;
     fake_backend c;
     spillway_proxy p({dead, broker.bootstrap(), spool.path(),
-             endpoints({dead, b.url(), c.url()}, breaker(2, 60000))});
+                      endpoints({dead, b.url(), c.url()}, breaker(2, 60000))});
 
     http_client client(p.port());
     for (int i = 0; i < 30; ++i) {
         const std::string method = i % 3 == 0 ? "POST" : "GET";
-        const auto res = client.request(make_request(method, "/r/" + std::to_string(i), {},
-                                                     method == "POST" ? "body" : ""));
+        const auto res = client.request(
+            make_request(method, "/r/" + std::to_string(i), {}, method == "POST" ? "body" : ""));
         ASSERT_FALSE(res.error) << res.error.message();
         EXPECT_EQ(res.status, 200u) << "request " << i << ": " << res.body;
     }
@@ -89,8 +86,8 @@ TEST(BackendEndpoints, APostIsNeverSentToTwoBackendsAGetMovesOn) {
     fake_backend first;
     fake_backend second;
     first.on("/flaky", route{.close_without_answer = true});
-    spillway_proxy p({first.url(), broker.bootstrap(), spool.path(),
-             endpoints({first.url(), second.url()})});
+    spillway_proxy p(
+        {first.url(), broker.bootstrap(), spool.path(), endpoints({first.url(), second.url()})});
     http_client client(p.port());
 
     // Round-robin starts at the first endpoint: it reads the POST and closes without answering.
@@ -124,8 +121,8 @@ TEST(BackendEndpoints, CapturedOnlyWhenNoEndpointCouldTakeIt) {
     fake_backend reset;
     reset.on("/busy", route{.close_without_answer = true});
     const auto dead = dead_backend_url();
-    spillway_proxy p({dead, broker.bootstrap(), spool.path(),
-             endpoints({up.url(), reset.url(), dead})});
+    spillway_proxy p(
+        {dead, broker.bootstrap(), spool.path(), endpoints({up.url(), reset.url(), dead})});
 
     // A GET tries all three: 503 from the first, a reset after sending from the second, a
     // refused connect from the third. The envelope names the last one and its failure, and says
@@ -147,8 +144,8 @@ TEST(BackendEndpoints, EveryCircuitOpenIsCapturedAtOnceWithoutAConnect) {
     temp_dir spool("spillway-circuit-spool");
     const auto dead1 = dead_backend_url();
     const auto dead2 = dead_backend_url();
-    spillway_proxy p({dead1, broker.bootstrap(), spool.path(),
-             endpoints({dead1, dead2}, breaker(1, 60000))});
+    spillway_proxy p(
+        {dead1, broker.bootstrap(), spool.path(), endpoints({dead1, dead2}, breaker(1, 60000))});
 
     expect_captured(fetch(p.port(), "POST", "/x", {}, "1"));  // both refuse: both circuits open
     ASSERT_EQ(circuit_state(p, dead1), 1.0);

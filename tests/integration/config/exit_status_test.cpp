@@ -2,13 +2,13 @@
 // librdkafka refuses is a configuration error like any other, exit 2 with a message naming the
 // key, from the proxy, the replay and the replay's --tail alike.
 
-#include <gtest/gtest.h>
-
-#include <fstream>
-#include <nlohmann/json.hpp>
-
 #include "support/ports.hpp"
 #include "support/process.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 
 namespace spillway::test {
 namespace {

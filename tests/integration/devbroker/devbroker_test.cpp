@@ -1,6 +1,7 @@
 // spillway-devbroker as independent Kafka clients (kcat) see it.
 
 #include "support/devbroker.hpp"
+
 #include "support/kcat.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
@@ -60,8 +61,17 @@ TEST(Devbroker, ConsumerGroupsWork) {
     // partitions; then the committed offsets say the group has consumed the record.
     process_options options;
     options.path = "kcat";
-    options.args = {"-b", broker.bootstrap(), "-G", "test-group", "-X",
-                    "auto.offset.reset=earliest", "-e", "-q", "-f", "%s\\n", "failed-requests"};
+    options.args = {"-b",
+                    broker.bootstrap(),
+                    "-G",
+                    "test-group",
+                    "-X",
+                    "auto.offset.reset=earliest",
+                    "-e",
+                    "-q",
+                    "-f",
+                    "%s\\n",
+                    "failed-requests"};
     auto result = run_command(options, 60s);
     EXPECT_EQ(result.exit_status, 0) << result.err;
     EXPECT_EQ(result.out, "for-the-group\n");

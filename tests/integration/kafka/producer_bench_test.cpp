@@ -163,8 +163,8 @@ TEST(ProducerBench, DISABLED_LingerSettings) {
         // Warm up: connection, metadata, producer id.
         (void)closed_loop(*producer, 100, 1);
         auto print = [&](const char* load, const run_result& r) {
-            std::printf("%-9s %-26s %12.0f %9.2f %9.2f%s\n", linger.c_str(), load,
-                        r.records_per_s, r.p50_ms, r.p99_ms, r.failed ? "  (failures!)" : "");
+            std::printf("%-9s %-26s %12.0f %9.2f %9.2f%s\n", linger.c_str(), load, r.records_per_s,
+                        r.p50_ms, r.p99_ms, r.failed ? "  (failures!)" : "");
             std::fflush(stdout);
         };
         print("lone (1 in flight)", closed_loop(*producer, 500, 1));

@@ -4,19 +4,18 @@
 
 #include "spillway/kafka/producer.hpp"
 
-#include <librdkafka/rdkafka.h>
-
 #include "support/devbroker.hpp"
 #include "support/kcat.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
-
-#include <poll.h>
+#include <librdkafka/rdkafka.h>
 
 #include <condition_variable>
 #include <map>
 #include <mutex>
+
+#include <poll.h>
 
 namespace spillway::test {
 namespace {

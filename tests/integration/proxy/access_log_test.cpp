@@ -1,14 +1,14 @@
 // One access-log line per request (DESIGN.md "Admin and observability"): method, uri, status
 // and request id, as text by default and as JSON with log.format = "json".
 
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
-#include <sstream>
-
-#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
 
 namespace spillway::test {
 namespace {

@@ -4,13 +4,12 @@
 // the test's spool: no Kafka listens). These tests accept either mode, told apart by the body,
 // and live apart from the rest: only this file changes with the capture behaviour.
 
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
-
-#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace spillway::test {
 namespace {

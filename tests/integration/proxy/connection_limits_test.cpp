@@ -2,13 +2,13 @@
 // and an idle keep-alive connection are closed; at most max_connections are served at once.
 // After each, the proxy still serves a normal request.
 
+#include "support/fake_backend.hpp"
+#include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
 #include <gtest/gtest.h>
 
 #include <thread>
-
-#include "support/proxy_fixture.hpp"
-#include "support/fake_backend.hpp"
-#include "support/http_client.hpp"
 
 namespace spillway::test {
 namespace {

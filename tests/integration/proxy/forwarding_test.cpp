@@ -2,14 +2,14 @@
 // keep-alive and pipelining on the client side, chunked and 100-continue request bodies, bodiless
 // responses, and upstream connections reused from the pool.
 
+#include "support/fake_backend.hpp"
+#include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
-
-#include "support/proxy_fixture.hpp"
-#include "support/fake_backend.hpp"
-#include "support/http_client.hpp"
 
 namespace spillway::test {
 namespace {

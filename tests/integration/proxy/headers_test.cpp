@@ -1,13 +1,13 @@
 // Headers across the proxy: hop-by-hop ones (RFC 9110 §7.6.1, including those named in
 // Connection) never cross it in either direction; X-Forwarded-* and X-Request-Id are set.
 
+#include "support/fake_backend.hpp"
+#include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
 #include <gtest/gtest.h>
 
 #include <regex>
-
-#include "support/proxy_fixture.hpp"
-#include "support/fake_backend.hpp"
-#include "support/http_client.hpp"
 
 namespace spillway::test {
 namespace {

@@ -2,15 +2,15 @@
 // --version, --help, configuration errors naming the key, exit status 2) and a graceful SIGTERM
 // that lets an in-flight request finish.
 
+#include "support/fake_backend.hpp"
+#include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <fstream>
-#include <nlohmann/json.hpp>
-
-#include "support/proxy_fixture.hpp"
-#include "support/fake_backend.hpp"
-#include "support/http_client.hpp"
 
 namespace spillway::test {
 namespace {

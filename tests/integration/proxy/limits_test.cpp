@@ -1,14 +1,14 @@
 // Limits and bad input: each is answered (431, 413, 400) or closed (slowloris, idle, too many
 // connections), and each test then checks that the proxy still serves a normal request.
 
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
-#include <thread>
-
-#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <thread>
 
 namespace spillway::test {
 namespace {

@@ -3,14 +3,14 @@
 // separate client addresses; X-Forwarded-For believed only from a trusted proxy; /health never
 // limited; nothing limited when it is off.
 
-#include <gtest/gtest.h>
-
-#include <fstream>
-#include <nlohmann/json.hpp>
-
-#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 
 namespace spillway::test {
 namespace {

@@ -1,11 +1,11 @@
 // Large responses stream through the proxy: 64 MiB arrive whole and intact while the proxy's
 // peak resident memory (VmHWM) grows by a small fraction of that.
 
-#include <gtest/gtest.h>
-
-#include "support/proxy_fixture.hpp"
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
+#include <gtest/gtest.h>
 
 namespace spillway::test {
 namespace {

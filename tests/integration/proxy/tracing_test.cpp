@@ -2,14 +2,14 @@
 // byte for byte; a request without one (or with an invalid one) gets a generated traceparent;
 // the access log shows the trace id, as text and as JSON.
 
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
-#include <regex>
-
-#include "support/proxy_fixture.hpp"
-#include "support/http_client.hpp"
 #include "support/fake_backend.hpp"
+#include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <regex>
 
 namespace spillway::test {
 namespace {

@@ -19,12 +19,9 @@ std::vector<envelope::envelope> batch_of(int n) {
 
 // Runs the batch through a replay killed with SIGKILL while requests are on the wire, then
 // through a second replay; returns the backend's effects per id.
-std::map<std::string, unsigned> kill_mid_batch_and_restart(ReplayTest& t,
-                                                           fake_backend& backend,
-                                                           const std::vector<envelope::envelope>&
-                                                               batch,
-                                                           process& first,
-                                                           const std::function<process&()>& restart) {
+std::map<std::string, unsigned> kill_mid_batch_and_restart(
+    ReplayTest& t, fake_backend& backend, const std::vector<envelope::envelope>& batch,
+    process& first, const std::function<process&()>& restart) {
     // The first 400 answers go through; the next requests reach the backend (and take effect)
     // but are never answered: the replay dies with them in flight.
     EXPECT_TRUE(backend.wait_for_requests(410, 30s)) << backend.request_count();
@@ -96,8 +93,8 @@ TEST_F(ReplayTest, SigtermWhileBackendIsDownAbandonsAndCommitsNothing) {
     auto& replay = start_replay();
     ASSERT_TRUE(replay.wait_for_output("is down", 20s));
     EXPECT_EQ(replay.stop(), 0);
-    EXPECT_TRUE(committed_offsets(broker_->bootstrap(), "spillway-replay", "failed-requests")
-                    .empty());
+    EXPECT_TRUE(
+        committed_offsets(broker_->bootstrap(), "spillway-replay", "failed-requests").empty());
     EXPECT_TRUE(dead_letters().empty());
 }
 

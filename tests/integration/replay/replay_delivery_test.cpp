@@ -19,16 +19,20 @@ TEST_F(ReplayTest, ReplaysEveryEnvelopeFieldByteExact) {
     start_replay();
     ASSERT_TRUE(backend_->wait_for_requests(1, 20s));
     auto got = backend_->requests().at(0);
-    std::string expected = "PUT /api/users/7?x=1&y=%20z HTTP/1.1\r\n"
-                           "Host: shop.example:8080\r\n"
-                           "content-type: application/octet-stream\r\n"
-                           "X-Dup: a\r\n"
-                           "x-dup: b\r\n"
-                           "X-Empty: \r\n"
-                           "Idempotency-Key: " + e.id + "\r\n"
-                           "X-Spillway-Replay-Attempt: 1\r\n"
-                           "Content-Length: 15\r\n"
-                           "\r\n" + e.body;
+    std::string expected =
+        "PUT /api/users/7?x=1&y=%20z HTTP/1.1\r\n"
+        "Host: shop.example:8080\r\n"
+        "content-type: application/octet-stream\r\n"
+        "X-Dup: a\r\n"
+        "x-dup: b\r\n"
+        "X-Empty: \r\n"
+        "Idempotency-Key: " +
+        e.id +
+        "\r\n"
+        "X-Spillway-Replay-Attempt: 1\r\n"
+        "Content-Length: 15\r\n"
+        "\r\n" +
+        e.body;
     EXPECT_EQ(got.raw, expected);
 }
 

@@ -1,10 +1,10 @@
 #include "replay_fixture.hpp"
 
-#include "support/ports.hpp"
-
 #include "spillway/core/ids.hpp"
 #include "spillway/kafka/handles.hpp"
 #include "spillway/kafka/producer.hpp"
+
+#include "support/ports.hpp"
 
 #include <condition_variable>
 #include <fstream>
@@ -60,8 +60,9 @@ void produce(const std::string& bootstrap, const std::string& topic,
     auto producer = kafka::make_producer(cfg);
     auto s = std::make_shared<counting_callback::shared>();
     for (const auto& [key, value] : records) {
-        ASSERT_EQ(producer->produce({topic, key, value, {}}, std::make_unique<counting_callback>(s)),
-                  boost::system::error_code{});
+        ASSERT_EQ(
+            producer->produce({topic, key, value, {}}, std::make_unique<counting_callback>(s)),
+            boost::system::error_code{});
     }
     std::unique_lock lock(s->mutex);
     ASSERT_TRUE(s->cv.wait_for(lock, 60s, [&] { return s->ok + s->failed == records.size(); }));
@@ -116,8 +117,8 @@ void ReplayTest::start_environment(replay_settings settings) {
 std::string ReplayTest::config_path() {
     nlohmann::json cfg = {
         {"shutdown_timeout_ms", 3000},
-        {"backend", {{"url", backend_->url()}, {"connect_timeout_ms", 500},
-                     {"response_timeout_ms", 5000}}},
+        {"backend",
+         {{"url", backend_->url()}, {"connect_timeout_ms", 500}, {"response_timeout_ms", 5000}}},
         // Short group timeouts so a restarted consumer gets the partitions of a killed one fast.
         {"kafka",
          {{"brokers", broker_->bootstrap()},

@@ -4,14 +4,14 @@
 // library's producer (acked before the test goes on), and the group's committed offsets read back.
 
 #include "spillway/envelope/envelope.hpp"
+
 #include "support/devbroker.hpp"
+#include "support/fake_backend.hpp"
 #include "support/kcat.hpp"
 #include "support/process.hpp"
-#include "support/fake_backend.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <map>

@@ -18,8 +18,8 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 TEST_F(ReplayTest, MetricsCountDeliveredRetriedAndDeadLetteredExactly) {
     constexpr std::size_t delivered = 40;
     constexpr std::size_t rejected = 5;  // 404: dead-lettered after one attempt
-    constexpr std::size_t retried = 3;   // 503 once, then delivered
-    constexpr std::size_t poison = 2;    // not envelopes: dead-lettered, never sent
+    constexpr std::size_t retried = 3;  // 503 once, then delivered
+    constexpr std::size_t poison = 2;  // not envelopes: dead-lettered, never sent
     std::vector<unsigned> script(rejected, 404);
     script.insert(script.end(), retried, 503);
     backend_->script(script);

@@ -17,7 +17,8 @@ TEST_F(ReplayTest, TailPrintsQueuedEnvelopesWithoutSendingOrCommitting) {
     ASSERT_TRUE(text.wait_for_output(" @0/2", 20s)) << text.stdout_text() << text.stderr_text();
     EXPECT_EQ(text.stop(), 0);
     auto out = text.stdout_text();
-    EXPECT_NE(out.find(a.received_at + " " + a.id + " POST /api/a connect_error body=7B "
+    EXPECT_NE(out.find(a.received_at + " " + a.id +
+                       " POST /api/a connect_error body=7B "
                        "attempts=0 @0/0\n"),
               std::string::npos)
         << out;
@@ -39,8 +40,8 @@ TEST_F(ReplayTest, TailPrintsQueuedEnvelopesWithoutSendingOrCommitting) {
     EXPECT_EQ(nlohmann::json::parse(first_line)["id"], a.id);
 
     EXPECT_EQ(backend_->request_count(), 0u) << "--tail sends nothing";
-    EXPECT_TRUE(committed_offsets(broker_->bootstrap(), "spillway-replay", "failed-requests")
-                    .empty())
+    EXPECT_TRUE(
+        committed_offsets(broker_->bootstrap(), "spillway-replay", "failed-requests").empty())
         << "--tail commits nothing";
 }
 

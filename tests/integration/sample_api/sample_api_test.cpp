@@ -1,13 +1,13 @@
 // spillway-sample-api, the real binary over loopback sockets.
 
-#include <gtest/gtest.h>
+#include "support/http_client.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
 
-#include <csignal>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "support/ports.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include <csignal>
 
 namespace spillway::test {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 using json = nlohmann::json;
 
 class SampleApi : public ::testing::Test {
-  protected:
+protected:
     void SetUp() override {
         port_ = free_port();
         api_ = process::start({bin_path("spillway-sample-api"),

@@ -69,8 +69,8 @@ TEST_F(CaptureHandlerTest, ASpooledRequestIsQueuedToo) {
 }
 
 TEST_F(CaptureHandlerTest, ARequestNothingCouldStoreIsAnsweredQueuedFalse) {
-    auto res = answer(core::failure_kind::upstream_status,
-                      fail_with(kafka::errc::msg_size_too_large));
+    auto res =
+        answer(core::failure_kind::upstream_status, fail_with(kafka::errc::msg_size_too_large));
     EXPECT_EQ(res.result_int(), 503u);
     const auto body = nlohmann::json::parse(res.body());
     EXPECT_EQ(body["queued"], false);

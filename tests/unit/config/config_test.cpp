@@ -1,4 +1,5 @@
 #include "spillway/config/config.hpp"
+
 #include "unit/config/config_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -46,7 +47,8 @@ TEST_F(ConfigTest, WrongTypeNamesTheKey) {
     EXPECT_EQ(error_of(R"({"threads":-1})"), "threads: expected a non-negative integer");
     EXPECT_EQ(error_of(R"({"limits":{"idle_timeout_ms":1.5}})"),
               "limits.idle_timeout_ms: expected a non-negative integer");
-    EXPECT_EQ(error_of(R"({"log":{"access_log":"yes"}})"), "log.access_log: expected true or false");
+    EXPECT_EQ(error_of(R"({"log":{"access_log":"yes"}})"),
+              "log.access_log: expected true or false");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreErrors) {
@@ -63,7 +65,8 @@ TEST_F(ConfigTest, InvalidValuesNameTheKey) {
     EXPECT_EQ(error_of(R"({"kafka":{"key":"random"}})"),
               "kafka.key: expected id, client_ip or header:<Name>");
     EXPECT_EQ(error_of(R"({"log":{"format":"xml"}})"), "log.format: expected text or json");
-    EXPECT_EQ(error_of(R"({"capture":{"on":[502, 700]}})"), "capture.on: statuses must be 100..599");
+    EXPECT_EQ(error_of(R"({"capture":{"on":[502, 700]}})"),
+              "capture.on: statuses must be 100..599");
     EXPECT_EQ(error_of(R"({"kafka":{"properties":{"acks":1}}})"),
               "kafka.properties.acks: expected a string");
     EXPECT_EQ(error_of("{not json"), error_of("{not json"));
@@ -71,10 +74,12 @@ TEST_F(ConfigTest, InvalidValuesNameTheKey) {
 }
 
 TEST_F(ConfigTest, BackendUrlForms) {
-    EXPECT_EQ(parse(R"({"backend":{"url":"http://api:3000/"}})", lookup).backend.address.to_string(),
-              "api:3000");
+    EXPECT_EQ(
+        parse(R"({"backend":{"url":"http://api:3000/"}})", lookup).backend.address.to_string(),
+        "api:3000");
     EXPECT_EQ(parse(R"({"backend":{"url":"http://api"}})", lookup).backend.address.port, 80);
-    EXPECT_EQ(parse(R"({"backend":{"url":"http://[::1]:8081"}})", lookup).backend.address.host, "::1");
+    EXPECT_EQ(parse(R"({"backend":{"url":"http://[::1]:8081"}})", lookup).backend.address.host,
+              "::1");
 }
 
 TEST_F(ConfigTest, EnvironmentOverridesTheFile) {
@@ -268,7 +273,8 @@ TEST_F(BackendEndpointsConfig, ShippedConfigHasTheDefaults) {
     const auto defaults = parse("{}", lookup);
     EXPECT_EQ(names(shipped.backend.endpoints), names(defaults.backend.endpoints));
     EXPECT_EQ(shipped.circuit_breaker.enabled, defaults.circuit_breaker.enabled);
-    EXPECT_EQ(shipped.circuit_breaker.failure_threshold, defaults.circuit_breaker.failure_threshold);
+    EXPECT_EQ(shipped.circuit_breaker.failure_threshold,
+              defaults.circuit_breaker.failure_threshold);
     EXPECT_EQ(shipped.circuit_breaker.open_duration, defaults.circuit_breaker.open_duration);
 }
 

@@ -71,9 +71,10 @@ void expect_same(const envelope& a, const envelope& b) {
 TEST(EnvelopeTest, SerializesTheDesignExampleWithFieldsInOrder) {
     const std::string text = to_json(sample());
     const std::vector<std::string> keys = {
-        "\"version\":1",  "\"id\":",        "\"received_at\":", "\"method\":\"POST\"",
-        "\"uri\":",       "\"http_version\":\"1.1\"", "\"headers\":", "\"body\":",
-        "\"body_encoding\":\"utf8\"", "\"client_ip\":", "\"upstream\":", "\"failure\":",
+        "\"version\":1",       "\"id\":",       "\"received_at\":",
+        "\"method\":\"POST\"", "\"uri\":",      "\"http_version\":\"1.1\"",
+        "\"headers\":",        "\"body\":",     "\"body_encoding\":\"utf8\"",
+        "\"client_ip\":",      "\"upstream\":", "\"failure\":",
         "\"attempts\":0"};
     std::size_t last = 0;
     for (const auto& key : keys) {
@@ -92,9 +93,13 @@ TEST(EnvelopeTest, SerializesTheDesignExampleWithFieldsInOrder) {
 
 TEST(EnvelopeTest, RoundTripKeepsDuplicateHeadersInOrderAndUnicode) {
     envelope e = sample();
-    e.headers = {{"X-B", "2"},           {"Set-Thing", "a"}, {"X-A", "1"},
-                 {"Set-Thing", "b"},     {"X-Emoji", "caf\xc3\xa9 \xf0\x9f\x9a\x80"},
-                 {"X-Quote", "say \"hi\" \\ back"}, {"X-Empty", ""}};
+    e.headers = {{"X-B", "2"},
+                 {"Set-Thing", "a"},
+                 {"X-A", "1"},
+                 {"Set-Thing", "b"},
+                 {"X-Emoji", "caf\xc3\xa9 \xf0\x9f\x9a\x80"},
+                 {"X-Quote", "say \"hi\" \\ back"},
+                 {"X-Empty", ""}};
     e.body = "na\xc3\xafve \xe2\x82\xac \xf0\x9f\x98\x80 line\nbreak\ttab \x01 \"q\" \\";
     e.uri = "/search?q=%E2%82%AC&x=1";
     const std::string text = to_json(e);
@@ -184,19 +189,23 @@ TEST(Utf8Test, AcceptsWellFormedAndRejectsIllFormed) {
     EXPECT_TRUE(is_valid_utf8("plain ascii that is longer than eight bytes"));
     EXPECT_TRUE(is_valid_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf"));
     EXPECT_TRUE(is_valid_utf8(std::string("\0", 1)));
-    EXPECT_FALSE(is_valid_utf8("\xc0\x80"));          // overlong NUL
-    EXPECT_FALSE(is_valid_utf8("\xe0\x80\xaf"));      // overlong '/'
-    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate U+D800
+    EXPECT_FALSE(is_valid_utf8("\xc0\x80"));  // overlong NUL
+    EXPECT_FALSE(is_valid_utf8("\xe0\x80\xaf"));  // overlong '/'
+    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));  // surrogate U+D800
     EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
     EXPECT_FALSE(is_valid_utf8("abcdefgh\xe2\x82"));  // truncated at the end
-    EXPECT_FALSE(is_valid_utf8("\x80"));              // lone continuation
+    EXPECT_FALSE(is_valid_utf8("\x80"));  // lone continuation
     EXPECT_FALSE(is_valid_utf8("\xff"));
 }
 
 TEST(Base64Test, Rfc4648VectorsBothWays) {
-    const std::vector<std::pair<std::string, std::string>> vectors = {
-        {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+    const std::vector<std::pair<std::string, std::string>> vectors = {{"", ""},
+                                                                      {"f", "Zg=="},
+                                                                      {"fo", "Zm8="},
+                                                                      {"foo", "Zm9v"},
+                                                                      {"foob", "Zm9vYg=="},
+                                                                      {"fooba", "Zm9vYmE="},
+                                                                      {"foobar", "Zm9vYmFy"}};
     for (const auto& [plain, encoded] : vectors) {
         EXPECT_EQ(base64_encode(plain), encoded);
         EXPECT_EQ(base64_decode(encoded), plain);
@@ -209,8 +218,8 @@ TEST(Base64Test, Rfc4648VectorsBothWays) {
 }
 
 TEST(Base64Test, RejectsMalformedText) {
-    for (const char* bad : {"Zg=", "Zg", "Zg=A", "Z===", "====", "Zm9v\n", "Zm 9", "Zm9-", "@@@@",
-                            "Zm=v"}) {
+    for (const char* bad :
+         {"Zg=", "Zg", "Zg=A", "Z===", "====", "Zm9v\n", "Zm 9", "Zm9-", "@@@@", "Zm=v"}) {
         EXPECT_EQ(base64_decode(bad), std::nullopt) << bad;
     }
 }
@@ -262,8 +271,7 @@ std::vector<mutation> mutations() {
          },
          "body: invalid base64"},
         {"client_ip_missing", [](json& d) { d.erase("client_ip"); }, "client_ip: missing"},
-        {"upstream_number", [](json& d) { d["upstream"] = 3000; },
-         "upstream: expected a string"},
+        {"upstream_number", [](json& d) { d["upstream"] = 3000; }, "upstream: expected a string"},
         {"failure_string", [](json& d) { d["failure"] = "connect_error"; },
          "failure: expected an object"},
         {"failure_kind_unknown", [](json& d) { d["failure"]["kind"] = "gremlins"; },
@@ -276,8 +284,7 @@ std::vector<mutation> mutations() {
          "failure.status: expected an HTTP status (100-599) or null"},
         {"failure_status_without_kind", [](json& d) { d["failure"]["status"] = 503; },
          "failure.status: must be null unless kind is upstream_status"},
-        {"failure_status_required",
-         [](json& d) { d["failure"]["kind"] = "upstream_status"; },
+        {"failure_status_required", [](json& d) { d["failure"]["kind"] = "upstream_status"; },
          "failure.status: required for upstream_status"},
         {"failure_sent_upstream_string", [](json& d) { d["failure"]["sent_upstream"] = "no"; },
          "failure.sent_upstream: expected true or false"},
@@ -300,7 +307,9 @@ std::vector<mutation> mutations() {
          "dlq.at: expected an RFC 3339 date-time"},
         {"dlq_last_status_bad",
          [](json& d) {
-             d["dlq"] = {{"reason", "x"}, {"last_status", 42}, {"attempts", 3},
+             d["dlq"] = {{"reason", "x"},
+                         {"last_status", 42},
+                         {"attempts", 3},
                          {"at", "2026-11-26T19:00:00Z"}};
          },
          "dlq.last_status: expected an HTTP status (100-599) or null"},

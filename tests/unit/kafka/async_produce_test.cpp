@@ -12,7 +12,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -39,13 +38,13 @@ protected:
     // Starts one async_produce whose handler is bound to the test's io_context.
     void start(completion& c) {
         async_produce(*producer_, record_,
-                      net::bind_executor(ioc_, [this, &c](boost::system::error_code ec,
-                                                          delivery_report report) {
-                          ++c.calls;
-                          c.ec = ec;
-                          c.report_error = report.error;
-                          c.on_loop_thread = ioc_.get_executor().running_in_this_thread();
-                      }));
+                      net::bind_executor(
+                          ioc_, [this, &c](boost::system::error_code ec, delivery_report report) {
+                              ++c.calls;
+                              c.ec = ec;
+                              c.report_error = report.error;
+                              c.on_loop_thread = ioc_.get_executor().running_in_this_thread();
+                          }));
     }
 
     net::io_context ioc_;
@@ -146,8 +145,8 @@ TEST(KafkaErrors, PermanentErrorsAreTheRecordsOwnAndOnlyInTheKafkaCategory) {
     EXPECT_FALSE(is_permanent_error(errc::msg_timed_out));
     EXPECT_FALSE(is_permanent_error(errc::queue_full));
     EXPECT_FALSE(is_permanent_error({}));
-    EXPECT_FALSE(is_permanent_error(
-        boost::system::error_code(10, boost::system::generic_category())));
+    EXPECT_FALSE(
+        is_permanent_error(boost::system::error_code(10, boost::system::generic_category())));
     EXPECT_FALSE(make_error_code(errc::no_error)) << "no_error is the empty code";
 }
 

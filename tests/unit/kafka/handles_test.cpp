@@ -2,6 +2,7 @@
 // property. No broker needed: librdkafka validates properties locally.
 
 #include "spillway/kafka/handles.hpp"
+
 #include "spillway/kafka/producer.hpp"
 
 #include <gtest/gtest.h>

@@ -44,7 +44,7 @@ TEST(IpPrefix, MatchesIpv4Prefixes) {
     EXPECT_TRUE(in("192.168.1.64/26", "::ffff:192.168.1.65"));
     EXPECT_TRUE(in("0.0.0.0/0", "203.0.113.9"));
     EXPECT_FALSE(in("0.0.0.0/0", "2001:db8::1"));  // all of IPv4, not IPv6
-    EXPECT_TRUE(in("127.0.0.1", "127.0.0.1"));     // a bare address is a /32
+    EXPECT_TRUE(in("127.0.0.1", "127.0.0.1"));  // a bare address is a /32
     EXPECT_FALSE(in("127.0.0.1", "127.0.0.2"));
 }
 

@@ -98,8 +98,8 @@ TEST(FailurePolicy, ResetBeforeAnyByteWasWrittenIsNotSent) {
     p.start();
     expect_step(p.on_admission(true), forward_step::acquire, 0);
     expect_step(p.on_connected(false), forward_step::write_request, 0);
-    expect_step(p.on_write_failed(0, upstream_error::closed, "Broken pipe"),
-                forward_step::capture, 0, verdict::failure);
+    expect_step(p.on_write_failed(0, upstream_error::closed, "Broken pipe"), forward_step::capture,
+                0, verdict::failure);
     EXPECT_EQ(p.failure().kind, failure_kind::upstream_reset);
     EXPECT_FALSE(p.failure().sent_upstream);
 }
@@ -109,8 +109,8 @@ TEST(FailurePolicy, AWriteTimeoutAfterSomeBytesIsATimeoutSent) {
     p.start();
     p.on_admission(true);
     p.on_connected(false);
-    expect_step(p.on_write_failed(10, upstream_error::timeout, "timeout"), forward_step::capture,
-                0, verdict::failure);
+    expect_step(p.on_write_failed(10, upstream_error::timeout, "timeout"), forward_step::capture, 0,
+                verdict::failure);
     EXPECT_EQ(p.failure().kind, failure_kind::timeout);
     EXPECT_TRUE(p.failure().sent_upstream);
 }

@@ -2,6 +2,7 @@
 // the client, and the choice of response framing.
 
 #include "spillway/proxy/message_heads.hpp"
+
 #include "spillway/proxy/response_writer.hpp"
 
 #include <gtest/gtest.h>

@@ -89,7 +89,7 @@ TEST(RateLimiter, UsesForwardedForOnlyFromTrustedProxies) {
     req.set("X-Forwarded-For", "198.51.100.2");
     EXPECT_TRUE(limiter.admit(req, "127.0.0.1", t0).allowed);
     EXPECT_FALSE(limiter.admit(req, "::ffff:127.0.0.1", t0).allowed);  // dual-stack peer
-    EXPECT_TRUE(limiter.admit(req, "unknown", t0).allowed);            // no peer address: not keyed
+    EXPECT_TRUE(limiter.admit(req, "unknown", t0).allowed);  // no peer address: not keyed
 }
 
 TEST(RateLimiter, MemoryIsBoundedUnderAFloodOfAddresses) {
@@ -144,7 +144,7 @@ TEST(RateLimiter, WithNoRefilledBucketTheLeastRecentlyUsedGo) {
     ASSERT_TRUE(limiter.admit(first, t0).allowed);
     ASSERT_FALSE(limiter.admit(first, t0).allowed);
     ASSERT_TRUE(limiter.admit(second, t0 + 1s).allowed);  // pushes `first` out
-    EXPECT_TRUE(limiter.admit(first, t0 + 2s).allowed);   // forgotten: a full burst again
+    EXPECT_TRUE(limiter.admit(first, t0 + 2s).allowed);  // forgotten: a full burst again
 }
 
 TEST(RateLimiter, AnswerIs429WithRetryAfterAndTheRequestId) {

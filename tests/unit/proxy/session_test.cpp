@@ -84,8 +84,9 @@ TEST_F(SessionTest, TheHealthCheckIsAnsweredByTheProxy) {
 TEST_F(SessionTest, TwoRequestsOnOneKeptAliveConnection) {
     backend_.script(test::ok_answer("one"));
     backend_.script(test::ok_answer("two"));
-    const auto got = exchange("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                              "GET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const auto got = exchange(
+        "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(count(got, "HTTP/1.1 200 OK\r\n"), 2u);
     EXPECT_LT(got.find("one"), got.find("two"));  // pipelined answers in order
     EXPECT_EQ(counters_.requests_proxied.load(), 2u);

@@ -33,20 +33,17 @@ TEST(Traceparent, RejectsMalformedValues) {
         return out;
     };
     for (const std::string& bad : {
-             std::string(),
-             v.substr(0, 54),                 // short
-             v + "-",                         // 00 has nothing more
-             v + "-00",                       //
-             with(0, "ff"),                   // forbidden version
-             with(0, "0g"),                   // not hex
-             with(3, "4BF9"),                 // upper case
-             with(3, std::string(32, '0')),   // all-zero trace id
+             std::string(), v.substr(0, 54),  // short
+             v + "-",  // 00 has nothing more
+             v + "-00",  //
+             with(0, "ff"),  // forbidden version
+             with(0, "0g"),  // not hex
+             with(3, "4BF9"),  // upper case
+             with(3, std::string(32, '0')),  // all-zero trace id
              with(36, std::string(16, '0')),  // all-zero parent id
-             with(53, "0x"),                  // flags not hex
-             with(2, "_"),                    // separators
-             with(35, "_"),
-             with(52, "_"),
-             std::string(" ").append(v, 0, 54),  // leading space
+             with(53, "0x"),  // flags not hex
+             with(2, "_"),  // separators
+             with(35, "_"), with(52, "_"), std::string(" ").append(v, 0, 54),  // leading space
          }) {
         EXPECT_FALSE(parse_traceparent(bad).has_value()) << bad;
     }

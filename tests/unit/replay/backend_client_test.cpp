@@ -6,7 +6,6 @@
 #include "unit/upstream/loopback_backend.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-
 #include <gtest/gtest.h>
 
 namespace spillway::replay {
@@ -132,9 +131,10 @@ TEST_F(BackendClientTest, FreshConnectionClosedUnansweredIsATransportFailure) {
 
 TEST_F(BackendClientTest, InterimResponseIsSkippedAndRetryAfterRead) {
     loopback_backend backend(ioc_, [](auto, auto) {
-        return test::reply{"HTTP/1.1 100 Continue\r\n\r\n"
-                           "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\n"
-                           "Content-Length: 4\r\n\r\nbusy"};
+        return test::reply{
+            "HTTP/1.1 100 Continue\r\n\r\n"
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\n"
+            "Content-Length: 4\r\n\r\nbusy"};
     });
     start_client(backend.port());
 
@@ -177,9 +177,8 @@ TEST_F(BackendClientTest, CloseAllAbortsASendInProgressAndLaterSends) {
     start_client(backend.port());
     std::optional<send_result> in_progress;
     const auto request = get("/a");
-    net::co_spawn(ioc_, client_->send(request, 1), [&](std::exception_ptr, send_result s) {
-        in_progress = std::move(s);
-    });
+    net::co_spawn(ioc_, client_->send(request, 1),
+                  [&](std::exception_ptr, send_result s) { in_progress = std::move(s); });
     ASSERT_TRUE(run_until(ioc_, [&] { return backend.requests() == 1; }));
 
     client_->close_all();

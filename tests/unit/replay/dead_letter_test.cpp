@@ -1,9 +1,9 @@
 #include "spillway/replay/dead_letter.hpp"
+
 #include "spillway/replay/tail_format.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace spillway::replay {
 namespace {
@@ -44,7 +44,8 @@ TEST(DeadLetter, EnvelopeCarriesTheDlqObject) {
     EXPECT_EQ(header(r, "spillway-source"), "failed-requests/2/41");
     auto parsed = envelope::parse_envelope(r.value);
     ASSERT_TRUE(std::holds_alternative<envelope::envelope>(parsed))
-        << std::get<envelope::parse_error>(parsed).reason << "\n" << r.value;
+        << std::get<envelope::parse_error>(parsed).reason << "\n"
+        << r.value;
     const auto& e = std::get<envelope::envelope>(parsed);
     ASSERT_TRUE(e.dlq.has_value());
     EXPECT_EQ(e.dlq->reason, "rejected with status 404");

@@ -19,8 +19,7 @@ envelope::envelope sample() {
 }
 
 const outgoing_request& ok(const std::variant<outgoing_request, rejection>& r) {
-    EXPECT_TRUE(std::holds_alternative<outgoing_request>(r))
-        << std::get<rejection>(r).reason;
+    EXPECT_TRUE(std::holds_alternative<outgoing_request>(r)) << std::get<rejection>(r).reason;
     return std::get<outgoing_request>(r);
 }
 
@@ -35,10 +34,10 @@ TEST(BuildRequest, KeepsMethodTargetHeadersInOrderAndBody) {
     EXPECT_EQ(req.target, "/api/users?source=web");
     EXPECT_EQ(req.body, sample().body);
     envelope::header_list expected = {{"Host", "localhost:8080"},
-                                     {"content-type", "application/json"},
-                                     {"X-Dup", "a"},
-                                     {"X-Dup", "b"},
-                                     {"Idempotency-Key", sample().id}};
+                                      {"content-type", "application/json"},
+                                      {"X-Dup", "a"},
+                                      {"X-Dup", "b"},
+                                      {"Idempotency-Key", sample().id}};
     EXPECT_EQ(req.headers, expected);
     EXPECT_EQ(req.idempotency_key, sample().id);
 }
@@ -47,18 +46,19 @@ TEST(BuildRequest, TheWireHeadHasTheRequestLineHeadersInOrderTheAttemptAndTheLen
     auto req = ok(build_request(sample(), "b"));
     std::string head = "left alone|";
     append_wire_head(head, req, 3);
-    EXPECT_EQ(head, "left alone|"
-                    "POST /api/users?source=web HTTP/1.1\r\n"
-                    "Host: localhost:8080\r\n"
-                    "content-type: application/json\r\n"
-                    "X-Dup: a\r\n"
-                    "X-Dup: b\r\n"
-                    "Idempotency-Key: " +
-                        sample().id +
-                        "\r\n"
-                        "X-Spillway-Replay-Attempt: 3\r\n"
-                        "Content-Length: " +
-                        std::to_string(sample().body.size()) + "\r\n\r\n");
+    EXPECT_EQ(head,
+              "left alone|"
+              "POST /api/users?source=web HTTP/1.1\r\n"
+              "Host: localhost:8080\r\n"
+              "content-type: application/json\r\n"
+              "X-Dup: a\r\n"
+              "X-Dup: b\r\n"
+              "Idempotency-Key: " +
+                  sample().id +
+                  "\r\n"
+                  "X-Spillway-Replay-Attempt: 3\r\n"
+                  "Content-Length: " +
+                  std::to_string(sample().body.size()) + "\r\n\r\n");
 }
 
 TEST(BuildRequest, TheWireHeadHasContentLengthOnlyWhenThereIsABodyOrTheMethodCarriesOne) {

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <pthread.h>
-
 #include <thread>
+
+#include <pthread.h>
 
 namespace spillway::runtime {
 namespace {

@@ -3,7 +3,6 @@
 #include "spillway/sample_api/users_api.hpp"
 
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 namespace spillway::sample_api {

@@ -7,13 +7,14 @@
 #include "unit/spool/spool_fixtures.hpp"
 
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
 #include <latch>
+
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace spillway::spool {
 namespace {

@@ -5,8 +5,6 @@
 #include "spillway/kafka/producer.hpp"
 #include "spillway/spool/spool.hpp"
 
-#include <stdlib.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -17,6 +15,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <stdlib.h>
 
 namespace spillway::spool::testing {
 
@@ -123,8 +123,8 @@ inline boost::system::error_code append_and_wait(spool& s, kafka::record r) {
 // delivers (or fails) it, and can refuse produce() calls.
 class fake_producer final : public kafka::producer {
 public:
-    boost::system::error_code produce(const kafka::record& r,
-                                      std::unique_ptr<kafka::delivery_callback> cb) noexcept override {
+    boost::system::error_code produce(
+        const kafka::record& r, std::unique_ptr<kafka::delivery_callback> cb) noexcept override {
         std::lock_guard lock(mutex_);
         if (refuse_ > 0) {
             --refuse_;

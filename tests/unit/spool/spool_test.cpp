@@ -1,4 +1,5 @@
 #include "spillway/spool/spool.hpp"
+
 #include "spillway/spool/sqlite.hpp"
 
 #include "unit/spool/spool_fixtures.hpp"
@@ -9,12 +10,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
 #include <latch>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace spillway::spool {
 namespace {
@@ -119,11 +121,11 @@ TEST(SpoolTest, GroupCommitTurnsABurstIntoFewTransactions) {
     // Every caller enqueues at once; the writer commits whatever waits. One fsync per append
     // would be 2000 transactions.
     EXPECT_LT(s.transactions(), static_cast<std::uint64_t>(appends / 10));
-    std::printf("[ measure  ] %d appends (1 KiB) in %.3f s = %.0f appends/s, %llu transactions, "
-                "%.1f appends per transaction\n",
-                appends, seconds, appends / seconds,
-                static_cast<unsigned long long>(s.transactions()),
-                static_cast<double>(appends) / static_cast<double>(s.transactions()));
+    std::printf(
+        "[ measure  ] %d appends (1 KiB) in %.3f s = %.0f appends/s, %llu transactions, "
+        "%.1f appends per transaction\n",
+        appends, seconds, appends / seconds, static_cast<unsigned long long>(s.transactions()),
+        static_cast<double>(appends) / static_cast<double>(s.transactions()));
 }
 
 // The proxy's shape: many requests, each waiting for its own append before sending the next.
@@ -154,10 +156,11 @@ TEST(SpoolTest, GroupCommitServesClosedLoopCallers) {
     EXPECT_EQ(failures.load(), 0);
     EXPECT_EQ(s.records(), static_cast<std::uint64_t>(total));
     EXPECT_LT(s.transactions(), static_cast<std::uint64_t>(total / 4));
-    std::printf("[ measure  ] %d closed-loop callers x %d appends: %.0f appends/s, "
-                "%.1f appends per transaction\n",
-                clients, per_client, total / seconds,
-                static_cast<double>(total) / static_cast<double>(s.transactions()));
+    std::printf(
+        "[ measure  ] %d closed-loop callers x %d appends: %.0f appends/s, "
+        "%.1f appends per transaction\n",
+        clients, per_client, total / seconds,
+        static_cast<double>(total) / static_cast<double>(s.transactions()));
 }
 
 TEST(SpoolTest, MaxBytesRejectsAppendsPastTheBound) {

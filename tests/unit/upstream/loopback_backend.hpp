@@ -54,7 +54,8 @@ std::optional<T> run_task(net::io_context& ioc, netx::task<T> t,
             *result = std::move(value);
         }
     });
-    run_until(ioc, [&] { return result->has_value(); }, bound);
+    run_until(
+        ioc, [&] { return result->has_value(); }, bound);
     return std::move(*result);
 }
 
@@ -154,17 +155,16 @@ private:
     netx::task<void> serve(std::shared_ptr<netx::tcp_socket> s, std::size_t connection) {
         std::string in;
         for (std::size_t request = 0;; ++request) {
-            auto [ec, n] =
-                co_await net::async_read_until(*s, net::dynamic_buffer(in), "\r\n\r\n",
-                                               netx::use_task);
+            auto [ec, n] = co_await net::async_read_until(*s, net::dynamic_buffer(in), "\r\n\r\n",
+                                                          netx::use_task);
             if (ec) {
                 co_return;
             }
             in.erase(0, n);
             ++requests_;
             const reply answer = script_(connection, request);
-            auto [wec, written] = co_await net::async_write(*s, net::buffer(answer.bytes),
-                                                            netx::use_task);
+            auto [wec, written] =
+                co_await net::async_write(*s, net::buffer(answer.bytes), netx::use_task);
             if (wec || answer.then_close) {
                 boost::system::error_code ignored;
                 s->close(ignored);

@@ -4,6 +4,7 @@
 #include "spillway/upstream/pool.hpp"
 
 #include "spillway/core/errors.hpp"
+
 #include "unit/upstream/loopback_backend.hpp"
 
 #include <gtest/gtest.h>
@@ -25,7 +26,8 @@ using namespace std::chrono_literals;
 
 std::size_t open_fds() {
     std::size_t n = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/fd")) {
         ++n;
     }
     return n;
@@ -241,10 +243,8 @@ TEST_F(PoolTest, CloseAbortsAConnectionInUseAndRefusesLaterAcquires) {
     auto& stream = acquired.connection->stream;
     std::optional<boost::system::error_code> read_error;
     char byte;
-    stream.socket().async_read_some(net::buffer(&byte, 1),
-                                    [&](boost::system::error_code ec, std::size_t) {
-                                        read_error = ec;
-                                    });
+    stream.socket().async_read_some(
+        net::buffer(&byte, 1), [&](boost::system::error_code ec, std::size_t) { read_error = ec; });
 
     pool_->close();
 

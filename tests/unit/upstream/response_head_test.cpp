@@ -7,7 +7,6 @@
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
-
 #include <gtest/gtest.h>
 
 namespace spillway::upstream {
@@ -45,8 +44,9 @@ protected:
 };
 
 TEST_F(ResponseHeadTest, SkipsOneHundredContinue) {
-    const auto r = exchange({"HTTP/1.1 100 Continue\r\n\r\n"
-                             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"});
+    const auto r =
+        exchange({"HTTP/1.1 100 Continue\r\n\r\n"
+                  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"});
 
     ASSERT_FALSE(r.error) << r.error.message();
     EXPECT_EQ(status(), 200u);
@@ -55,17 +55,19 @@ TEST_F(ResponseHeadTest, SkipsOneHundredContinue) {
 }
 
 TEST_F(ResponseHeadTest, SkipsSeveralInterimResponses) {
-    const auto r = exchange({"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
-                             "HTTP/1.1 100 Continue\r\n\r\n"
-                             "HTTP/1.1 204 No Content\r\n\r\n"});
+    const auto r =
+        exchange({"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                  "HTTP/1.1 100 Continue\r\n\r\n"
+                  "HTTP/1.1 204 No Content\r\n\r\n"});
 
     ASSERT_FALSE(r.error) << r.error.message();
     EXPECT_EQ(status(), 204u);
 }
 
 TEST_F(ResponseHeadTest, SwitchingProtocolsIsFinal) {
-    const auto r = exchange({"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                             "Connection: Upgrade\r\n\r\n"});
+    const auto r =
+        exchange({"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\n\r\n"});
 
     ASSERT_FALSE(r.error) << r.error.message();
     EXPECT_EQ(status(), 101u);
@@ -83,8 +85,8 @@ TEST_F(ResponseHeadTest, EndlessInterimResponsesAreAnError) {
 }
 
 TEST_F(ResponseHeadTest, ResponseToHeadHasNoBody) {
-    const auto r = exchange({"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"},
-                            {.head_request = true});
+    const auto r =
+        exchange({"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"}, {.head_request = true});
 
     ASSERT_FALSE(r.error) << r.error.message();
     EXPECT_TRUE(parser_->is_done());
