@@ -25,7 +25,12 @@ net::awaitable<bool> dead_letter_sender::send(const kafka::record& rec) {
             co_return true;
         }
         log_->error("dead-letter to {} failed: {}; retrying", rec.topic, ec.message());
-        if (stopped_ || !co_await wait_to_retry(tries)) {
+        if (stopped_) {
+            co_return false;
+        }
+        // (co_await in a condition miscompiles with GCC 12: keep the result in a local.)
+        const bool waited = co_await wait_to_retry(tries);
+        if (!waited) {
             co_return false;
         }
     }

@@ -253,7 +253,9 @@ net::awaitable<std::optional<action>> engine::step(replay_fsm& fsm, const action
 
 net::awaitable<engine::result> engine::dead_letter(const kafka::record& rec) {
     // The original's offset counts only once the dead-letter topic has acknowledged the copy.
-    if (!co_await dead_letters_.send(rec)) {
+    // (co_await in a condition miscompiles with GCC 12: keep the result in a local.)
+    const bool acknowledged = co_await dead_letters_.send(rec);
+    if (!acknowledged) {
         co_return result::abandoned;
     }
     ++counters_.dead_lettered;

@@ -234,7 +234,9 @@ net::awaitable<void> fake_backend::impl::serve(tcp::socket socket, std::size_t i
     for (;;) {
         recorded_request req;
         bool keep_alive = false;
-        if (!co_await read_request(socket, buffer, req, keep_alive)) {
+        // (co_await in a condition miscompiles with GCC 12: keep the result in a local.)
+        const bool got_request = co_await read_request(socket, buffer, req, keep_alive);
+        if (!got_request) {
             break;
         }
         req.connection = index;
@@ -254,7 +256,8 @@ net::awaitable<void> fake_backend::impl::serve(tcp::socket socket, std::size_t i
         if (r.close_without_answer) {
             break;
         }
-        if (auto wec = co_await respond(socket, copy, r, keep_alive && !r.close_after); wec) {
+        const auto wec = co_await respond(socket, copy, r, keep_alive && !r.close_after);
+        if (wec) {
             break;
         }
         if (!keep_alive || r.close_after) {
