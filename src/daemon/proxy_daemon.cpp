@@ -139,8 +139,4 @@ void proxy_daemon::stop() {
                                    p.spool.records());
 }
 
-boost::asio::ip::tcp::endpoint proxy_daemon::local_endpoint() const {
-    return parts_->server.local_endpoint();
-}
-
 }  // namespace spillway::daemon

@@ -18,7 +18,7 @@ bool replay_drops(std::string_view name, const http_util::connection_filter& con
 }
 
 std::optional<rejection> check_head(const envelope::envelope& e) {
-    if (!is_token(e.method)) {
+    if (!core::is_token(e.method)) {
         return rejection{"invalid request: method is not a token"};
     }
     if (!is_origin_form(e.uri)) {
@@ -26,7 +26,7 @@ std::optional<rejection> check_head(const envelope::envelope& e) {
     }
     for (std::size_t i = 0; i < e.headers.size(); ++i) {
         const auto& [name, value] = e.headers[i];
-        if (!is_token(name)) {
+        if (!core::is_token(name)) {
             return rejection{"invalid request: header " + std::to_string(i) +
                              " name is not a token"};
         }
@@ -39,10 +39,6 @@ std::optional<rejection> check_head(const envelope::envelope& e) {
 }
 
 }  // namespace
-
-bool is_token(std::string_view s) {
-    return core::is_token(s);
-}
 
 bool is_field_value(std::string_view s) {
     // RFC 9110 field-value: visible characters, obs-text, SP and HTAB; any other control

@@ -7,8 +7,6 @@
 
 #include "spillway/config/config.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-
 #include <memory>
 
 namespace spillway::daemon {
@@ -31,8 +29,6 @@ public:
     // flight finish (each capture completes to Kafka or the spool), then the drainer, the
     // producer (flushed) and the spool. Idempotent.
     void stop();
-
-    boost::asio::ip::tcp::endpoint local_endpoint() const;
 
     struct parts;
 

@@ -44,11 +44,6 @@ void build_client_response_head(std::string& out, const http::response_header<>&
                                 body_framing framing, std::optional<std::uint64_t> content_length,
                                 bool keep_alive, bool client_http11);
 
-// Appends a response the proxy made itself, head and body: its fields are the proxy's own,
-// Content-Length and Connection included, so they are written as they are, with the message's
-// HTTP version. Hand-written because these answers are the failure path's hot spot, and Beast's
-// serializer cost more than the bytes it wrote.
-void serialize_local_response(std::string& out, const client_response& res);
 
 // The buffers of one write to the client: the head (first write only), then a piece of the
 // body, framed as a chunk when the client gets the body re-chunked.

@@ -45,7 +45,6 @@ std::variant<outgoing_request, rejection> build_request(const envelope::envelope
 void append_wire_head(std::string& out, const outgoing_request& r, unsigned attempt);
 
 // The checks, exposed for tests and for --tail.
-bool is_token(std::string_view s);
 bool is_field_value(std::string_view s);
 bool is_origin_form(std::string_view target);
 
