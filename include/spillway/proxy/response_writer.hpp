@@ -44,7 +44,6 @@ void build_client_response_head(std::string& out, const http::response_header<>&
                                 body_framing framing, std::optional<std::uint64_t> content_length,
                                 bool keep_alive, bool client_http11);
 
-
 // The buffers of one write to the client: the head (first write only), then a piece of the
 // body, framed as a chunk when the client gets the body re-chunked.
 // Neither copied nor moved: its buffers may point into its own size line.
