@@ -287,33 +287,5 @@ TEST(ClientResponseHead, NoContentHasNoFraming) {
     EXPECT_FALSE(head.has("Transfer-Encoding"));
 }
 
-// The proxy's own answers are written byte for byte as built: fields in order, then the body.
-TEST(LocalResponse, WrittenAsBuiltWithTheMessagesVersion) {
-    http::response<http::string_body> res{http::status::service_unavailable, 11};
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::retry_after, "30");
-    res.set("X-Request-Id", "abc");
-    res.body() = R"({"queued":true})";
-    res.keep_alive(false);
-    res.prepare_payload();
-    std::string out = "kept:";
-    serialize_local_response(out, res);
-    EXPECT_EQ(out,
-              "kept:HTTP/1.1 503 Service Unavailable\r\n"
-              "Content-Type: application/json\r\n"
-              "Retry-After: 30\r\n"
-              "X-Request-Id: abc\r\n"
-              "Connection: close\r\n"
-              "Content-Length: 15\r\n"
-              "\r\n"
-              R"({"queued":true})");
-
-    http::response<http::string_body> old{http::status::bad_gateway, 10};
-    old.prepare_payload();
-    out.clear();
-    serialize_local_response(out, old);
-    EXPECT_EQ(out, "HTTP/1.0 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
-}
-
 }  // namespace
 }  // namespace spillway::proxy
