@@ -35,7 +35,6 @@ upstream_error error_kind(const boost::system::error_code& ec) {
 
 constexpr auto tuple_awaitable = netx::use_task;
 constexpr std::size_t relay_chunk_bytes = 16 * 1024;
-constexpr std::size_t upstream_header_limit = 64 * 1024;
 
 // Reports a request's verdict on its endpoint's circuit exactly once: the policy's, or "none"
 // (the probe given back) when the coroutine ended without one.
@@ -251,7 +250,7 @@ task<forwarder::result> forwarder::forward(Stream& client, const client_request&
             case forward_step::read_head: {
                 const auto read = co_await upstream::read_response_head(
                     x.conn->stream, x.conn->buffer, x.parser,
-                    {upstream_header_limit, x.req.method() == http::verb::head});
+                    {.head_request = x.req.method() == http::verb::head});
                 if (const auto& ec = read.error) {
                     x.conn.reset();
                     action = policy.on_head_failed(error_kind(ec), error_text(ec));

@@ -15,13 +15,9 @@
 // A handler with no associated executor completes on Asio's system executor (bind one).
 
 #include "spillway/kafka/producer.hpp"
+#include "spillway/net/tracked_completion.hpp"
 
-#include <boost/asio/append.hpp>
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
 
 #include <memory>
 #include <type_traits>
@@ -38,10 +34,7 @@ namespace detail {
 template <class Handler>
 class produce_op {
 public:
-    explicit produce_op(Handler&& handler)
-        : handler_(std::move(handler)),
-          work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
-                                    boost::asio::execution::outstanding_work.tracked)) {}
+    explicit produce_op(Handler&& handler) : completion_(std::move(handler)) {}
 
     ~produce_op() {
         if (!done_) {
@@ -57,15 +50,11 @@ public:
     void complete(delivery_report report) noexcept {
         done_ = true;
         const boost::system::error_code ec = report.error;
-        boost::asio::post(work_, boost::asio::append(std::move(handler_), ec, std::move(report)));
+        completion_.post(ec, std::move(report));
     }
 
 private:
-    Handler handler_;
-    std::decay_t<decltype(boost::asio::prefer(
-        boost::asio::get_associated_executor(std::declval<Handler&>()),
-        boost::asio::execution::outstanding_work.tracked))>
-        work_;
+    netx::tracked_completion<Handler> completion_;
     bool done_ = false;  // written by whoever completes; read by the last owner (shared_ptr orders)
 };
 

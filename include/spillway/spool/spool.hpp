@@ -8,13 +8,9 @@
 
 #include "spillway/config/config.hpp"
 #include "spillway/kafka/producer.hpp"
+#include "spillway/net/tracked_completion.hpp"
 
-#include <boost/asio/append.hpp>
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <atomic>
@@ -146,21 +142,12 @@ namespace detail {
 template <typename Handler>
 class handler_callback final : public append_callback {
 public:
-    explicit handler_callback(Handler&& handler)
-        : handler_(std::move(handler)),
-          work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
-                                    boost::asio::execution::outstanding_work.tracked)) {}
+    explicit handler_callback(Handler&& handler) : completion_(std::move(handler)) {}
 
-    void on_appended(boost::system::error_code ec) noexcept override {
-        boost::asio::post(work_, boost::asio::append(std::move(handler_), ec));
-    }
+    void on_appended(boost::system::error_code ec) noexcept override { completion_.post(ec); }
 
 private:
-    Handler handler_;
-    std::decay_t<decltype(boost::asio::prefer(
-        boost::asio::get_associated_executor(std::declval<Handler&>()),
-        boost::asio::execution::outstanding_work.tracked))>
-        work_;
+    netx::tracked_completion<Handler> completion_;
 };
 
 }  // namespace detail
