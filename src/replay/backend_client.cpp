@@ -82,23 +82,7 @@ void backend_client::close_all() {
     pool_.close();
 }
 
-// The engine's coroutines run on the type-erased executor and the pool's on the io_context's own
-// (no type erasure on the socket operations): co_spawn bridges the two, once per send.
-net::awaitable<send_result> backend_client::send(const outgoing_request& r, unsigned attempt) {
-    co_return co_await net::co_spawn(sweeper_->get_executor(), send_on_pool(r, attempt),
-                                     net::use_awaitable);
-}
-
-net::awaitable<bool> backend_client::probe() {
-    co_return co_await net::co_spawn(sweeper_->get_executor(), connects(), net::use_awaitable);
-}
-
-netx::task<bool> backend_client::connects() {
-    const auto connected = co_await pool_.connect();
-    co_return !connected.error;  // the connection, if any, closes as it goes out of scope
-}
-
-netx::task<send_result> backend_client::send_on_pool(const outgoing_request& r, unsigned attempt) {
+netx::task<send_result> backend_client::send(const outgoing_request& r, unsigned attempt) {
     for (bool fresh_only = false;; fresh_only = true) {
         if (closed_) {
             co_return send_result{};
@@ -134,6 +118,11 @@ netx::task<send_result> backend_client::send_on_pool(const outgoing_request& r, 
         co_return send_result{send_result::kind::transport_failed, 0, std::nullopt,
                               x.error.message()};
     }
+}
+
+netx::task<bool> backend_client::probe() {
+    const auto connected = co_await pool_.connect();
+    co_return !connected.error;  // the connection, if any, closes as it goes out of scope
 }
 
 netx::task<backend_client::exchange_result> backend_client::exchange(upstream::connection& c,

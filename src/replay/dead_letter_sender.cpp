@@ -3,24 +3,16 @@
 #include "spillway/kafka/async_produce.hpp"
 #include "spillway/runtime/logging.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 namespace spillway::replay {
-
-namespace {
-
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
-
-}  // namespace
 
 dead_letter_sender::dead_letter_sender(kafka::producer& producer, const backoff& retry)
     : producer_(producer), retry_(retry), log_(runtime::logger("replay")) {}
 
-net::awaitable<bool> dead_letter_sender::send(const kafka::record& rec) {
+netx::task<bool> dead_letter_sender::send(const kafka::record& rec) {
     for (unsigned tries = 1;; ++tries) {
-        auto [ec, report] = co_await kafka::async_produce(producer_, rec, use_tuple);
+        auto [ec, report] = co_await kafka::async_produce(producer_, rec, netx::use_task);
         if (!ec) {
             co_return true;
         }
@@ -36,10 +28,10 @@ net::awaitable<bool> dead_letter_sender::send(const kafka::record& rec) {
     }
 }
 
-net::awaitable<bool> dead_letter_sender::wait_to_retry(unsigned tries) {
-    net::steady_timer timer(co_await net::this_coro::executor, retry_.delay(tries));
+netx::task<bool> dead_letter_sender::wait_to_retry(unsigned tries) {
+    netx::steady_timer timer(co_await net::this_coro::executor, retry_.delay(tries));
     waits_.insert(&timer);
-    co_await timer.async_wait(use_tuple);
+    co_await timer.async_wait(netx::use_task);
     waits_.erase(&timer);
     co_return !stopped_;
 }

@@ -4,7 +4,6 @@
 #include "spillway/replay/dead_letter.hpp"
 #include "spillway/runtime/logging.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,8 +13,6 @@
 namespace spillway::replay {
 
 namespace {
-
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 // The lag monitor's period and its bound on each broker request: /ready notices a lost broker
 // within about their sum, and a scrape sees a lag at most that old.
@@ -38,13 +35,13 @@ engine::engine(net::io_context& ioc, const config::config& cfg,
       backoff_(cfg.replay.backoff_initial, cfg.replay.backoff_max),
       limiter_(cfg.replay.rate_limit),
       limits_(backlog_limits::for_concurrency(cfg.replay.concurrency)),
-      backend_event_(ioc, net::steady_timer::time_point::max()),
-      idle_event_(ioc, net::steady_timer::time_point::max()),
+      backend_event_(ioc, netx::steady_timer::time_point::max()),
+      idle_event_(ioc, netx::steady_timer::time_point::max()),
       dead_letters_(*dlq_, backoff_) {}
 
 engine::~engine() = default;
 
-net::awaitable<void> engine::run() {
+netx::task<void> engine::run() {
     log_->info("replaying {} (group {}) to {}, concurrency {}", consumer_.topic(),
                cfg_.replay.group_id, cfg_.backend.url, cfg_.replay.concurrency);
     lag_.start();
@@ -64,7 +61,7 @@ net::awaitable<void> engine::run() {
             }
             on_message(std::move(*m));
             if (n % 256 == 255) {
-                co_await net::post(ioc_, net::use_awaitable);  // let the replays run too
+                co_await net::post(ioc_, net::use_awaitable_t<netx::executor>{});  // let the replays run too
             }
         }
         if (!stopping_) {
@@ -124,7 +121,7 @@ void engine::launch(work&& w) {
     net::co_spawn(ioc_, handle(std::move(w)), net::detached);
 }
 
-net::awaitable<void> engine::handle(work w) {
+netx::task<void> engine::handle(work w) {
     result r = result::abandoned;
     try {
         r = co_await replay(w);
@@ -153,7 +150,7 @@ net::awaitable<void> engine::handle(work w) {
     }
 }
 
-net::awaitable<engine::result> engine::replay(const work& w) {
+netx::task<engine::result> engine::replay(const work& w) {
     source_position from{consumer_.topic(), w.ref.partition, w.ref.offset, w.msg.key};
     auto parsed = envelope::parse_envelope(w.msg.value);
     if (auto* bad = std::get_if<envelope::parse_error>(&parsed)) {
@@ -205,7 +202,7 @@ net::awaitable<engine::result> engine::replay(const work& w) {
     co_return r;
 }
 
-net::awaitable<std::optional<action>> engine::step(replay_fsm& fsm, const action& a,
+netx::task<std::optional<action>> engine::step(replay_fsm& fsm, const action& a,
                                                    const outgoing_request& req) {
     if (a.kind == action_kind::wait_backoff) {
         bool slept = co_await sleep(a.delay);
@@ -251,7 +248,7 @@ net::awaitable<std::optional<action>> engine::step(replay_fsm& fsm, const action
     co_return std::nullopt;
 }
 
-net::awaitable<engine::result> engine::dead_letter(const kafka::record& rec) {
+netx::task<engine::result> engine::dead_letter(const kafka::record& rec) {
     // The original's offset counts only once the dead-letter topic has acknowledged the copy.
     // (co_await in a condition miscompiles with GCC 12: keep the result in a local.)
     const bool acknowledged = co_await dead_letters_.send(rec);
@@ -262,17 +259,17 @@ net::awaitable<engine::result> engine::dead_letter(const kafka::record& rec) {
     co_return result::finished;
 }
 
-net::awaitable<bool> engine::sleep(std::chrono::steady_clock::duration d) {
-    net::steady_timer timer(ioc_, d);
+netx::task<bool> engine::sleep(std::chrono::steady_clock::duration d) {
+    netx::steady_timer timer(ioc_, d);
     sleepers_.insert(&timer);
-    co_await timer.async_wait(use_tuple);
+    co_await timer.async_wait(netx::use_task);
     sleepers_.erase(&timer);
     co_return !stopping_;
 }
 
-net::awaitable<bool> engine::wait_backend() {
+netx::task<bool> engine::wait_backend() {
     while (!gate_.up() && !stopping_) {
-        co_await backend_event_.async_wait(use_tuple);
+        co_await backend_event_.async_wait(netx::use_task);
     }
     co_return !stopping_;
 }
@@ -291,7 +288,7 @@ void engine::on_connect_failure(const std::string& detail) {
     }
 }
 
-net::awaitable<void> engine::probe_loop() {
+netx::task<void> engine::probe_loop() {
     while (!gate_.up() && !stopping_) {
         bool slept = co_await sleep(cfg_.replay.probe_interval);
         if (!slept) {
@@ -310,10 +307,10 @@ net::awaitable<void> engine::probe_loop() {
     probing_ = false;
 }
 
-net::awaitable<void> engine::wait_idle(std::chrono::steady_clock::time_point deadline) {
+netx::task<void> engine::wait_idle(std::chrono::steady_clock::time_point deadline) {
     while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
         idle_event_.expires_at(deadline);
-        co_await idle_event_.async_wait(use_tuple);
+        co_await idle_event_.async_wait(netx::use_task);
     }
 }
 

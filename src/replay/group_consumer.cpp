@@ -2,9 +2,7 @@
 
 #include "spillway/runtime/logging.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/fmt/ranges.h>
 
 #include <algorithm>
@@ -18,8 +16,6 @@ namespace spillway::replay {
 
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
-
 std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* parts) {
     std::vector<std::int32_t> out;
     for (int i = 0; i < parts->cnt; ++i) {
@@ -30,7 +26,7 @@ std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* p
 
 }  // namespace
 
-group_consumer::group_consumer(net::any_io_executor ex, const config::config& cfg,
+group_consumer::group_consumer(netx::executor ex, const config::config& cfg,
                                rebalance_handlers handlers)
     : topic_(cfg.kafka.topic), wakeup_(ex), wait_timer_(ex), handlers_(std::move(handlers)) {
     auto defaults = kafka::consumer_defaults(cfg.kafka, cfg.replay.group_id);
@@ -149,11 +145,11 @@ std::optional<fetched_message> group_consumer::poll() {
     return std::nullopt;
 }
 
-net::awaitable<void> group_consumer::wait(std::chrono::milliseconds at_most) {
+netx::task<void> group_consumer::wait(std::chrono::milliseconds at_most) {
     using namespace net::experimental::awaitable_operators;
     wait_timer_.expires_after(at_most);
-    co_await (wakeup_.async_wait(net::posix::descriptor_base::wait_read, use_tuple) ||
-              wait_timer_.async_wait(use_tuple));
+    co_await (wakeup_.async_wait(net::posix::descriptor_base::wait_read, netx::use_task) ||
+              wait_timer_.async_wait(netx::use_task));
     // Drain the pipe: librdkafka writes again on the next empty -> non-empty transition.
     char sink[64];
     while (::read(pipe_[0], sink, sizeof sink) > 0) {

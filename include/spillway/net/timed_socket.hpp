@@ -9,12 +9,9 @@
 // operation cancelled that way completes with operation_aborted, which translate() turns into
 // beast::error::timeout.
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/io_context.hpp>
+#include "spillway/net/task.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/intrusive/list.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -25,16 +22,8 @@ namespace spillway::netx {
 
 namespace net = boost::asio;
 
-// Everything on a worker runs on its io_context: a concrete executor avoids type erasure.
-using executor = net::io_context::executor_type;
 using tcp_socket = net::basic_stream_socket<net::ip::tcp, executor>;
 using tcp_acceptor = net::basic_socket_acceptor<net::ip::tcp, executor>;
-using steady_timer =
-    net::basic_waitable_timer<std::chrono::steady_clock,
-                              net::wait_traits<std::chrono::steady_clock>, executor>;
-template <class T>
-using task = net::awaitable<T, executor>;
-inline constexpr auto use_task = net::as_tuple(net::use_awaitable_t<executor>{});
 
 using clock = std::chrono::steady_clock;
 using auto_unlink_hook =

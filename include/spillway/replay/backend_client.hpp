@@ -15,8 +15,6 @@
 #include "spillway/replay/request_builder.hpp"
 #include "spillway/upstream/pool.hpp"
 
-#include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -49,10 +47,10 @@ public:
     backend_client& operator=(const backend_client&) = delete;
 
     // `r` must stay alive until the send completes.
-    net::awaitable<send_result> send(const outgoing_request& r, unsigned attempt);
+    netx::task<send_result> send(const outgoing_request& r, unsigned attempt);
 
     // Whether the backend accepts a TCP connection within backend.connect_timeout_ms.
-    net::awaitable<bool> probe();
+    netx::task<bool> probe();
 
     // Aborts every exchange in progress and closes every connection; later sends are aborted.
     void close_all();
@@ -63,10 +61,8 @@ public:
 private:
     struct exchange_result;
 
-    netx::task<send_result> send_on_pool(const outgoing_request& r, unsigned attempt);
     netx::task<exchange_result> exchange(upstream::connection& c, const outgoing_request& r,
                                          unsigned attempt);
-    netx::task<bool> connects();
 
     config::backend_config cfg_;
     // Shared with the coroutine that runs it, which may resume once after the client is gone.

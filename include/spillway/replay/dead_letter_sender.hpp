@@ -6,10 +6,9 @@
 // are built by dead_letter.hpp.
 
 #include "spillway/kafka/producer.hpp"
+#include "spillway/net/task.hpp"
 #include "spillway/replay/retry_policy.hpp"
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
 #include <memory>
@@ -25,18 +24,18 @@ public:
     dead_letter_sender(kafka::producer& producer, const backoff& retry);
 
     // True once the dead-letter topic acknowledged `rec`; false when stop() came first.
-    net::awaitable<bool> send(const kafka::record& rec);
+    netx::task<bool> send(const kafka::record& rec);
 
     // Ends the waits between tries; a record in flight still completes (and counts if acked).
     void stop();
 
 private:
-    net::awaitable<bool> wait_to_retry(unsigned tries);
+    netx::task<bool> wait_to_retry(unsigned tries);
 
     kafka::producer& producer_;
     const backoff& retry_;
     std::shared_ptr<spdlog::logger> log_;
-    std::set<net::steady_timer*> waits_;  // cancelled by stop()
+    std::set<netx::steady_timer*> waits_;  // cancelled by stop()
     bool stopped_ = false;
 };
 

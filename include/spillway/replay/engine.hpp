@@ -21,7 +21,6 @@
 #include "spillway/replay/retry_policy.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
 #include <atomic>
@@ -59,7 +58,7 @@ public:
 
     // Runs until stop(); then finishes or abandons in-flight work (bounded by
     // shutdown_timeout_ms), commits what is finished and leaves the group.
-    net::awaitable<void> run();
+    netx::task<void> run();
 
     // Stops fetching and starts the shutdown. Call on the engine's thread.
     void stop();
@@ -83,17 +82,17 @@ private:
 
     void on_message(fetched_message&& m);
     void launch(work&& w);
-    net::awaitable<void> handle(work w);
-    net::awaitable<result> replay(const work& w);
+    netx::task<void> handle(work w);
+    netx::task<result> replay(const work& w);
     // One step of the state machine: carries out `a` and returns the next action, or nothing
     // when the message is abandoned (stopping).
-    net::awaitable<std::optional<action>> step(replay_fsm& fsm, const action& a,
+    netx::task<std::optional<action>> step(replay_fsm& fsm, const action& a,
                                                const outgoing_request& req);
-    net::awaitable<result> dead_letter(const kafka::record& rec);
-    net::awaitable<bool> sleep(std::chrono::steady_clock::duration d);
-    net::awaitable<bool> wait_backend();
-    net::awaitable<void> probe_loop();
-    net::awaitable<void> wait_idle(std::chrono::steady_clock::time_point deadline);
+    netx::task<result> dead_letter(const kafka::record& rec);
+    netx::task<bool> sleep(std::chrono::steady_clock::duration d);
+    netx::task<bool> wait_backend();
+    netx::task<void> probe_loop();
+    netx::task<void> wait_idle(std::chrono::steady_clock::time_point deadline);
     void on_connect_failure(const std::string& detail);
     void set_pause(pause_reason reason, bool active);
     void update_backlog();
@@ -121,9 +120,9 @@ private:
     std::size_t in_flight_ = 0;
     bool stopping_ = false;
     bool probing_ = false;
-    std::set<net::steady_timer*> sleepers_;  // cancelled by stop()
-    net::steady_timer backend_event_;  // cancelled when the backend comes back or on stop
-    net::steady_timer idle_event_;  // cancelled when in_flight_ drops to zero
+    std::set<netx::steady_timer*> sleepers_;  // cancelled by stop()
+    netx::steady_timer backend_event_;  // cancelled when the backend comes back or on stop
+    netx::steady_timer idle_event_;  // cancelled when in_flight_ drops to zero
     dead_letter_sender dead_letters_;  // through dlq_
     replay_counters counters_;
 };

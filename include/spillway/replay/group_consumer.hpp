@@ -12,11 +12,9 @@
 
 #include "spillway/config/config.hpp"
 #include "spillway/kafka/handles.hpp"
+#include "spillway/net/task.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -44,7 +42,7 @@ struct rebalance_handlers {
 class group_consumer {
 public:
     // Throws config::config_error (start-up only) when librdkafka rejects the configuration.
-    group_consumer(net::any_io_executor ex, const config::config& cfg, rebalance_handlers handlers);
+    group_consumer(netx::executor ex, const config::config& cfg, rebalance_handlers handlers);
     ~group_consumer();
     group_consumer(const group_consumer&) = delete;
     group_consumer& operator=(const group_consumer&) = delete;
@@ -53,7 +51,7 @@ public:
     std::optional<fetched_message> poll();
 
     // Completes when the consumer queue may hold something, or after `at_most`.
-    net::awaitable<void> wait(std::chrono::milliseconds at_most);
+    netx::task<void> wait(std::chrono::milliseconds at_most);
     // Makes a pending wait() return now.
     void wake();
 
@@ -87,8 +85,8 @@ private:
     kafka::kafka_handle rk_;
     kafka::queue_handle queue_;
     int pipe_[2] = {-1, -1};
-    net::posix::stream_descriptor wakeup_;
-    net::steady_timer wait_timer_;
+    net::posix::basic_stream_descriptor<netx::executor> wakeup_;
+    netx::steady_timer wait_timer_;
     rebalance_handlers handlers_;
     std::vector<std::int32_t> assigned_;
     bool paused_ = false;
