@@ -61,7 +61,8 @@ netx::task<void> engine::run() {
             }
             on_message(std::move(*m));
             if (n % 256 == 255) {
-                co_await net::post(ioc_, net::use_awaitable_t<netx::executor>{});  // let the replays run too
+                co_await net::post(
+                    ioc_, net::use_awaitable_t<netx::executor>{});  // let the replays run too
             }
         }
         if (!stopping_) {
@@ -203,7 +204,7 @@ netx::task<engine::result> engine::replay(const work& w) {
 }
 
 netx::task<std::optional<action>> engine::step(replay_fsm& fsm, const action& a,
-                                                   const outgoing_request& req) {
+                                               const outgoing_request& req) {
     if (a.kind == action_kind::wait_backoff) {
         bool slept = co_await sleep(a.delay);
         co_return slept ? std::optional<action>(fsm.on_backoff_elapsed()) : std::nullopt;

@@ -87,7 +87,7 @@ private:
     // One step of the state machine: carries out `a` and returns the next action, or nothing
     // when the message is abandoned (stopping).
     netx::task<std::optional<action>> step(replay_fsm& fsm, const action& a,
-                                               const outgoing_request& req);
+                                           const outgoing_request& req);
     netx::task<result> dead_letter(const kafka::record& rec);
     netx::task<bool> sleep(std::chrono::steady_clock::duration d);
     netx::task<bool> wait_backend();
