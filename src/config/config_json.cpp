@@ -103,8 +103,11 @@ void read_limits(object_reader& r, limits_config& l) {
     r.read("body_timeout_ms", l.body_timeout);
     r.read("idle_timeout_ms", l.idle_timeout);
     r.read("max_connections", l.max_connections);
+    r.read("max_buffered_bytes", l.max_buffered_bytes);
     require(l.max_header_bytes >= 1024, r.key("max_header_bytes"), "must be at least 1024");
     require(l.max_connections > 0, r.key("max_connections"), "must be positive");
+    require(l.max_buffered_bytes >= 1024 * 1024, r.key("max_buffered_bytes"),
+            "must be at least 1048576");
     require(l.header_timeout.count() > 0, r.key("header_timeout_ms"), "must be positive");
     require(l.body_timeout.count() > 0, r.key("body_timeout_ms"), "must be positive");
     require(l.idle_timeout.count() > 0, r.key("idle_timeout_ms"), "must be positive");
@@ -212,6 +215,9 @@ config from_json(const json& doc) {
     top.section("limits", [&](object_reader& r) { read_limits(r, c.limits); });
     top.section("rate_limit", [&](object_reader& r) { read_rate_limit(r, c.rate_limit); });
     top.section("capture", [&](object_reader& r) { read_capture(r, c.capture); });
+    // Otherwise a body the capture allows could never be read whole.
+    require(c.limits.max_buffered_bytes >= c.capture.max_body_bytes, "limits.max_buffered_bytes",
+            "must be at least capture.max_body_bytes");
     top.section("kafka", [&](object_reader& r) { read_kafka(r, c.kafka); });
     // The defaults stand when the file has no kafka section, so this check is outside it.
     require(!c.kafka.brokers.empty(), "kafka.brokers", "must not be empty");

@@ -72,8 +72,8 @@ struct proxy_daemon::parts {
                                                      spool.bytes(), spool.max_bytes()});
                          }),
           reports(*producer) {
-        register_proxy_metrics(metrics,
-                               {server.counters(), handler.counters(), spool, drainer, *producer});
+        register_proxy_metrics(metrics, {server.counters(), server.body_budget(),
+                                         handler.counters(), spool, drainer, *producer});
         register_backend_metrics(metrics, server.endpoints());
     }
 

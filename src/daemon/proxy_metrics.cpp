@@ -44,6 +44,25 @@ void write_rate_limit(exposition& out, const proxy::proxy_counters& c) {
     out.sample("spillway_rate_limited_total", value(c.rate_limited));
 }
 
+// Hostile input and the proxy's own failures (DESIGN.md, "Hostile input never crashes, stalls or
+// exhausts the proxy").
+void write_self_protection(exposition& out, const proxy::proxy_counters& c,
+                           const http_util::body_budget& budget) {
+    out.family("spillway_internal_errors_total", "counter",
+               "Failures of the proxy itself inside a connection (an exception): the connection "
+               "ended, answered 500 if nothing was answered yet. Each is logged; any is a bug.");
+    out.sample("spillway_internal_errors_total", value(c.internal_errors));
+    out.family("spillway_overloaded_total", "counter",
+               "Requests answered 503 \"overloaded\" because their body would have taken the "
+               "bodies buffered at once over limits.max_buffered_bytes (also counted as "
+               "spillway_requests_total{outcome=\"rejected\"}).");
+    out.sample("spillway_overloaded_total", value(c.requests_overloaded));
+    out.family("spillway_buffered_body_bytes", "gauge",
+               "Request body bytes held in memory now (reserved), against "
+               "limits.max_buffered_bytes.");
+    out.sample("spillway_buffered_body_bytes", static_cast<double>(budget.in_use()));
+}
+
 void write_captures(exposition& out, const capture::capture_counters& c) {
     static constexpr core::failure_kind kinds[] = {
         core::failure_kind::connect_error, core::failure_kind::timeout,
@@ -177,6 +196,7 @@ void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources s)
     registry.add([s](exposition& out) {
         write_requests(out, s.proxy);
         write_rate_limit(out, s.proxy);
+        write_self_protection(out, s.proxy, s.body_budget);
         write_captures(out, s.capture);
         write_storage(out, s.spool, s.drainer, s.producer);
         write_kafka_delivery(out, s.producer);

@@ -1,14 +1,14 @@
 #include "spillway/http/small_server.hpp"
 
+#include "spillway/http/request_reader.hpp"
 #include "spillway/net/timed_socket.hpp"
+#include "spillway/runtime/logging.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <thread>
@@ -32,32 +32,63 @@ struct small_server::impl {
           sweeper(ioc.get_executor(), std::chrono::milliseconds(100)),
           acceptor(ioc.get_executor()) {}
 
-    // The client went away or stopped talking: nothing to answer.
-    bool connection_ended(const netx::timed_socket& stream, boost::system::error_code ec) const {
-        return ec == http::error::end_of_stream || stream.translate(ec) == beast::error::timeout ||
-               ec == net::error::operation_aborted || ec == net::error::connection_reset;
+    small_response refusal(const rejection& r) const {
+        if (options.refused) {
+            return options.refused(r);
+        }
+        small_response res{r.status, 11};
+        res.set(http::field::content_type, "application/json");
+        res.body() = rejection_body(r);
+        res.keep_alive(false);
+        res.prepare_payload();
+        return res;
+    }
+
+    small_response answer_or_500(const small_request& req) const {
+        try {
+            return answer(req);
+        } catch (const std::exception& e) {
+            runtime::logger("http")->error("handler failed on {}: {}", std::string(req.target()),
+                                           e.what());
+        }
+        return refusal(rejection{http::status::internal_server_error, "internal_error"});
+    }
+
+    // Reads one request with the shared reading core; the rejection to answer, if any, or an
+    // error when there is nobody to answer.
+    task<std::optional<rejection>> read(netx::timed_socket& stream, beast::flat_buffer& buffer,
+                                        request_parser& parser, boost::system::error_code& ec) {
+        parser.limit_header_bytes(options.header_limit);
+        parser.body_limit(options.body_limit);
+        ec = co_await read_request_head(stream, stream, buffer, parser, options.read_timeout);
+        if (!ec) {
+            if (auto refused = check_request_head(parser)) {
+                co_return refused;
+            }
+            const auto body = co_await read_request_body(
+                stream, stream, buffer, parser, options.read_timeout,
+                [](std::uint64_t) { return true; });  // few clients, bodies <= body_limit
+            ec = body.error;
+        }
+        co_return ec ? rejection_for(ec) : std::nullopt;
     }
 
     task<void> serve(netx::tcp_socket socket) {
         netx::timed_socket stream(std::move(socket), sweeper);
-        beast::flat_buffer buffer;
+        auto buffer = read_buffer(options.header_limit);
         for (;;) {
-            http::request_parser<http::string_body> parser;
-            parser.body_limit(options.body_limit);
-            if (options.header_limit) {
-                parser.header_limit(*options.header_limit);
-            }
-            stream.expires_after(options.read_timeout);
-            auto [ec, n] = co_await http::async_read(stream, buffer, parser, netx::use_task);
-            if (ec) {
-                if (!connection_ended(stream, ec) && options.parse_error) {
-                    auto res = options.parse_error(ec);
+            request_parser parser;
+            boost::system::error_code ec;
+            const auto refused = co_await read(stream, buffer, parser, ec);
+            if (refused || ec) {
+                if (refused) {
+                    auto res = refusal(*refused);
                     stream.expires_after(options.write_timeout);
                     co_await http::async_write(stream, res, netx::use_task);  // then close
                 }
                 co_return;
             }
-            auto res = answer(parser.get());
+            auto res = answer_or_500(parser.get());
             stream.expires_after(options.write_timeout);
             auto [wec, wn] = co_await http::async_write(stream, res, netx::use_task);
             if (wec || !res.keep_alive()) {
@@ -106,7 +137,17 @@ void small_server::start() {
     i.acceptor.listen();
     net::co_spawn(i.ioc.get_executor(), i.accept_loop(), net::detached);
     net::co_spawn(i.ioc.get_executor(), i.sweeper.run(), net::detached);
-    i.thread = std::thread([&i] { i.ioc.run(); });
+    i.thread = std::thread([&i] {
+        // Whatever escapes a handler ends only the operation it came from.
+        for (;;) {
+            try {
+                i.ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                runtime::logger("http")->error("internal error in the event loop: {}", e.what());
+            }
+        }
+    });
 }
 
 void small_server::stop() {

@@ -31,6 +31,20 @@ net::ip::tcp::endpoint resolve_listen(const config::host_port& listen) {
     return results.begin()->endpoint();
 }
 
+// A worker's event loop. No input may end the process: an exception that escapes a handler
+// (one that a connection's own coroutine did not catch, say thrown inside a composed operation)
+// ends only the operation it came from, whose connection is destroyed with it; the loop goes on.
+void run_worker(net::io_context& ioc, proxy_counters& counters) {
+    for (;;) {
+        try {
+            ioc.run();
+            return;
+        } catch (...) {
+            note_internal_error(counters, std::current_exception(), "worker event loop");
+        }
+    }
+}
+
 // Waits on a condition the workers change, from the (non-I/O) thread that stops the server.
 template <class Predicate>
 bool wait_until(Predicate done, std::chrono::milliseconds bound) {
@@ -63,6 +77,7 @@ struct server::worker {
 server::server(const config::config& cfg, failure_handler& handler)
     : cfg_(cfg),
       handler_(handler),
+      body_budget_(cfg.limits.max_buffered_bytes),
       endpoints_(make_endpoints(cfg)),
       rate_limit_(rate_limiter::from_config(cfg.rate_limit)) {}
 
@@ -76,6 +91,7 @@ void server::start() {
     for (unsigned i = 0; i < n; ++i) {
         auto w = std::make_unique<worker>(cfg_, handler_, counters_, endpoints_, i);
         w->state.rate_limit = rate_limit_.get();
+        w->state.body_budget = &body_budget_;
         w->acceptor.open(endpoint_.protocol());
         w->acceptor.set_option(net::socket_base::reuse_address(true));
         w->acceptor.set_option(reuse_port(true));
@@ -91,7 +107,8 @@ void server::start() {
                 std::rethrow_exception(e);  // a bug: let it terminate loudly
             }
         });
-        threads_.emplace_back([&ioc = w->ioc] { ioc.run(); });
+        threads_.emplace_back(
+            [&ioc = w->ioc, &counters = counters_] { run_worker(ioc, counters); });
     }
 }
 
@@ -121,14 +138,9 @@ task<void> server::accept_loop(worker& w) {
             continue;
         }
         net::co_spawn(w.ioc.get_executor(), run_session(std::move(socket), w.state),
-                      [](std::exception_ptr e) {
+                      [&counters = counters_](std::exception_ptr e) {
                           if (e) {
-                              try {
-                                  std::rethrow_exception(e);
-                              } catch (const std::exception& ex) {
-                                  runtime::logger("proxy")->error("session ended by exception: {}",
-                                                                  ex.what());
-                              }
+                              note_internal_error(counters, e, "session");
                           }
                       });
     }

@@ -1,10 +1,13 @@
 #include "spillway/proxy/session.hpp"
 
 #include "spillway/core/ids.hpp"
+#include "spillway/http/body_budget.hpp"
 #include "spillway/http/hop_by_hop.hpp"
+#include "spillway/http/request_parser.hpp"
+#include "spillway/http/request_reader.hpp"
+#include "spillway/http/request_rules.hpp"
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/rate_limiter.hpp"
-#include "spillway/proxy/request_parser.hpp"
 #include "spillway/proxy/response_writer.hpp"
 #include "spillway/runtime/logging.hpp"
 
@@ -20,7 +23,10 @@ namespace {
 constexpr auto tuple_awaitable = netx::use_task;
 constexpr std::size_t first_read_bytes = 2048;
 
-using request_parser = ordered_request_parser;
+using request_parser = http_util::request_parser;
+
+// How long a client refused for overload is asked to wait before it tries again.
+constexpr auto overload_retry_after = std::chrono::seconds(1);
 
 // Unlinks the session from its worker's list however the coroutine ends.
 struct session_registration {
@@ -51,19 +57,36 @@ task<void> write_response(Stream& stream, const client_response& res, request_re
 
 // The answer to a request the proxy refuses (malformed, too large): the connection closes after.
 template <client_stream Stream>
-task<void> reject(Stream& stream, http::status status, std::string_view error,
-                  request_record& record, worker_state& w, std::string& scratch) {
+task<void> reject(Stream& stream, const http_util::rejection& refused, request_record& record,
+                  worker_state& w, std::string& scratch) {
     record.outcome = request_outcome::rejected;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
-    auto res = make_json_response(status, "{\"error\":\"" + std::string(error) + "\"}", 11, false);
+    auto res = make_json_response(refused.status, http_util::rejection_body(refused), 11, false);
     co_await write_response(stream, res, record, w.cfg, scratch);
 }
 
-// A parse error of the client's request (not a timeout, a close or a limit handled elsewhere).
-bool is_malformed(const boost::system::error_code& ec) {
-    static const auto& http_category = http::make_error_code(http::error::bad_target).category();
-    return ec.category() == http_category && ec != http::error::end_of_stream &&
-           ec != http::error::partial_message;
+// A request whose body the proxy cannot hold now (limits.max_buffered_bytes): 503 with
+// Retry-After, not captured (nothing of it was read), and the connection closes.
+template <client_stream Stream>
+task<void> reject_overloaded(Stream& stream, request_record& record, worker_state& w,
+                             std::string& scratch) {
+    record.outcome = request_outcome::rejected;
+    w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+    w.counters.requests_overloaded.fetch_add(1, std::memory_order_relaxed);
+    auto res = make_json_response(http::status::service_unavailable, R"({"error":"overloaded"})",
+                                  11, false);
+    res.set(http::field::retry_after, std::to_string(overload_retry_after.count()));
+    co_await write_response(stream, res, record, w.cfg, scratch);
+}
+
+// The answer when the proxy itself failed inside a request and nothing was answered yet.
+template <client_stream Stream>
+task<void> answer_internal_error(Stream& stream, request_record& record, worker_state& w,
+                                 std::string& scratch) {
+    record.outcome = request_outcome::rejected;
+    auto res = make_json_response(http::status::internal_server_error,
+                                  R"({"error":"internal_error"})", 11, false);
+    co_await write_response(stream, res, record, w.cfg, scratch);
 }
 
 bool expects_continue(const request_parser& parser) {
@@ -73,53 +96,69 @@ bool expects_continue(const request_parser& parser) {
            http_util::iequals(it->value(), "100-continue");
 }
 
-// Reads one whole request. Returns false when the connection must close (after any answer).
+void note_head(const request_parser& parser, request_record& record) {
+    const auto& req = parser.get();
+    record.method = req.method_string();
+    record.target = req.target();
+    record.http_version = req.version();
+}
+
+// Reads one whole request: the head, the checks of request_rules.hpp (which may put the target in
+// origin-form), then the body within the buffered-bytes budget. Returns false when the
+// connection must close (after any answer).
 template <client_stream Stream>
 task<bool> read_request(Stream& stream, beast::flat_buffer& buffer, request_parser& parser,
-                        request_record& record, worker_state& w, std::string& scratch) {
+                        http_util::body_lease& lease, request_record& record, worker_state& w,
+                        std::string& scratch) {
     const auto& limits = w.cfg.limits;
     auto& deadline = deadline_layer(stream);
-    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.limit_header_bytes(limits.max_header_bytes);
     parser.body_limit(w.cfg.capture.max_body_bytes);
-    deadline.expires_after(limits.header_timeout);
-    auto [hec, n] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
-    auto ec = deadline.translate(hec);
+    auto ec = co_await http_util::read_request_head(stream, deadline, buffer, parser,
+                                                    limits.header_timeout);
     if (parser.is_header_done()) {  // also when the declared body is already too large
-        const auto& req = parser.get();
-        record.method = req.method_string();
-        record.target = req.target();
-        record.http_version = req.version();
+        note_head(parser, record);
     }
     if (!ec) {
-        if (!parser.is_done()) {
-            if (expects_continue(parser)) {
-                static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-                auto [wec, wn] =
-                    co_await net::async_write(stream, net::buffer(continue_line), tuple_awaitable);
-                ec = wec;
+        if (auto refused = http_util::check_request_head(parser)) {
+            deadline.expires_never();
+            co_await reject(stream, *refused, record, w, scratch);
+            co_return false;
+        }
+        note_head(parser, record);  // the target may be in origin-form now
+        const auto declared = parser.content_length();
+        if (!lease.hold(declared ? *declared : 0)) {
+            deadline.expires_never();
+            co_await reject_overloaded(stream, record, w, scratch);
+            co_return false;
+        }
+        if (!parser.is_done() && expects_continue(parser)) {
+            static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+            deadline.expires_after(limits.body_timeout);
+            auto [wec, wn] =
+                co_await net::async_write(stream, net::buffer(continue_line), tuple_awaitable);
+            ec = wec;
+        }
+        if (!ec && !parser.is_done()) {
+            const auto body = co_await http_util::read_request_body(
+                stream, deadline, buffer, parser, limits.body_timeout,
+                [&lease](std::uint64_t bytes) { return lease.hold(bytes); });
+            if (body.overloaded) {
+                deadline.expires_never();
+                co_await reject_overloaded(stream, record, w, scratch);
+                co_return false;
             }
-            if (!ec) {
-                deadline.expires_after(limits.body_timeout);
-                std::tie(ec, n) =
-                    co_await http::async_read(stream, buffer, parser, tuple_awaitable);
-                ec = deadline.translate(ec);
-            }
+            ec = body.error;
         }
     }
     deadline.expires_never();  // the forward phase has its own deadlines
     if (!ec) {
-        // Taken once the message is whole: chunked trailers add fields (and may move the list).
+        // Taken once the message is whole (trailers are dropped, so the list no longer moves).
         record.header_order = {parser.arrival_order().data(), parser.arrival_order().size()};
         co_return true;
     }
-    if (ec == http::error::header_limit) {
-        co_await reject(stream, http::status::request_header_fields_too_large,
-                        "request_header_too_large", record, w, scratch);
-    } else if (ec == http::error::body_limit) {
-        co_await reject(stream, http::status::payload_too_large, "request_body_too_large", record,
-                        w, scratch);
-    } else if (is_malformed(ec)) {
-        co_await reject(stream, http::status::bad_request, "malformed_request", record, w, scratch);
+    if (auto refused = http_util::rejection_for(ec)) {
+        co_await reject(stream, *refused, record, w, scratch);
     } else if (!record.method.empty() || ec == http::error::partial_message ||
                ec == beast::error::timeout) {
         // Timed out (slowloris) or went away mid-request: close without an answer.
@@ -211,7 +250,7 @@ task<bool> await_request(Stream& stream, beast::flat_buffer& buffer,
 template <client_stream Stream>
 task<void> serve(Stream& stream, session_handle& handle, std::string_view client_ip,
                  worker_state& w) {
-    beast::flat_buffer buffer;
+    auto buffer = http_util::read_buffer(w.cfg.limits.max_header_bytes);
     std::string scratch;
     for (bool first = true;; first = false) {
         handle.idle = true;
@@ -228,9 +267,25 @@ task<void> serve(Stream& stream, session_handle& handle, std::string_view client
         request_record record;
         record.client_ip = client_ip;
         request_parser parser;
-        bool keep_alive = co_await read_request(stream, buffer, parser, record, w, scratch);
-        if (keep_alive) {
-            keep_alive = co_await answer(stream, parser.get(), record, w, scratch);
+        http_util::body_lease lease(w.body_budget);
+        bool keep_alive = false;
+        bool failed = false;
+        try {
+            keep_alive = co_await read_request(stream, buffer, parser, lease, record, w, scratch);
+            if (keep_alive) {
+                keep_alive = co_await answer(stream, parser.get(), record, w, scratch);
+            }
+        } catch (...) {
+            // A bug of ours, not the client's: this connection ends, no other is touched.
+            note_internal_error(w.counters, std::current_exception(),
+                                "request " + std::string(record.id.view()));
+            failed = true;
+        }
+        if (failed) {
+            keep_alive = false;
+            if (record.status == 0) {
+                co_await answer_internal_error(stream, record, w, scratch);
+            }
         }
         if (record.status != 0 || !record.method.empty()) {
             write_access_log(record);
@@ -252,6 +307,19 @@ worker_state::worker_state(netx::executor ex, const config::config& cfg, failure
       forward(sweeper, endpoints, worker, cfg, counters.upstream_duration),
       on_failure(handler),
       counters(counters) {}
+
+void note_internal_error(proxy_counters& counters, std::exception_ptr error,
+                         std::string_view where) {
+    counters.internal_errors.fetch_add(1, std::memory_order_relaxed);
+    std::string what = "unknown exception";
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
+    }
+    runtime::logger("proxy")->error("internal error in {}: {}", where, what);
+}
 
 task<void> run_session(netx::tcp_socket socket, worker_state& w) {
     boost::system::error_code ec;

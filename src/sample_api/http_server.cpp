@@ -3,8 +3,6 @@
 #include "spillway/http/small_server.hpp"
 #include "spillway/runtime/logging.hpp"
 
-#include <boost/beast/http/error.hpp>
-
 namespace spillway::sample_api {
 
 namespace {
@@ -38,12 +36,13 @@ response to_http(const api_response& res, const request& req) {
     return out;
 }
 
-// A request that could not be parsed: answered, then the connection is closed.
-response parse_error_response(const beast::error_code& ec) {
-    const bool too_large = ec == http::error::body_limit || ec == http::error::header_limit;
-    response out{too_large ? http::status::payload_too_large : http::status::bad_request, 11};
+// A request refused by the reading core: answered, then the connection is closed.
+response refused_response(const http_util::rejection& r) {
+    const bool too_large = r.status == http::status::payload_too_large ||
+                           r.status == http::status::request_header_fields_too_large;
+    response out{r.status, 11};
     out.set(http::field::content_type, "application/json");
-    out.body() = error_body(too_large ? "too_large" : "bad_request", ec.message());
+    out.body() = error_body(too_large ? "too_large" : "bad_request", std::string(r.error));
     out.keep_alive(false);
     out.prepare_payload();
     return out;
@@ -79,7 +78,7 @@ std::unique_ptr<http_util::small_server> make_http_server(config::host_port list
     options.header_limit = max_header_bytes;
     options.read_timeout = read_timeout;
     options.write_timeout = write_timeout;
-    options.parse_error = parse_error_response;
+    options.refused = refused_response;
     // Stopping drops open connections: a request handled but not yet answered has taken effect
     // without its client knowing, the case Idempotency-Key exists for.
     return std::make_unique<http_util::small_server>(

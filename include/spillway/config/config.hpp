@@ -59,6 +59,8 @@ struct limits_config {
     milliseconds body_timeout{60000};
     milliseconds idle_timeout{60000};
     std::size_t max_connections = 10000;
+    // Request bodies held in memory at once, over all connections; beyond it 503 "overloaded".
+    std::uint64_t max_buffered_bytes = 512ull * 1024 * 1024;
 };
 
 // Per-client-IP token buckets on the proxy listener (README "Rate limiting").

@@ -12,6 +12,7 @@ namespace spillway::daemon {
 
 struct proxy_metric_sources {
     const proxy::proxy_counters& proxy;
+    const http_util::body_budget& body_budget;
     const capture::capture_counters& capture;
     const spool::spool& spool;
     const spool::drainer& drainer;

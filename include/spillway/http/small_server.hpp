@@ -1,10 +1,13 @@
 #pragma once
 // A small HTTP/1.1 server on a thread of its own (Boost.Beast, one coroutine per connection,
 // keep-alive, deadlines from a sweeper): what the admin listener and the sample API share. Not the
-// proxy's data path. Each request is answered by a handler; the connection closes when the
-// client asks for it, on a read or write error, or after a request that could not be parsed.
+// proxy's data path, but it reads requests with the proxy's reading core (request_reader.hpp,
+// request_rules.hpp), limits and checks alike. Each request is answered by a handler; the
+// connection closes when the client asks for it, on a read or write error, or after a request
+// that was refused. A handler that throws answers 500; nothing a client sends ends the thread.
 
 #include "spillway/config/config.hpp"
+#include "spillway/http/request_rules.hpp"
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -14,7 +17,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 
 namespace spillway::http_util {
 
@@ -23,12 +25,12 @@ using small_response = boost::beast::http::response<boost::beast::http::string_b
 
 struct small_server_options {
     std::uint64_t body_limit = 64 * 1024;
-    std::optional<std::uint32_t> header_limit;  // Beast's default when unset
+    std::size_t header_limit = 8 * 1024;  // also chunk extensions and trailers together
     std::chrono::seconds read_timeout{10};
     std::chrono::seconds write_timeout{10};
-    // The answer to a request that could not be parsed, written before the connection closes;
-    // without it the connection just closes.
-    std::function<small_response(boost::system::error_code)> parse_error;
+    // The answer to a refused request (malformed, too large), written before the connection
+    // closes; without it, the rejection's status with {"error":"<rejection>"}.
+    std::function<small_response(const rejection&)> refused;
 };
 
 class small_server {

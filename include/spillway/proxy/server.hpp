@@ -43,6 +43,8 @@ public:
     void stop();
 
     const proxy_counters& counters() const { return counters_; }
+    // Request bodies held in memory now, against limits.max_buffered_bytes.
+    const http_util::body_budget& body_budget() const { return body_budget_; }
     // The backend endpoints with their circuits and pool gauges (for /metrics).
     const backend_endpoints& endpoints() const { return endpoints_; }
 
@@ -53,6 +55,7 @@ private:
     const config::config& cfg_;
     failure_handler& handler_;
     proxy_counters counters_;
+    http_util::body_budget body_budget_;  // shared by the workers
     backend_endpoints endpoints_;  // shared by the workers, and outliving them
     std::unique_ptr<rate_limiter> rate_limit_;  // shared by the workers; null when off
     std::vector<std::unique_ptr<worker>> workers_;

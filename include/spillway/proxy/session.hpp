@@ -6,6 +6,7 @@
 // client's stream type (client_stream.hpp), so TLS adds a stream, not a phase.
 
 #include "spillway/config/config.hpp"
+#include "spillway/http/body_budget.hpp"
 #include "spillway/metrics/metrics.hpp"
 #include "spillway/net/timed_socket.hpp"
 #include "spillway/proxy/failure_handler.hpp"
@@ -15,6 +16,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
+#include <string_view>
 
 namespace spillway::proxy {
 
@@ -35,6 +38,10 @@ struct proxy_counters {
     std::atomic<std::uint64_t> requests_aborted{0};
     std::atomic<std::uint64_t> connections_refused{0};  // over limits.max_connections
     std::atomic<std::uint64_t> rate_limited{0};  // answered 429 (also counted as rejected)
+    // Answered 503 "overloaded" for limits.max_buffered_bytes (also counted as rejected).
+    std::atomic<std::uint64_t> requests_overloaded{0};
+    // Failures of the proxy itself inside a connection (an exception): the connection ended.
+    std::atomic<std::uint64_t> internal_errors{0};
     std::atomic<std::int64_t> open_connections{0};
     metrics::histogram upstream_duration;  // request sent -> response head, or failure
 };
@@ -54,7 +61,13 @@ struct worker_state {
     boost::intrusive::list<session_handle> sessions;
     bool stopping = false;  // no new requests on kept-alive connections
     rate_limiter* rate_limit = nullptr;  // shared by every worker; null when rate_limit is off
+    http_util::body_budget* body_budget = nullptr;  // shared by every worker
 };
+
+// Counts and logs a failure of the proxy itself (spillway_internal_errors_total); `where` says
+// what it ended (a request, a session, a worker's event loop).
+void note_internal_error(proxy_counters& counters, std::exception_ptr error,
+                         std::string_view where);
 
 // Serves one accepted connection until it closes.
 task<void> run_session(netx::tcp_socket socket, worker_state& worker);
