@@ -31,7 +31,7 @@ struct envelope {
     std::string id;  // UUID; also the 503 body's request_id
     std::string received_at;  // RFC 3339 UTC with milliseconds
     std::string method;
-    std::string uri;  // request-target exactly as received
+    std::string uri;  // request-target as received, in origin-form (absolute-form rewritten)
     std::string http_version;  // "1.1" or "1.0"
     header_list headers;  // end-to-end headers as sent, in order, duplicates kept
     std::string body;  // the decoded body bytes (may hold any byte)
