@@ -1,14 +1,11 @@
 #include "spillway/proxy/forwarder.hpp"
 
 #include "spillway/proxy/response_writer.hpp"
-#include "spillway/upstream/response_head.hpp"
+#include "spillway/upstream/response_body.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include <array>
 #include <cstring>
@@ -81,8 +78,11 @@ struct relay_end {
     bool keep_alive = true;  // the client connection may stay open
 };
 
-// Streams the response whose head was read to the client, in 16 KiB pieces; the head and the
-// first piece go out in one write.
+// Streams the response whose head was read to the client, each piece as it is read (up to
+// 16 KiB): an event stream's events reach the client one by one, not when a buffer fills. The
+// body bytes that came with the head go out in the head's write; when none came, the head goes
+// alone at once. Writing a piece and reading the next are not overlapped: a slow client slows
+// the backend down instead of making the proxy buffer for it.
 template <client_stream Stream>
 task<relay_end> relay(Stream& client, exchange& x, upstream::connection_pool& pool,
                       request_record& record, bool keep_alive, const config::config& cfg) {
@@ -98,34 +98,30 @@ task<relay_end> relay(Stream& client, exchange& x, upstream::connection_pool& po
     record.status = parser.get().result_int();
 
     std::array<char, relay_chunk_bytes> chunk;
+    auto got = upstream::parse_buffered_body(parser, x.conn->buffer, chunk);
     for (;;) {
-        std::size_t n = 0;
-        if (!parser.is_done()) {
-            parser.get().body().data = chunk.data();
-            parser.get().body().size = chunk.size();
-            x.conn->stream.expires_after(cfg.backend.response_timeout);
-            auto [rec, ignored] =
-                co_await http::async_read(x.conn->stream, x.conn->buffer, parser, tuple_awaitable);
-            const auto ec = x.conn->stream.translate(rec);
-            if (ec && ec != http::error::need_buffer) {
-                end.upstream = ec;
-                co_return end;
-            }
-            n = chunk.size() - parser.get().body().size;
+        if (got.error) {
+            end.upstream = got.error;
+            co_return end;
         }
         const bool done = parser.is_done();
-        const auto piece = writer.next(chunk.data(), n, done);
-        deadline_layer(client).expires_after(cfg.limits.idle_timeout);
-        auto [wec, written] = co_await net::async_write(client, piece.buffers(), tuple_awaitable);
-        end.reached_client = true;
-        record.response_bytes += written;
-        if (wec) {
-            end.client_failed = true;
-            co_return end;
+        const auto piece = writer.next(chunk.data(), got.bytes, done);
+        if (!piece.empty()) {  // (a body that ended with the connection has no last piece)
+            deadline_layer(client).expires_after(cfg.limits.idle_timeout);
+            auto [wec, written] =
+                co_await net::async_write(client, piece.buffers(), tuple_awaitable);
+            end.reached_client = true;
+            record.response_bytes += written;
+            if (wec) {
+                end.client_failed = true;
+                co_return end;
+            }
         }
         if (done) {
             break;
         }
+        x.conn->stream.expires_after(cfg.backend.response_timeout);
+        got = co_await upstream::read_body_some(x.conn->stream, x.conn->buffer, parser, chunk);
     }
     if (parser.keep_alive() && x.conn->buffer.size() == 0) {
         pool.release(std::move(x.conn));

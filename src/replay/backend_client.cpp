@@ -1,14 +1,12 @@
 #include "spillway/replay/backend_client.hpp"
 
-#include "spillway/upstream/response_head.hpp"
+#include "spillway/upstream/response_body.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include <algorithm>
 #include <array>
@@ -31,15 +29,15 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
     return std::chrono::seconds{seconds};
 }
 
-// Reads the rest of the response and throws it away: the replay needs only the status.
+// Reads the rest of the response and throws it away: the replay needs only the status. The
+// exchange's deadline bounds it; the connection's buffer bounds what a hostile backend's framing
+// can make it hold.
 netx::task<error_code> discard_body(upstream::connection& c, upstream::response_parser& parser) {
-    char scratch[16 * 1024];
+    std::array<char, 16 * 1024> scratch;
     while (!parser.is_done()) {
-        parser.get().body().data = scratch;
-        parser.get().body().size = sizeof scratch;
-        auto [ec, n] = co_await http::async_read(c.stream, c.buffer, parser, netx::use_task);
-        if (ec && ec != http::error::need_buffer) {
-            co_return c.stream.translate(ec);
+        const auto piece = co_await upstream::read_body_some(c.stream, c.buffer, parser, scratch);
+        if (piece.error) {
+            co_return piece.error;
         }
     }
     co_return error_code{};

@@ -24,6 +24,7 @@ netx::task<head_result> read_response_head(netx::timed_socket& stream,
                                            std::optional<response_parser>& parser,
                                            const head_options& options) {
     head_result out;
+    bound_response_buffer(buffer);
     for (int interim = 0; interim <= max_interim_responses; ++interim) {
         parser.emplace();
         parser->body_limit(boost::none);  // the body is streamed, never held whole

@@ -175,6 +175,38 @@ streamed_response http_client::read_streamed() {
     return out;
 }
 
+bool http_client::read_until(std::string_view needle, std::string& received,
+                             std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto& b = impl_->buffer;
+    for (;;) {
+        received.append(static_cast<const char*>(b.data().data()), b.size());
+        b.consume(b.size());
+        if (received.find(needle) != std::string::npos) {
+            return true;
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return false;
+        }
+        error_code result;
+        if (impl_->run(left, [&] {
+                impl_->stream.async_read_some(b.prepare(4096), [&](error_code ec, std::size_t n) {
+                    b.commit(n);
+                    result = ec;
+                });
+            })) {
+            return false;
+        }
+        if (result) {
+            received.append(static_cast<const char*>(b.data().data()), b.size());
+            b.consume(b.size());
+            return received.find(needle) != std::string::npos;
+        }
+    }
+}
+
 bool http_client::wait_closed(std::chrono::milliseconds timeout, std::string* received) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto& b = impl_->buffer;

@@ -73,6 +73,12 @@ public:
     // Reads the next response, counting its body and checking it against pattern_byte().
     streamed_response read_streamed();
 
+    // Reads raw bytes, appending them to `received`, until `received` contains `needle`: true
+    // then; false when `timeout` passes first (the connection stays open) or it closes. For
+    // streamed answers, checked piece by piece; what was read is not seen by read_response().
+    bool read_until(std::string_view needle, std::string& received,
+                    std::chrono::milliseconds timeout = 5s);
+
     // Waits for the server to close the connection: true on end of stream or reset within
     // `timeout` (false leaves the connection open); whatever arrived before goes to `received`.
     bool wait_closed(std::chrono::milliseconds timeout, std::string* received = nullptr);

@@ -53,6 +53,9 @@ public:
     response_piece& operator=(const response_piece&) = delete;
 
     std::span<const net::const_buffer> buffers() const { return {out_.data(), count_}; }
+    // Nothing to write: the head went already and the piece has no bytes (an empty async_write
+    // would still cost a trip through the executor).
+    bool empty() const { return count_ == 0; }
 
 private:
     friend class response_writer;

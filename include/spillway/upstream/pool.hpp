@@ -8,6 +8,7 @@
 #include "spillway/net/timed_socket.hpp"
 #include "spillway/upstream/dns_cache.hpp"
 #include "spillway/upstream/pool_gauges.hpp"
+#include "spillway/upstream/response_head.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/intrusive/list.hpp>
@@ -33,7 +34,9 @@ struct connection {
     connection& operator=(const connection&) = delete;
 
     netx::timed_socket stream;
-    beast::flat_buffer buffer;  // bytes read past the previous response stay here
+    // Bytes read past the previous response stay here. Bounded: a hostile backend's endless line
+    // fails the read instead of growing it.
+    beast::flat_buffer buffer{max_response_framing_bytes};
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t requests = 0;  // requests sent on this connection so far
     pool_gauges& gauges;  // its pool's (counted open from connect to destruction)

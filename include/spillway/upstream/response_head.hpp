@@ -9,16 +9,36 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
 namespace spillway::upstream {
 
-// The body is read later, in pieces, into buffers the caller provides.
+// The body is read later, in pieces, into buffers the caller provides (response_body.hpp).
+// Beast's parser also stores a chunked body's trailer fields in its message; they arrive after
+// the head was passed on, so nothing forwards or uses them.
 using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
+// The most a backend response makes a connection hold at once: its head, or one piece of its
+// body's framing (a chunk-size line with its extensions, the trailer section), which the parser
+// needs whole. Beast limits only the head; the connection's buffer is bounded by this, so a
+// longer line fails the read (http::error::buffer_overflow) instead of growing memory.
+// At most 64 KiB: Beast keeps a field (a trailer too) with 16-bit offsets and throws
+// std::length_error for one of 65,534 bytes or more, and no field is longer than its buffer.
+constexpr std::size_t max_response_framing_bytes = 64 * 1024;
+static_assert(max_response_framing_bytes <= 65536);
+
+// Bounds `buffer` by max_response_framing_bytes (a connection's buffer is made so; this holds the
+// bound for any other buffer a response is read with).
+inline void bound_response_buffer(boost::beast::flat_buffer& buffer) {
+    if (buffer.max_size() > max_response_framing_bytes) {
+        buffer.max_size(max_response_framing_bytes);
+    }
+}
+
 struct head_options {
-    std::uint32_t header_limit = 64 * 1024;
+    std::uint32_t header_limit = max_response_framing_bytes;
     bool head_request = false;  // a response to HEAD has no body, whatever its headers say
 };
 
@@ -30,7 +50,8 @@ struct head_result {
 // Reads heads into `parser`, emplaced afresh for each (a parser reads one message), until a final
 // one: 1xx responses (100 Continue, 103 Early Hints) are skipped, except 101 Switching Protocols,
 // which is final. The deadline is the caller's (set on `stream` before the request was sent).
-// `buffer` keeps the bytes read past the head: the start of the body.
+// `buffer` keeps the bytes read past the head: the start of the body. `buffer` is bounded
+// (bound_response_buffer) first.
 netx::task<head_result> read_response_head(netx::timed_socket& stream,
                                            boost::beast::flat_buffer& buffer,
                                            std::optional<response_parser>& parser,
