@@ -64,10 +64,17 @@ void write_access_log(const request_record& r) {
         }
         line += "}";
     } else {
+        // The method and target came from the client: escaped, so neither can end the line (a
+        // forged line after it) nor hold a quote that ends the request field early.
+        line += r.client_ip;
+        line += " \"";
+        core::append_json_escaped(line, r.method);
+        line += ' ';
+        core::append_json_escaped(line, r.target);
         fmt::format_to(std::back_inserter(line),
-                       "{} \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms id={} outcome={} flags={}",
-                       r.client_ip, r.method, r.target, r.http_version / 10, r.http_version % 10,
-                       r.status, r.response_bytes, ms, r.id.view(), to_string(r.outcome), flags);
+                       " HTTP/{}.{}\" {} {} {:.3f}ms id={} outcome={} flags={}",
+                       r.http_version / 10, r.http_version % 10, r.status, r.response_bytes, ms,
+                       r.id.view(), to_string(r.outcome), flags);
         if (r.queued) {
             line += *r.queued ? " queued=true" : " queued=false";
         }

@@ -1,5 +1,6 @@
 #include "spillway/replay/tail_format.hpp"
 
+#include "spillway/core/text.hpp"
 #include "spillway/http/hop_by_hop.hpp"
 #include "spillway/replay/request_builder.hpp"
 
@@ -14,19 +15,10 @@ std::string where_suffix(const tail_position& where) {
     return " @" + std::to_string(where.partition) + "/" + std::to_string(where.offset);
 }
 
-// A queued message must not be able to drive the operator's terminal (escape sequences).
+// A queued message must not be able to drive the operator's terminal (escape sequences) or
+// forge a line.
 std::string visible(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7f) {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "\\x%02x", c);
-            out += hex;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
+    return core::log_escaped(text);
 }
 
 std::string text_line(const envelope::envelope& e, const tail_position& where) {
