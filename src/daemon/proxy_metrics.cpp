@@ -1,6 +1,7 @@
 #include "spillway/daemon/proxy_metrics.hpp"
 
 #include "spillway/kafka/producer_metrics.hpp"
+#include "spillway/runtime/logging.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -42,6 +43,14 @@ void write_rate_limit(exposition& out, const proxy::proxy_counters& c) {
                "Requests answered 429 because their client was over its rate limit (also counted "
                "as spillway_requests_total{outcome=\"rejected\"}).");
     out.sample("spillway_rate_limited_total", value(c.rate_limited));
+}
+
+// The log writer's queues (runtime/log_writer.hpp): what a stalled output could not take.
+void write_logging(exposition& out) {
+    out.family("spillway_log_dropped_total", "counter",
+               "Log lines (access log and diagnostics) dropped because their output could not "
+               "keep up (a pipe nobody reads, a slow disk): logging never blocks a worker.");
+    out.sample("spillway_log_dropped_total", static_cast<double>(runtime::log_lines_dropped()));
 }
 
 void write_captures(exposition& out, const capture::capture_counters& c) {
@@ -177,6 +186,7 @@ void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources s)
     registry.add([s](exposition& out) {
         write_requests(out, s.proxy);
         write_rate_limit(out, s.proxy);
+        write_logging(out);
         write_captures(out, s.capture);
         write_storage(out, s.spool, s.drainer, s.producer);
         write_kafka_delivery(out, s.producer);
