@@ -32,6 +32,7 @@ void write_access_log(const request_record& r) {
             .count();
     const std::string_view flags = r.failure        ? core::access_code(r.failure->kind)
                                    : r.rate_limited ? std::string_view("RL")
+                                   : r.overloaded   ? std::string_view("LO")
                                                     : std::string_view("-");
     const std::string_view trace_id = r.trace.trace_id();
     std::string line;

@@ -149,6 +149,19 @@ task<void> answer_rate_limited(Stream& stream, const client_request& req, reques
     co_await write_response(stream, res, record, w.cfg, scratch);
 }
 
+// The proxy ran out of descriptors (or memory) for the backend connection: 503 overloaded, not
+// captured (it is not the backend's failure), and the connection closes, giving a descriptor back.
+template <client_stream Stream>
+task<void> answer_overloaded(Stream& stream, const client_request& req, request_record& record,
+                             worker_state& w, std::string& scratch) {
+    record.outcome = request_outcome::rejected;
+    record.overloaded = true;
+    w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+    w.counters.overloaded.fetch_add(1, std::memory_order_relaxed);
+    co_await write_response(stream, overloaded_response(record.id.view(), req.version()), record,
+                            w.cfg, scratch);
+}
+
 // Answers one request that was read whole. Returns whether the connection stays open.
 template <client_stream Stream>
 task<bool> answer(Stream& stream, const client_request& req, request_record& record,
@@ -177,6 +190,10 @@ task<bool> answer(Stream& stream, const client_request& req, request_record& rec
     }
     record.trace.generate_if_absent();
     auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive, scratch);
+    if (forwarded.overloaded) {
+        co_await answer_overloaded(stream, req, record, w, scratch);
+        co_return false;
+    }
     if (!forwarded.failure) {
         auto& counter = record.outcome == request_outcome::proxied ? w.counters.requests_proxied
                                                                    : w.counters.requests_aborted;

@@ -35,6 +35,10 @@ struct proxy_counters {
     std::atomic<std::uint64_t> requests_aborted{0};
     std::atomic<std::uint64_t> connections_refused{0};  // over limits.max_connections
     std::atomic<std::uint64_t> rate_limited{0};  // answered 429 (also counted as rejected)
+    // Answered 503 overloaded because the proxy had no descriptor (or memory) for the backend
+    // connection (also counted as rejected).
+    std::atomic<std::uint64_t> overloaded{0};
+    std::atomic<std::uint64_t> accept_pauses{0};  // out-of-descriptor episodes of the listeners
     std::atomic<std::int64_t> open_connections{0};
     metrics::histogram upstream_duration;  // request sent -> response head, or failure
 };
