@@ -1,6 +1,7 @@
 // spillway: the proxy daemon.
 #include "spillway/daemon/proxy_daemon.hpp"
 #include "spillway/runtime/cli.hpp"
+#include "spillway/runtime/descriptor_limit.hpp"
 #include "spillway/runtime/exit_status.hpp"
 #include "spillway/runtime/logging.hpp"
 #include "spillway/runtime/signals.hpp"
@@ -9,7 +10,28 @@ namespace {
 
 using namespace spillway;
 
+// Out of descriptors, the proxy pauses accepting and answers 503 overloaded: say at start when
+// the limit makes that likely.
+void check_descriptor_limit(const config::config& cfg) {
+    const auto log = runtime::logger("proxy");
+    const auto limit = runtime::raise_descriptor_limit();
+    if (limit.soft != limit.before) {
+        log->info("descriptor limit raised from {} to the hard limit {}", limit.before, limit.soft);
+    }
+    const auto needed =
+        runtime::descriptors_needed(cfg.limits.max_connections, cfg.worker_threads());
+    if (limit.soft < needed) {
+        log->warn(
+            "descriptor limit {} is below the {} that limits.max_connections = {} needs "
+            "(two per connection and some headroom): raise the hard limit (ulimit -Hn, "
+            "LimitNOFILE=) or lower limits.max_connections; when descriptors run out, "
+            "accepting pauses and requests are answered 503 overloaded",
+            limit.soft, needed, cfg.limits.max_connections);
+    }
+}
+
 int run(const config::config& cfg) {
+    check_descriptor_limit(cfg);
     runtime::signal_waiter signals;  // before the daemon starts its threads
     daemon::proxy_daemon proxy(cfg);
     if (!proxy.start()) {

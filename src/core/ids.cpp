@@ -1,26 +1,25 @@
 #include "spillway/core/ids.hpp"
 
+#include "spillway/core/os_random.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
-#include <random>
 
 namespace spillway::core {
 
 std::uint64_t random_u64() {
-    // Seeded once per thread from the OS; ids need uniqueness, not secrecy.
-    thread_local std::mt19937_64 rng{[] {
-        std::random_device rd;
-        std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-        return std::mt19937_64(seq);
-    }()};
-    return rng();
+    std::uint64_t v = 0;
+    os_random_bytes(&v, sizeof v);
+    return v;
 }
 
 request_id request_id::generate() {
-    std::uint64_t hi = random_u64();
-    std::uint64_t lo = random_u64();
+    std::array<std::uint64_t, 2> bits{};
+    os_random_bytes(bits.data(), sizeof bits);
+    std::uint64_t hi = bits[0];
+    std::uint64_t lo = bits[1];
     hi = (hi & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
     lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 10
     static constexpr char hex[] = "0123456789abcdef";

@@ -49,6 +49,13 @@ void append_json_escaped(std::string& out, std::string_view text) {
     out.append(text.data() + run, text.size() - run);
 }
 
+std::string log_escaped(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    append_json_escaped(out, text);
+    return out;
+}
+
 bool is_token(std::string_view s) {
     if (s.empty()) {
         return false;

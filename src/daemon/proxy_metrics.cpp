@@ -1,6 +1,7 @@
 #include "spillway/daemon/proxy_metrics.hpp"
 
 #include "spillway/kafka/producer_metrics.hpp"
+#include "spillway/runtime/logging.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -28,6 +29,16 @@ void write_requests(exposition& out, const proxy::proxy_counters& c) {
     out.family("spillway_connections_refused_total", "counter",
                "Client connections closed at accept because limits.max_connections was reached.");
     out.sample("spillway_connections_refused_total", value(c.connections_refused));
+    out.family("spillway_overloaded_total", "counter",
+               "Requests answered 503 overloaded, never captured (also counted as "
+               "spillway_requests_total{outcome=\"rejected\"}): the request bodies held at once "
+               "would have passed limits.max_buffered_bytes, or the proxy had no descriptor (or "
+               "memory) for a backend connection (not the backend's failure).");
+    out.sample("spillway_overloaded_total", value(c.overloaded));
+    out.family("spillway_accept_pauses_total", "counter",
+               "Times a listener of the proxy paused accepting because the process ran out of "
+               "descriptors or memory (one per episode, not per attempt; retried every 100 ms).");
+    out.sample("spillway_accept_pauses_total", value(c.accept_pauses));
     out.family("spillway_open_connections", "gauge", "Client connections open now.");
     out.sample("spillway_open_connections",
                static_cast<double>(c.open_connections.load(std::memory_order_relaxed)));
@@ -52,15 +63,18 @@ void write_self_protection(exposition& out, const proxy::proxy_counters& c,
                "Failures of the proxy itself inside a connection (an exception): the connection "
                "ended, answered 500 if nothing was answered yet. Each is logged; any is a bug.");
     out.sample("spillway_internal_errors_total", value(c.internal_errors));
-    out.family("spillway_overloaded_total", "counter",
-               "Requests answered 503 \"overloaded\" because their body would have taken the "
-               "bodies buffered at once over limits.max_buffered_bytes (also counted as "
-               "spillway_requests_total{outcome=\"rejected\"}).");
-    out.sample("spillway_overloaded_total", value(c.requests_overloaded));
     out.family("spillway_buffered_body_bytes", "gauge",
                "Request body bytes held in memory now (reserved), against "
                "limits.max_buffered_bytes.");
     out.sample("spillway_buffered_body_bytes", static_cast<double>(budget.in_use()));
+}
+
+// The log writer's queues (runtime/log_writer.hpp): what a stalled output could not take.
+void write_logging(exposition& out) {
+    out.family("spillway_log_dropped_total", "counter",
+               "Log lines (access log and diagnostics) dropped because their output could not "
+               "keep up (a pipe nobody reads, a slow disk): logging never blocks a worker.");
+    out.sample("spillway_log_dropped_total", static_cast<double>(runtime::log_lines_dropped()));
 }
 
 void write_captures(exposition& out, const capture::capture_counters& c) {
@@ -197,6 +211,7 @@ void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources s)
         write_requests(out, s.proxy);
         write_rate_limit(out, s.proxy);
         write_self_protection(out, s.proxy, s.body_budget);
+        write_logging(out);
         write_captures(out, s.capture);
         write_storage(out, s.spool, s.drainer, s.producer);
         write_kafka_delivery(out, s.producer);

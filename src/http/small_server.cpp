@@ -1,6 +1,7 @@
 #include "spillway/http/small_server.hpp"
 
 #include "spillway/http/request_reader.hpp"
+#include "spillway/net/accept_pause.hpp"
 #include "spillway/net/timed_socket.hpp"
 #include "spillway/runtime/logging.hpp"
 
@@ -97,15 +98,34 @@ struct small_server::impl {
         }
     }
 
+    // Out of descriptors, accept() fails while the connection stays queued: pause instead of
+    // spinning on it (accept_pause.hpp), logged once per episode.
     task<void> accept_loop() {
+        static const auto log = runtime::logger("http");
+        netx::steady_timer backoff(ioc.get_executor());
+        netx::accept_pause exhausted;
         for (;;) {
             auto [ec, socket] = co_await acceptor.async_accept(netx::use_task);
             if (ec == net::error::operation_aborted || !acceptor.is_open()) {
                 co_return;
             }
-            if (!ec) {
-                net::co_spawn(ioc.get_executor(), serve(std::move(socket)), net::detached);
+            if (netx::is_per_connection_accept_error(ec)) {
+                continue;
             }
+            if (ec) {
+                if (exhausted.on_exhausted()) {
+                    log->warn("listener {}: accept: {}: pausing accepts, retrying every {} ms",
+                              listen.to_string(), ec.message(), netx::accept_pause::pause.count());
+                }
+                backoff.expires_after(netx::accept_pause::pause);
+                co_await backoff.async_wait(netx::use_task);  // cancelled: the loop sees it
+                continue;
+            }
+            if (const auto attempts = exhausted.on_accepted(); attempts > 0) {
+                log->warn("listener {}: accept resumed after {} paused attempt(s)",
+                          listen.to_string(), attempts);
+            }
+            net::co_spawn(ioc.get_executor(), serve(std::move(socket)), net::detached);
         }
     }
 

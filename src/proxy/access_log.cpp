@@ -32,6 +32,7 @@ void write_access_log(const request_record& r) {
             .count();
     const std::string_view flags = r.failure        ? core::access_code(r.failure->kind)
                                    : r.rate_limited ? std::string_view("RL")
+                                   : r.overloaded   ? std::string_view("LO")
                                                     : std::string_view("-");
     const std::string_view trace_id = r.trace.trace_id();
     std::string line;
@@ -64,10 +65,17 @@ void write_access_log(const request_record& r) {
         }
         line += "}";
     } else {
+        // The method and target came from the client: escaped, so neither can end the line (a
+        // forged line after it) nor hold a quote that ends the request field early.
+        line += r.client_ip;
+        line += " \"";
+        core::append_json_escaped(line, r.method);
+        line += ' ';
+        core::append_json_escaped(line, r.target);
         fmt::format_to(std::back_inserter(line),
-                       "{} \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms id={} outcome={} flags={}",
-                       r.client_ip, r.method, r.target, r.http_version / 10, r.http_version % 10,
-                       r.status, r.response_bytes, ms, r.id.view(), to_string(r.outcome), flags);
+                       " HTTP/{}.{}\" {} {} {:.3f}ms id={} outcome={} flags={}",
+                       r.http_version / 10, r.http_version % 10, r.status, r.response_bytes, ms,
+                       r.id.view(), to_string(r.outcome), flags);
         if (r.queued) {
             line += *r.queued ? " queued=true" : " queued=false";
         }

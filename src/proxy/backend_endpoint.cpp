@@ -1,5 +1,6 @@
 #include "spillway/proxy/backend_endpoint.hpp"
 
+#include "spillway/core/text.hpp"
 #include "spillway/runtime/logging.hpp"
 
 namespace spillway::proxy {
@@ -83,8 +84,8 @@ void backend_endpoint::entered(circuit_state s, std::string_view cause) {
             log->warn(
                 "circuit for backend {} opened ({}; failure threshold {}): its requests are "
                 "captured as circuit_open for {} ms, then one probe is let through",
-                name_, cause.empty() ? std::string_view("probe failed") : cause, failure_threshold_,
-                open_duration_.count());
+                name_, cause.empty() ? std::string("probe failed") : core::log_escaped(cause),
+                failure_threshold_, open_duration_.count());
             break;
         case circuit_state::half_open:
             log->info("circuit for backend {} half-open: one probe request is let through", name_);

@@ -57,6 +57,12 @@ forward_action failure_policy::on_connect_failed(std::string detail) {
                 verdict::failure);
 }
 
+forward_action failure_policy::on_local_exhaustion() {
+    // Not a failure of this endpoint, nor of any other: no verdict, and no walk onwards, which
+    // would only fail the same way (or blame the next endpoint).
+    return {forward_step::overloaded, current_, verdict::none};
+}
+
 forward_action failure_policy::on_written(std::size_t written) {
     written_ = written;
     return {forward_step::read_head, current_};

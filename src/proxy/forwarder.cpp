@@ -1,7 +1,9 @@
 #include "spillway/proxy/forwarder.hpp"
 
 #include "spillway/proxy/response_writer.hpp"
+#include "spillway/runtime/logging.hpp"
 #include "spillway/upstream/response_body.hpp"
+#include "spillway/upstream/response_head.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
@@ -181,6 +183,24 @@ void forwarder::close_idle() {
     }
 }
 
+// Out of descriptors, every request of the episode ends here: one warning a second at most per
+// worker, with the request id of the first and how many were answered overloaded since the last.
+void forwarder::warn_overloaded(const request_record& record, const backend_endpoint& endpoint,
+                                const boost::system::error_code& ec) {
+    static const auto log = runtime::logger("proxy");
+    const auto now = std::chrono::steady_clock::now();
+    ++overloaded_unwarned_;
+    if (now - last_overload_warning_ < std::chrono::seconds(1)) {
+        return;
+    }
+    log->warn(
+        "request {}: no socket for backend {}: {}; answered 503 overloaded, not captured "
+        "({} such request(s) in this worker since the last warning)",
+        record.id.view(), endpoint.name(), error_text(ec), overloaded_unwarned_);
+    last_overload_warning_ = now;
+    overloaded_unwarned_ = 0;
+}
+
 std::string forwarder::circuit_open_detail() const {
     return routes_.size() == 1
                ? "circuit open for backend " + routes_.front()->endpoint.name()
@@ -219,6 +239,11 @@ task<forwarder::result> forwarder::forward(Stream& client, const client_request&
                     acquired = co_await r.pool.acquire();
                 } else {
                     acquired = co_await r.pool.connect();
+                }
+                if (acquired.local) {
+                    warn_overloaded(record, r.endpoint, acquired.error);
+                    action = policy.on_local_exhaustion();
+                    break;
                 }
                 if (acquired.error) {
                     action = policy.on_connect_failed(error_text(acquired.error));
@@ -271,6 +296,8 @@ task<forwarder::result> forwarder::forward(Stream& client, const client_request&
                     record.upstream = r.endpoint.name();  // the one the round-robin would take
                 }
                 co_return result{std::move(policy.failure()), keep_alive};
+            case forward_step::overloaded:
+                co_return result{std::nullopt, false, true};
             case forward_step::abort:
                 record.outcome = request_outcome::aborted;
                 co_return result{std::nullopt, false};

@@ -1,10 +1,10 @@
 #include "spillway/proxy/rate_limiter.hpp"
 
+#include "spillway/core/ids.hpp"
 #include "spillway/proxy/rate_limit_client.hpp"
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 #include <vector>
 
 namespace spillway::proxy {
@@ -19,10 +19,10 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
     return x ^ (x >> 31);
 }
 
-// Seeded per process, so nobody can choose addresses that all land in one shard's chain.
+// Seeded per process from the OS's CSPRNG, so nobody can choose addresses that all land in one
+// shard's chain.
 std::uint64_t random_seed() {
-    std::random_device rd;
-    return (std::uint64_t(rd()) << 32) ^ rd();
+    return core::random_u64();
 }
 
 }  // namespace

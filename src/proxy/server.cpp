@@ -1,5 +1,6 @@
 #include "spillway/proxy/server.hpp"
 
+#include "spillway/net/accept_pause.hpp"
 #include "spillway/runtime/logging.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -63,11 +64,13 @@ bool wait_until(Predicate done, std::chrono::milliseconds bound) {
 struct server::worker {
     worker(const config::config& cfg, failure_handler& handler, proxy_counters& counters,
            backend_endpoints& endpoints, unsigned index)
-        : ioc(1),
+        : index(index),
+          ioc(1),
           guard(net::make_work_guard(ioc)),
           acceptor(ioc.get_executor()),
           state(ioc.get_executor(), cfg, handler, counters, endpoints, index) {}
 
+    unsigned index;
     net::io_context ioc;
     net::executor_work_guard<net::io_context::executor_type> guard;
     netx::tcp_acceptor acceptor;
@@ -119,17 +122,30 @@ net::ip::tcp::endpoint server::local_endpoint() const {
 task<void> server::accept_loop(worker& w) {
     static const auto log = runtime::logger("proxy");
     netx::steady_timer backoff(w.ioc.get_executor());
+    netx::accept_pause exhausted;
     for (;;) {
         auto [ec, socket] = co_await w.acceptor.async_accept(tuple_awaitable);
         if (ec == net::error::operation_aborted || !w.acceptor.is_open()) {
             co_return;
         }
-        if (ec) {
-            // Out of descriptors or memory: wait a little instead of spinning on the error.
-            log->warn("accept failed: {}", ec.message());
-            backoff.expires_after(std::chrono::milliseconds(50));
+        if (netx::is_per_connection_accept_error(ec)) {
+            continue;  // that connection's own trouble: take the next one
+        }
+        if (ec) {  // out of descriptors or memory (or worse): never retried at once
+            if (exhausted.on_exhausted()) {
+                counters_.accept_pauses.fetch_add(1, std::memory_order_relaxed);
+                log->warn(
+                    "accept: {} (worker {}): pausing accepts, retrying every {} ms until "
+                    "a connection ends; raise the descriptor limit (ulimit -n) or lower "
+                    "limits.max_connections",
+                    ec.message(), w.index, netx::accept_pause::pause.count());
+            }
+            backoff.expires_after(netx::accept_pause::pause);
             co_await backoff.async_wait(tuple_awaitable);
             continue;
+        }
+        if (const auto attempts = exhausted.on_accepted(); attempts > 0) {
+            log->warn("accept: resumed (worker {}) after {} paused attempt(s)", w.index, attempts);
         }
         const auto open = counters_.open_connections.load(std::memory_order_relaxed);
         if (open >= static_cast<std::int64_t>(cfg_.limits.max_connections)) {

@@ -25,9 +25,6 @@ constexpr std::size_t first_read_bytes = 2048;
 
 using request_parser = http_util::request_parser;
 
-// How long a client refused for overload is asked to wait before it tries again.
-constexpr auto overload_retry_after = std::chrono::seconds(1);
-
 // Unlinks the session from its worker's list however the coroutine ends.
 struct session_registration {
     session_registration(worker_state& w, session_handle& h) : worker(w), handle(h) {
@@ -71,12 +68,11 @@ template <client_stream Stream>
 task<void> reject_overloaded(Stream& stream, request_record& record, worker_state& w,
                              std::string& scratch) {
     record.outcome = request_outcome::rejected;
+    record.overloaded = true;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
-    w.counters.requests_overloaded.fetch_add(1, std::memory_order_relaxed);
-    auto res = make_json_response(http::status::service_unavailable, R"({"error":"overloaded"})",
-                                  11, false);
-    res.set(http::field::retry_after, std::to_string(overload_retry_after.count()));
-    co_await write_response(stream, res, record, w.cfg, scratch);
+    w.counters.overloaded.fetch_add(1, std::memory_order_relaxed);
+    co_await write_response(stream, overloaded_response(record.id.view(), 11), record, w.cfg,
+                            scratch);
 }
 
 // The answer when the proxy itself failed inside a request and nothing was answered yet.
@@ -188,6 +184,19 @@ task<void> answer_rate_limited(Stream& stream, const client_request& req, reques
     co_await write_response(stream, res, record, w.cfg, scratch);
 }
 
+// The proxy ran out of descriptors (or memory) for the backend connection: 503 overloaded, not
+// captured (it is not the backend's failure), and the connection closes, giving a descriptor back.
+template <client_stream Stream>
+task<void> answer_overloaded(Stream& stream, const client_request& req, request_record& record,
+                             worker_state& w, std::string& scratch) {
+    record.outcome = request_outcome::rejected;
+    record.overloaded = true;
+    w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+    w.counters.overloaded.fetch_add(1, std::memory_order_relaxed);
+    co_await write_response(stream, overloaded_response(record.id.view(), req.version()), record,
+                            w.cfg, scratch);
+}
+
 // Answers one request that was read whole. Returns whether the connection stays open.
 template <client_stream Stream>
 task<bool> answer(Stream& stream, const client_request& req, request_record& record,
@@ -216,6 +225,10 @@ task<bool> answer(Stream& stream, const client_request& req, request_record& rec
     }
     record.trace.generate_if_absent();
     auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive, scratch);
+    if (forwarded.overloaded) {
+        co_await answer_overloaded(stream, req, record, w, scratch);
+        co_return false;
+    }
     if (!forwarded.failure) {
         auto& counter = record.outcome == request_outcome::proxied ? w.counters.requests_proxied
                                                                    : w.counters.requests_aborted;

@@ -1,6 +1,7 @@
 #include "spillway/replay/engine.hpp"
 
 #include "spillway/core/ids.hpp"
+#include "spillway/core/text.hpp"
 #include "spillway/replay/dead_letter.hpp"
 #include "spillway/runtime/logging.hpp"
 
@@ -156,7 +157,7 @@ netx::task<engine::result> engine::replay(const work& w) {
     auto parsed = envelope::parse_envelope(w.msg.value);
     if (auto* bad = std::get_if<envelope::parse_error>(&parsed)) {
         log_->warn("{}@{}: invalid envelope ({}): dead-lettered", w.ref.partition, w.ref.offset,
-                   bad->reason);
+                   core::log_escaped(bad->reason));
         envelope::dlq_info info{"invalid envelope: " + bad->reason, std::nullopt, 0,
                                 core::now_rfc3339()};
         auto rec = dead_letter_raw(w.msg.value, std::move(info), from, cfg_.replay.dlq_topic);
@@ -166,7 +167,8 @@ netx::task<engine::result> engine::replay(const work& w) {
     auto env = std::get<envelope::envelope>(std::move(parsed));
     auto built = build_request(env, client_.default_host());
     if (auto* no = std::get_if<rejection>(&built)) {
-        log_->warn("{} {}: {}: dead-lettered", env.id, env.uri, no->reason);
+        log_->warn("{} {}: {}: dead-lettered", env.id, core::log_escaped(env.uri),
+                   core::log_escaped(no->reason));
         envelope::dlq_info info{no->reason, std::nullopt, env.attempts, core::now_rfc3339()};
         auto rec =
             dead_letter_envelope(std::move(env), std::move(info), from, cfg_.replay.dlq_topic);
@@ -186,17 +188,20 @@ netx::task<engine::result> engine::replay(const work& w) {
         }
         if (next->kind == action_kind::wait_backoff) {
             ++counters_.retried;
-            log_->info("{} {}: attempt {} failed ({}), retrying in {} ms", env.id, env.uri,
-                       next->attempt, next->reason, next->delay.count());
+            log_->info("{} {}: attempt {} failed ({}), retrying in {} ms", env.id,
+                       core::log_escaped(env.uri), next->attempt, core::log_escaped(next->reason),
+                       next->delay.count());
         }
         a = std::move(*next);
     }
     if (a.kind == action_kind::delivered) {
         ++counters_.delivered;
-        log_->debug("{} {}: delivered on attempt {}", env.id, env.uri, a.attempt);
+        log_->debug("{} {}: delivered on attempt {}", env.id, core::log_escaped(env.uri),
+                    a.attempt);
         co_return result::finished;
     }
-    log_->warn("{} {}: {}: dead-lettered", env.id, env.uri, a.reason);
+    log_->warn("{} {}: {}: dead-lettered", env.id, core::log_escaped(env.uri),
+               core::log_escaped(a.reason));
     envelope::dlq_info info{a.reason, a.last_status, a.attempt, core::now_rfc3339()};
     auto rec = dead_letter_envelope(std::move(env), std::move(info), from, cfg_.replay.dlq_topic);
     auto r = co_await dead_letter(rec);

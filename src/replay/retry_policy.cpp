@@ -18,6 +18,9 @@ status_class classify_status(unsigned status) {
 
 namespace {
 
+// Jitter only spreads retries in time so replays of one outage do not arrive in step; a client
+// that predicted it would learn when its own request is retried, nothing more. So a per-thread
+// engine seeded once from the OS is enough, and the retry path costs no syscall.
 double thread_random() {
     thread_local std::mt19937_64 engine{std::random_device{}()};
     return std::uniform_real_distribution<double>(0.0, 1.0)(engine);

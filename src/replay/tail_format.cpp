@@ -1,5 +1,6 @@
 #include "spillway/replay/tail_format.hpp"
 
+#include "spillway/core/text.hpp"
 #include "spillway/http/hop_by_hop.hpp"
 #include "spillway/replay/request_builder.hpp"
 
@@ -14,19 +15,10 @@ std::string where_suffix(const tail_position& where) {
     return " @" + std::to_string(where.partition) + "/" + std::to_string(where.offset);
 }
 
-// A queued message must not be able to drive the operator's terminal (escape sequences).
+// A queued message must not be able to drive the operator's terminal (escape sequences) or
+// forge a line.
 std::string visible(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7f) {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "\\x%02x", c);
-            out += hex;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
+    return core::log_escaped(text);
 }
 
 std::string text_line(const envelope::envelope& e, const tail_position& where) {
@@ -39,23 +31,6 @@ std::string text_line(const envelope::envelope& e, const tail_position& where) {
     return line + where_suffix(where);
 }
 
-std::string curl_line(const envelope::envelope& e, std::string_view backend_url) {
-    std::string line = "curl -sS -X " + shell_quote(e.method) + " " +
-                       shell_quote(std::string(backend_url) + e.uri);
-    bool has_key = false;
-    for (const auto& [name, value] : e.headers) {
-        has_key = has_key || http_util::iequals(name, "Idempotency-Key");
-        line += " -H " + shell_quote(name + ": " + value);
-    }
-    if (!has_key) {
-        line += " -H " + shell_quote("Idempotency-Key: " + e.id);
-    }
-    if (!e.body.empty()) {
-        line += " --data-binary " + shell_quote(e.body);
-    }
-    return line;
-}
-
 bool printable(std::string_view text) {
     for (unsigned char c : text) {
         if (c < 0x20 || c >= 0x7f) {
@@ -63,6 +38,53 @@ bool printable(std::string_view text) {
         }
     }
     return true;
+}
+
+// `text` for printf's %b: every byte that is not printable ASCII, and the backslash, as \0ooo.
+std::string printf_escaped(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c < 0x20 || c >= 0x7f || c == '\\') {
+            char octal[8];
+            std::snprintf(octal, sizeof octal, "\\0%03o", c);
+            out += octal;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+// The message wrote every part of this command, so each is quoted and none may be taken as
+// anything but data: `curl -q` reads no ~/.curlrc; --globoff keeps [] and {} in the URL from
+// being curl's ranges (a uri /[1-100000] would be 100,000 requests); the body goes with
+// --data-raw, which never reads a file (with --data-binary, a body "@/etc/passwd" uploads that
+// file). A header with an empty value is "Name;" (curl drops a header given as "Name:"). A body
+// with bytes that are not printable is written by printf from octal escapes and read from curl's
+// stdin (`--data-binary @-`: stdin, named by us, not by the message): an argument cannot hold a
+// NUL byte, and raw control bytes must not reach the operator's terminal.
+std::string curl_line(const envelope::envelope& e, std::string_view backend_url) {
+    std::string line;
+    const bool piped = !e.body.empty() && !printable(e.body);
+    if (piped) {
+        line = "printf '%b' " + shell_quote(printf_escaped(e.body)) + " | ";
+    }
+    line += "curl -q -sS --globoff -X " + shell_quote(e.method) + " " +
+            shell_quote(std::string(backend_url) + e.uri);
+    bool has_key = false;
+    for (const auto& [name, value] : e.headers) {
+        has_key = has_key || http_util::iequals(name, "Idempotency-Key");
+        line += " -H " + shell_quote(value.empty() ? name + ";" : name + ": " + value);
+    }
+    if (!has_key) {
+        line += " -H " + shell_quote("Idempotency-Key: " + e.id);
+    }
+    if (piped) {
+        line += " --data-binary @-";
+    } else if (!e.body.empty()) {
+        line += " --data-raw " + shell_quote(e.body);
+    }
+    return line;
 }
 
 }  // namespace
@@ -81,26 +103,12 @@ std::optional<tail_format> tail_format_from_string(std::string_view name) {
 }
 
 std::string shell_quote(std::string_view text) {
-    std::string out;
-    if (printable(text)) {
-        out = "'";
-        for (char c : text) {
-            out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        }
-        return out + "'";
+    if (!printable(text)) {
+        return "\"$(printf '%b' " + shell_quote(printf_escaped(text)) + ")\"";
     }
-    out = "$'";
-    for (unsigned char c : text) {
-        if (c == '\'' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c >= 0x7f) {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "\\x%02x", c);
-            out += hex;
-        } else {
-            out += static_cast<char>(c);
-        }
+    std::string out = "'";
+    for (char c : text) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
     }
     return out + "'";
 }

@@ -1,19 +1,19 @@
 #include "spillway/runtime/logging.hpp"
 
 #include "spillway/core/text.hpp"
+#include "spillway/runtime/log_writer.hpp"
 
-#include <spdlog/details/os.h>
 #include <spdlog/formatter.h>
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <vector>
 
-#include <pthread.h>
-#include <signal.h>
+#include <unistd.h>
 
 namespace spillway::runtime {
 
@@ -22,13 +22,42 @@ namespace {
 constexpr const char* text_pattern = "%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v";
 constexpr const char* access_text_pattern = "%Y-%m-%dT%H:%M:%S.%eZ %v";
 
+// Each output's queue: at about 200 bytes a line, some 5,000 lines, a few seconds of a stalled
+// output at a busy proxy's rate, before lines are dropped.
+constexpr std::size_t queue_bytes = 1 << 20;
+enum output : std::size_t { stdout_output = 0, stderr_output = 1 };
+
+// Formats under the sink's lock (spdlog's formatters are not thread-safe; formatting is short)
+// and hands the line to the log writer, which never blocks: the worker that logs never waits for
+// the output.
+class queue_sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    queue_sink(std::shared_ptr<log_writer> writer, output out)
+        : writer_(std::move(writer)), output_(out) {}
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t line;
+        formatter_->format(msg, line);
+        writer_->push(output_, std::string_view(line.data(), line.size()));
+    }
+    void flush_() override {}  // the writer writes at once
+
+private:
+    std::shared_ptr<log_writer> writer_;  // shared: a logger may outlive the logging state
+    output output_;
+};
+
 struct logging_state {
     std::mutex mutex;
     spdlog::level::level_enum level = spdlog::level::info;
     bool json = false;
     bool access_log = true;
-    spdlog::sink_ptr stderr_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    spdlog::sink_ptr stdout_sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    // Started on first use (setup_logging, or a logger made before it), from main's thread.
+    std::shared_ptr<log_writer> writer =
+        std::make_shared<log_writer>(std::vector<int>{STDOUT_FILENO, STDERR_FILENO}, queue_bytes);
+    spdlog::sink_ptr stderr_sink = std::make_shared<queue_sink>(writer, stderr_output);
+    spdlog::sink_ptr stdout_sink = std::make_shared<queue_sink>(writer, stdout_output);
 };
 
 logging_state& state() {
@@ -36,10 +65,13 @@ logging_state& state() {
     return s;
 }
 
-// One JSON object per line. A message that is itself a JSON object (the access log's) has its
-// fields merged in; any other message becomes the "msg" string.
+// One JSON object per line. The access log's message is itself a JSON object (built with every
+// field escaped) and has its fields merged in; any other message becomes the "msg" string, so a
+// diagnostic that happens to quote a JSON object from outside cannot forge fields.
 class json_formatter final : public spdlog::formatter {
 public:
+    explicit json_formatter(bool merge_object) : merge_object_(merge_object) {}
+
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         std::string line;
         line.reserve(128 + msg.payload.size());
@@ -61,7 +93,8 @@ public:
                                   std::string_view(msg.logger_name.data(), msg.logger_name.size()));
         line += "\",";
         std::string_view payload(msg.payload.data(), msg.payload.size());
-        if (payload.size() >= 2 && payload.front() == '{' && payload.back() == '}') {
+        if (merge_object_ && payload.size() >= 2 && payload.front() == '{' &&
+            payload.back() == '}') {
             line.append(payload.substr(1));
         } else {
             line += "\"msg\":\"";
@@ -73,13 +106,16 @@ public:
     }
 
     std::unique_ptr<spdlog::formatter> clone() const override {
-        return std::make_unique<json_formatter>();
+        return std::make_unique<json_formatter>(merge_object_);
     }
+
+private:
+    bool merge_object_;
 };
 
 std::unique_ptr<spdlog::formatter> make_formatter(bool json, bool access) {
     if (json) {
-        return std::make_unique<json_formatter>();
+        return std::make_unique<json_formatter>(access);
     }
     return std::make_unique<spdlog::pattern_formatter>(access ? access_text_pattern : text_pattern,
                                                        spdlog::pattern_time_type::utc);
@@ -99,7 +135,6 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name, logging_sta
     auto log = std::make_shared<spdlog::logger>(name, sink);
     log->set_formatter(make_formatter(s.json, access));
     log->set_level(level_for(name, s));
-    log->flush_on(access ? spdlog::level::off : spdlog::level::trace);
     spdlog::register_logger(log);
     return log;
 }
@@ -117,15 +152,15 @@ void setup_logging(const config::log_config& cfg) {
         log->set_formatter(make_formatter(s.json, log->name() == "access"));
         log->set_level(level_for(log->name(), s));
     });
-    // spdlog's flusher is a thread of its own, started here, usually before main() blocks the
-    // termination signals: started with every signal blocked, it can never be the thread a
-    // SIGTERM is delivered to (which would kill the daemon instead of reaching its signal_waiter).
-    sigset_t all_signals;
-    sigset_t previous;
-    sigfillset(&all_signals);
-    pthread_sigmask(SIG_BLOCK, &all_signals, &previous);
-    spdlog::flush_every(std::chrono::seconds(1));
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+void shutdown_logging(std::chrono::milliseconds bound) {
+    spdlog::shutdown();
+    state().writer->stop(bound);
+}
+
+std::uint64_t log_lines_dropped() {
+    return state().writer->dropped();
 }
 
 std::shared_ptr<spdlog::logger> logger(const std::string& name) {

@@ -33,13 +33,14 @@ int socket_error(int fd) {
 struct connect_start {
     int fd = -1;
     int error = 0;
+    bool local = false;  // socket() itself failed: the proxy's shortage, nothing reached out
 };
 
 connect_start start_connect(const net::ip::tcp::endpoint& endpoint) {
     const int fd = ::socket(endpoint.protocol().family(),
                             SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0) {
-        return {-1, errno};
+        return {-1, errno, true};
     }
     if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) {
         return {fd, 0};
@@ -109,6 +110,12 @@ task<acquire_result> connection_pool::connect() {
             break;
         }
         const connect_start started = start_connect(endpoint);
+        if (started.local) {
+            // No descriptor (or memory) for a socket: the proxy's trouble, never the backend's
+            // (no connect error counted, no circuit verdict), and no other address can do better.
+            co_return acquire_result{
+                {started.error, boost::system::system_category()}, nullptr, true};
+        }
         if (started.fd < 0) {
             ec.assign(started.error, boost::system::system_category());
             continue;
@@ -118,8 +125,8 @@ task<acquire_result> connection_pool::connect() {
         connections_.push_back(*c);
         c->stream.socket().assign(endpoint.protocol(), started.fd, ec);
         if (ec) {
-            ::close(started.fd);
-            continue;
+            ::close(started.fd);  // the reactor could not take it (epoll out of memory): local too
+            co_return acquire_result{ec, nullptr, true};
         }
         c->stream.expires_after(left);
         auto [wec] =

@@ -105,8 +105,12 @@ process process::start(process_options options) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, p.stdout_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (options.stdout_fd >= 0) {
+        posix_spawn_file_actions_adddup2(&actions, options.stdout_fd, 1);
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 1, p.stdout_path_.c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
     posix_spawn_file_actions_addopen(&actions, 2, p.stderr_path_.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     // Nothing else of the test process leaks into the child: Asio's sockets are not
@@ -126,6 +130,14 @@ process process::start(process_options options) {
 
     std::vector<std::string> argv_strings{options.path};
     argv_strings.insert(argv_strings.end(), options.args.begin(), options.args.end());
+    if (options.max_open_files) {
+        // The shell sets the limit and replaces itself with the program: the pid stays the same.
+        argv_strings.insert(
+            argv_strings.begin(),
+            {"/bin/sh", "-c",
+             "ulimit -n " + std::to_string(*options.max_open_files) + " && exec \"$0\" \"$@\""});
+        options.path = "/bin/sh";
+    }
     auto env_strings = child_environment(options.env);
     auto argv = c_strings(argv_strings);
     auto envp = c_strings(env_strings);
@@ -308,6 +320,47 @@ std::optional<long> proc_status_kib(pid_t pid, const std::string& field) {
         }
     }
     return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> proc_cpu_time(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    // The command name (field 2) is in parentheses and may hold spaces: fields count after it.
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) {
+        return std::nullopt;
+    }
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    long utime = 0;
+    long stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i == 14) {
+            utime = std::stol(field);
+        } else if (i == 15) {
+            stime = std::stol(field);
+            const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+            return std::chrono::milliseconds((utime + stime) * 1000 / ticks_per_second);
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::size_t> proc_open_fds(pid_t pid) {
+    std::error_code ec;
+    std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
+    if (ec) {
+        return std::nullopt;
+    }
+    std::size_t n = 0;
+    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        if (ec) {
+            return std::nullopt;
+        }
+        ++n;
+    }
+    return n;
 }
 
 }  // namespace spillway::test

@@ -42,6 +42,12 @@ struct process_options {
     std::vector<std::string> args;  // argv[1..]
     std::vector<std::pair<std::string, std::string>> env;  // set on top of this environment
     std::string name;  // in messages and log file names (default: the file name)
+    // >= 0: the child's stdout is this descriptor (e.g. a pipe the test never reads) instead of
+    // a log file; stdout_text() is then empty.
+    int stdout_fd = -1;
+    // Set: the child's descriptor limit (RLIMIT_NOFILE, soft and hard), set by /bin/sh's
+    // `ulimit -n` just before it execs the program (same pid).
+    std::optional<unsigned> max_open_files;
 };
 
 class process {
@@ -113,6 +119,12 @@ std::string read_file(const std::filesystem::path& path);
 
 // A field of /proc/<pid>/status in KiB ("VmHWM", "VmRSS"), nullopt when unreadable.
 std::optional<long> proc_status_kib(pid_t pid, const std::string& field);
+
+// CPU time the process used so far (user + system, all threads), from /proc/<pid>/stat.
+std::optional<std::chrono::milliseconds> proc_cpu_time(pid_t pid);
+
+// Descriptors the process has open (entries of /proc/<pid>/fd); nullopt when unreadable.
+std::optional<std::size_t> proc_open_fds(pid_t pid);
 
 // build/bin/<name> of this build tree.
 std::string bin_path(std::string_view name);

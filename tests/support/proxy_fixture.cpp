@@ -47,8 +47,12 @@ spillway_proxy::spillway_proxy(const proxy_options& options)
               config_.merge_patch(options.settings);
           }
           std::ofstream(config_path()) << config_.dump(2);
-          return process::start(
-              {bin_path("spillway"), {"--config", config_path().string()}, {}, "spillway"});
+          return process::start({bin_path("spillway"),
+                                 {"--config", config_path().string()},
+                                 {},
+                                 "spillway",
+                                 options.stdout_fd,
+                                 options.max_open_files});
       }()) {
     admin_port_ = admin_port_of(config_).value_or(0);
     if (!process_.wait_for_port(port_, 10s)) {

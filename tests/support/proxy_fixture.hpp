@@ -27,6 +27,8 @@ struct proxy_options {
     std::string brokers;  // empty: a port where no broker listens
     std::filesystem::path spool_dir;  // empty: a directory of the proxy's own
     nlohmann::json settings;  // merged (RFC 7386) over the defaults
+    int stdout_fd = -1;  // process_options::stdout_fd
+    std::optional<unsigned> max_open_files;  // process_options::max_open_files
 };
 
 class spillway_proxy {

@@ -1,5 +1,6 @@
 #pragma once
-// Request ids: random (version 4) UUIDs, generated without locks from a per-thread engine.
+// Request ids: random (version 4) UUIDs from the operating system's CSPRNG (os_random.hpp),
+// drawn in batches per thread, without locks.
 
 #include <array>
 #include <chrono>
@@ -9,8 +10,8 @@
 
 namespace spillway::core {
 
-// 64 random bits from the calling thread's engine (seeded once from the OS, no lock): for ids
-// that must not repeat and need not be secret (request ids, W3C trace and span ids).
+// 64 random bits from the OS's CSPRNG (os_random_bytes): for ids nobody may predict or repeat
+// (W3C trace and span ids; request ids take 122 such bits).
 std::uint64_t random_u64();
 
 // A UUID v4 held inline (no allocation: one is made for every request on the hot path).

@@ -25,4 +25,12 @@ public:
 client_response make_json_response(http::status status, std::string body, unsigned version,
                                    bool keep_alive);
 
+// Out of its own resources, the proxy says so and asks for a retry soon: such an episode lasts
+// until connections end, usually seconds.
+inline constexpr unsigned overloaded_retry_after_s = 1;
+
+// 503 {"error":"overloaded","request_id":"..."} with Retry-After and X-Request-Id; the
+// connection closes after it. Not captured: nothing failed on the backend's side.
+client_response overloaded_response(std::string_view request_id, unsigned version);
+
 }  // namespace spillway::proxy

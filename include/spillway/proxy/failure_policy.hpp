@@ -18,6 +18,9 @@
 //   action is to abort the client connection.
 // - Each admitted endpoint gets exactly one circuit verdict, carried by the action that follows
 //   it (success for any response head that is not captured).
+// - When the proxy itself cannot make a socket (out of descriptors or memory), nothing is the
+//   backend's fault: no failure, no circuit verdict (a half-open probe is given back), no other
+//   endpoint tried; the request is answered 503 overloaded and not captured.
 
 #include "spillway/core/failure.hpp"
 #include "spillway/proxy/circuit_breaker.hpp"
@@ -41,6 +44,7 @@ enum class forward_step : std::uint8_t {
     read_head,  // read the response head (1xx skipped)
     relay,  // stream the response to the client
     capture,  // hand failure() to the failure handler: nothing reached the client
+    overloaded,  // answer 503 overloaded: the proxy ran out of its own resources; not captured
     abort,  // close the client connection: part of a response reached it
     done,  // the response was relayed whole
 };
@@ -75,6 +79,8 @@ public:
     forward_action on_admission(bool admitted);
     forward_action on_connected(bool reused);
     forward_action on_connect_failed(std::string detail);
+    // No socket could be made for the connection (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+    forward_action on_local_exhaustion();
     // `written`: bytes of the request the socket took, also when it failed.
     forward_action on_written(std::size_t written);
     forward_action on_write_failed(std::size_t written, upstream_error error, std::string detail);

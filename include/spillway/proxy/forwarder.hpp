@@ -15,6 +15,8 @@
 #include "spillway/proxy/request_record.hpp"
 #include "spillway/upstream/pool.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +33,9 @@ public:
     struct result {
         std::optional<core::failure> failure;  // set: nothing was written to the client
         bool client_keep_alive = true;  // false: the client connection must close
+        // The proxy had no descriptor (or memory) for a backend connection: answer 503
+        // overloaded; not a failure of the backend, not captured.
+        bool overloaded = false;
     };
 
     // `scratch` is the session's reusable buffer for the heads the proxy writes (one
@@ -50,12 +55,16 @@ private:
         upstream::connection_pool pool;
     };
     std::string circuit_open_detail() const;
+    void warn_overloaded(const request_record& record, const backend_endpoint& endpoint,
+                         const boost::system::error_code& ec);
 
     std::vector<std::unique_ptr<route>> routes_;
     std::size_t next_ = 0;  // round-robin cursor over routes_
     const config::config& cfg_;
     failure_rules rules_;
     metrics::histogram& upstream_duration_;
+    std::chrono::steady_clock::time_point last_overload_warning_{};
+    std::uint64_t overloaded_unwarned_ = 0;  // overloaded answers since the last warning
 };
 
 extern template task<forwarder::result> forwarder::forward(netx::timed_socket&,

@@ -46,6 +46,8 @@ struct request_record {
     std::span<const boost::beast::http::fields::value_type* const> header_order;
     trace_context trace;  // the client's or a generated traceparent (trace_id in the log)
     bool rate_limited = false;  // answered 429 (outcome rejected, access-log flag RL)
+    // answered 503 overloaded: no descriptor for the backend (outcome rejected, flag LO)
+    bool overloaded = false;
 };
 
 // Writes the access-log line (text or JSON, per the log configuration).

@@ -38,8 +38,11 @@ struct proxy_counters {
     std::atomic<std::uint64_t> requests_aborted{0};
     std::atomic<std::uint64_t> connections_refused{0};  // over limits.max_connections
     std::atomic<std::uint64_t> rate_limited{0};  // answered 429 (also counted as rejected)
-    // Answered 503 "overloaded" for limits.max_buffered_bytes (also counted as rejected).
-    std::atomic<std::uint64_t> requests_overloaded{0};
+    // Answered 503 "overloaded" (also counted as rejected): the bodies held at once would pass
+    // limits.max_buffered_bytes, or the proxy had no descriptor (or memory) for the backend
+    // connection.
+    std::atomic<std::uint64_t> overloaded{0};
+    std::atomic<std::uint64_t> accept_pauses{0};  // out-of-descriptor episodes of the listeners
     // Failures of the proxy itself inside a connection (an exception): the connection ended.
     std::atomic<std::uint64_t> internal_errors{0};
     std::atomic<std::int64_t> open_connections{0};

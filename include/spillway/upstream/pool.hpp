@@ -48,6 +48,9 @@ using connection_ptr = std::unique_ptr<connection>;
 struct acquire_result {
     boost::system::error_code error;  // connect failure (refused, unreachable, timeout)
     connection_ptr connection;
+    // The proxy could not even make a socket (EMFILE, ENFILE, ENOBUFS, ENOMEM): its own
+    // shortage, not the backend's failure, and not counted as a connect error.
+    bool local = false;
 };
 
 class connection_pool {

@@ -48,6 +48,20 @@ TEST(ProxyAccessLog, TextLinePerRequest) {
     EXPECT_NE(lines[0].find(" 201 "), std::string::npos) << lines[0];
 }
 
+// The target came from the client: a quote in it is escaped, so it cannot end the request field
+// early (and control bytes, which the parser refuses anyway, would be escaped the same way).
+TEST(ProxyAccessLog, TextLineEscapesWhatTheClientSent) {
+    fake_backend backend;
+    spillway_proxy proxy(backend.url(), {{"log", {{"level", "info"}, {"format", "text"}}}});
+    auto res = fetch(proxy.port(), "GET", "/t/\"q\"\\x");
+    ASSERT_EQ(res.status, 200u);
+    const auto id = forwarded_request_id(backend);
+    ASSERT_TRUE(proxy.proc().wait_for_output(id, 5s)) << "no access-log line with id " << id;
+    const auto lines = lines_with(proxy.proc(), id);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("\"GET /t/\\\"q\\\"\\\\x HTTP/1.1\""), std::string::npos) << lines[0];
+}
+
 TEST(ProxyAccessLog, JsonLinePerRequest) {
     fake_backend backend;
     spillway_proxy proxy(backend.url(), {{"log", {{"level", "info"}, {"format", "json"}}}});

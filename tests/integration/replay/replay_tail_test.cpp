@@ -28,7 +28,7 @@ TEST_F(ReplayTest, TailPrintsQueuedEnvelopesWithoutSendingOrCommitting) {
     auto& curl = start_replay({"--tail", "--from-beginning", "--format", "curl"}, false);
     ASSERT_TRUE(curl.wait_for_output(" @0/2", 20s));
     EXPECT_EQ(curl.stop(), 0);
-    EXPECT_NE(curl.stdout_text().find("curl -sS -X 'POST' '" + backend_->url() +
+    EXPECT_NE(curl.stdout_text().find("curl -q -sS --globoff -X 'POST' '" + backend_->url() +
                                       "/api/a' -H 'Host: api.example:8080'"),
               std::string::npos)
         << curl.stdout_text();

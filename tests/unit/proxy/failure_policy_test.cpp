@@ -115,6 +115,37 @@ TEST(FailurePolicy, AWriteTimeoutAfterSomeBytesIsATimeoutSent) {
     EXPECT_TRUE(p.failure().sent_upstream);
 }
 
+// The proxy out of descriptors: not the backend's failure. No verdict for its circuit, no
+// capture, no other endpoint tried; the request is answered overloaded.
+TEST(FailurePolicy, NoLocalSocketIsOverloadedNotAConnectError) {
+    failure_policy p(rules, 3, 0, true);
+    expect_step(p.start(), forward_step::admit, 0);
+    expect_step(p.on_admission(true), forward_step::acquire, 0);
+    expect_step(p.on_local_exhaustion(), forward_step::overloaded, 0, verdict::none);
+}
+
+// Also when the stale pooled connection's retry is what needs the new socket.
+TEST(FailurePolicy, NoLocalSocketForTheRetryIsOverloaded) {
+    failure_policy p(rules, 1, 0, false);
+    p.start();
+    expect_step(p.on_admission(true), forward_step::acquire, 0);
+    expect_step(p.on_connected(true), forward_step::write_request, 0);
+    expect_step(p.on_write_failed(0, upstream_error::closed, "EPIPE"), forward_step::reconnect, 0);
+    expect_step(p.on_local_exhaustion(), forward_step::overloaded, 0, verdict::none);
+}
+
+// After a real failure of an earlier endpoint (its verdict already reported), the next
+// endpoint's missing socket is still not counted against that endpoint.
+TEST(FailurePolicy, NoLocalSocketAfterAFailoverIsOverloaded) {
+    failure_policy p(rules, 2, 0, true);
+    p.start();
+    expect_step(p.on_admission(true), forward_step::acquire, 0);
+    expect_step(p.on_connect_failed("Connection refused"), forward_step::admit, 1,
+                verdict::failure);
+    expect_step(p.on_admission(true), forward_step::acquire, 1);
+    expect_step(p.on_local_exhaustion(), forward_step::overloaded, 1, verdict::none);
+}
+
 TEST(FailurePolicy, NoEndpointAdmittingIsCircuitOpen) {
     failure_policy p(rules, 3, 4, false);  // starts at 4 % 3 = 1
     expect_step(p.start(), forward_step::admit, 1);

@@ -1,7 +1,5 @@
 #include "spillway/replay/dead_letter.hpp"
 
-#include "spillway/replay/tail_format.hpp"
-
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -73,40 +71,6 @@ TEST(DeadLetter, JsonObjectKeepsItsMembers) {
     EXPECT_EQ(v["version"], 7);
     EXPECT_EQ(v["dlq"]["reason"], "invalid envelope: version");
     EXPECT_EQ(header(r, "spillway-id"), "abc");
-}
-
-TEST(TailFormat, TextLineHasTheOperatorsFields) {
-    auto line = format_tail_line(tail_format::text, envelope::to_json(sample()), {3, 17},
-                                 "http://127.0.0.1:3000");
-    EXPECT_EQ(line,
-              "2026-11-26T18:00:00.123Z 0b9f6c1e-3a52-4f7e-9d0a-6f1f4b7c2e11 POST /api/users?x=1 "
-              "connect_error body=15B attempts=0 @3/17");
-}
-
-TEST(TailFormat, CurlLineResendsByHand) {
-    auto line = format_tail_line(tail_format::curl, envelope::to_json(sample()), {0, 0},
-                                 "http://127.0.0.1:3000");
-    EXPECT_EQ(line,
-              "curl -sS -X 'POST' 'http://127.0.0.1:3000/api/users?x=1' -H 'Host: localhost:8080' "
-              "-H 'Content-Type: application/json' -H 'Idempotency-Key: "
-              "0b9f6c1e-3a52-4f7e-9d0a-6f1f4b7c2e11' --data-binary '{\"name\":\"John\"}'");
-}
-
-TEST(TailFormat, JsonLineIsTheEnvelope) {
-    auto raw = envelope::to_json(sample());
-    auto line = format_tail_line(tail_format::json, raw, {0, 0}, "");
-    EXPECT_EQ(json::parse(line), json::parse(raw));
-}
-
-TEST(TailFormat, InvalidEnvelopeIsAShellComment) {
-    auto line = format_tail_line(tail_format::curl, "not json", {1, 2}, "");
-    EXPECT_EQ(line.rfind("# invalid envelope (", 0), 0u) << line;
-    EXPECT_NE(line.find("@1/2"), std::string::npos);
-}
-
-TEST(ShellQuote, QuotesEverything) {
-    EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
-    EXPECT_EQ(shell_quote(std::string("a\nb\0'", 5)), "$'a\\x0ab\\x00\\''");
 }
 
 }  // namespace
