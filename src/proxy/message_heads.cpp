@@ -53,7 +53,7 @@ void build_upstream_request_head(std::string& out, const client_request& req,
     out.append(req.target());
     out.append(" HTTP/1.1\r\n");
 
-    std::string_view host;
+    std::optional<std::string_view> host;  // empty when the client sent `Host:` with no value
     std::string forwarded_for;
     bool has_request_id = false;
     for (const auto& f : req) {
@@ -62,8 +62,13 @@ void build_upstream_request_head(std::string& out, const client_request& req,
             continue;  // the length is set below; the proxy answered 100-continue itself
         }
         if (f.name() == http::field::host) {
+            // Sent whatever Connection lists: "Connection: Host" must not take away the one
+            // field an HTTP/1.1 request cannot go without (found by tests/fuzz).
             host = f.value();
-        } else if (f.name() == http::field::unknown) {
+            append_header(out, name, f.value());
+            continue;
+        }
+        if (f.name() == http::field::unknown) {
             if (iequals(name, "x-forwarded-for")) {
                 forwarded_for.append(f.value());
                 forwarded_for.append(", ");
@@ -83,10 +88,10 @@ void build_upstream_request_head(std::string& out, const client_request& req,
         }
         append_header(out, name, f.value());
     }
-    if (host.empty()) {
+    if (!host) {
         append_header(out, "Host", ctx.backend_host);
-    } else {
-        append_header(out, "X-Forwarded-Host", host);
+    } else if (!host->empty()) {
+        append_header(out, "X-Forwarded-Host", *host);
     }
     forwarded_for.append(ctx.client_ip);
     append_header(out, "X-Forwarded-For", forwarded_for);

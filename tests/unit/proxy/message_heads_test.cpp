@@ -97,6 +97,23 @@ TEST(UpstreamRequestHead, HopByHopHeadersAreDropped) {
     EXPECT_EQ(head.value("X-Kept"), "1");
 }
 
+TEST(UpstreamRequestHead, ConnectionCannotRemoveHost) {
+    auto req = make_request(http::verb::get, "/");
+    req.set(http::field::host, "shop.test");
+    req.insert(http::field::connection, "keep-alive, Host");
+    const auto head = upstream_head(req);
+    EXPECT_EQ(head.value("Host"), "shop.test");
+    EXPECT_EQ(head.value("X-Forwarded-Host"), "shop.test");
+}
+
+TEST(UpstreamRequestHead, EmptyHostIsSentOnceAsItCame) {
+    auto req = make_request(http::verb::get, "/");
+    req.set(http::field::host, "");
+    const auto head = upstream_head(req);
+    EXPECT_EQ(head.values("Host"), std::vector<std::string>{""});
+    EXPECT_FALSE(head.has("X-Forwarded-Host"));
+}
+
 TEST(UpstreamRequestHead, EndToEndHeadersKeepTheirOrderAndDuplicates) {
     // (Beast's fields container groups a repeated name after its first occurrence, so only
     // orders it can hold are checked.)
