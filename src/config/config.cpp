@@ -75,7 +75,8 @@ config parse(const std::string& json_text, env_lookup env) {
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(json_text, nullptr, true, /*ignore_comments=*/false);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
+        // parse_error, and out_of_range for a number no double holds (1e309; tests/fuzz).
         throw config_error(std::string("(file): not valid JSON: ") + e.what());
     }
     if (doc.is_null()) {

@@ -43,6 +43,10 @@ void apply_env(json& doc, env_lookup env) {
             if (child.is_null()) {
                 child = json::object();
             }
+            if (!child.is_object()) {
+                // Said as from_json would say it, not as nlohmann's type_error (tests/fuzz).
+                fail(m.path[i], "expected an object");
+            }
             node = &child;
         }
         if (m.integer) {
@@ -67,7 +71,7 @@ void apply_backend_env(json& doc, env_lookup env) {
     if (!value) {
         return;
     }
-    json& backend = doc["backend"];
+    json& backend = doc["backend"];  // an object: apply_env wrote backend.url into it
     backend.erase("endpoints");
     if (value->find(',') == std::string::npos) {
         return;

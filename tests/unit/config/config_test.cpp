@@ -243,6 +243,18 @@ TEST_F(BackendEndpointsConfig, SpillwayBackendMayListSeveralEndpoints) {
     EXPECT_EQ(error_of("{}"), "SPILLWAY_BACKEND: an empty item in the list of backend URLs");
 }
 
+TEST_F(BackendEndpointsConfig, NumberTooLargeForADoubleIsAConfigError) {
+    EXPECT_EQ(error_of(R"({"threads":1e309})").rfind("(file): not valid JSON: ", 0), 0u);
+}
+
+TEST_F(BackendEndpointsConfig, EnvironmentOverASectionThatIsNoObjectIsAConfigError) {
+    fake_env()["SPILLWAY_BACKEND"] = "http://env:9000";
+    EXPECT_EQ(error_of(R"({"backend":"http://file:1"})"), "backend: expected an object");
+    fake_env().clear();
+    fake_env()["SPILLWAY_KAFKA_BROKERS"] = "k:9092";
+    EXPECT_EQ(error_of(R"({"kafka":5})"), "kafka: expected an object");
+}
+
 TEST_F(BackendEndpointsConfig, CircuitBreakerDefaultsAndKeys) {
     const auto d = parse("{}", lookup);
     EXPECT_FALSE(d.circuit_breaker.enabled);
