@@ -3,6 +3,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <stdexcept>
+
 namespace spillway::upstream {
 
 namespace http = boost::beast::http;
@@ -18,6 +20,45 @@ bool is_interim(unsigned status) {
 }
 
 }  // namespace
+
+void response_parser::header_limit(std::uint32_t bytes) {
+    http::response_parser<http::buffer_body>::header_limit(bytes);
+    framing_budget_ = bytes;
+}
+
+bool response_parser::spend(std::size_t bytes) {
+    if (bytes > framing_budget_) {
+        framing_budget_ = 0;
+        return false;
+    }
+    framing_budget_ -= bytes;
+    return true;
+}
+
+void response_parser::on_field_impl(http::field name, boost::beast::string_view name_string,
+                                    boost::beast::string_view value, boost::beast::error_code& ec) {
+    ec = {};
+    if (is_header_done()) {
+        // A trailer: counted, then dropped. ": " and CRLF, as the header limit counts them.
+        if (!spend(name_string.size() + value.size() + 4)) {
+            ec = http::error::header_limit;
+        }
+        return;
+    }
+    try {
+        get().base().insert(name, name_string, value);
+    } catch (const std::length_error&) {
+        ec = http::error::header_limit;  // a field Beast's container cannot hold
+    }
+}
+
+void response_parser::on_chunk_header_impl(std::uint64_t, boost::beast::string_view extensions,
+                                           boost::beast::error_code& ec) {
+    ec = {};
+    if (!spend(extensions.size())) {
+        ec = http::error::header_limit;
+    }
+}
 
 netx::task<head_result> read_response_head(netx::timed_socket& stream,
                                            boost::beast::flat_buffer& buffer,

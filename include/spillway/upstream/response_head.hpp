@@ -15,10 +15,27 @@
 
 namespace spillway::upstream {
 
-// The body is read later, in pieces, into buffers the caller provides (response_body.hpp).
-// Beast's parser also stores a chunked body's trailer fields in its message; they arrive after
-// the head was passed on, so nothing forwards or uses them.
-using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+// The body is read later, in pieces, into buffers the caller provides (response_body.hpp). Beast's
+// parser with the limits Beast leaves out, as http_util::request_parser has them for clients: chunk
+// extensions and trailer fields together count against the header limit (Beast bounds only the
+// head), and trailer fields are dropped, not merged into a head that was already relayed. Nothing
+// throws: a trailer field over the 64 KiB Beast's fields container can hold threw std::length_error
+// out of the body read (found by tests/fuzz, response_reader).
+class response_parser
+    : public boost::beast::http::response_parser<boost::beast::http::buffer_body> {
+public:
+    // Sets Beast's header limit and the budget of chunk extensions and trailers alike.
+    void header_limit(std::uint32_t bytes);
+
+private:
+    void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_string,
+                       boost::beast::string_view value, boost::beast::error_code& ec) override;
+    void on_chunk_header_impl(std::uint64_t size, boost::beast::string_view extensions,
+                              boost::beast::error_code& ec) override;
+    bool spend(std::size_t bytes);
+
+    std::size_t framing_budget_ = 8192;  // Beast's default header limit
+};
 
 // The most a backend response makes a connection hold at once: its head, or one piece of its
 // body's framing (a chunk-size line with its extensions, the trailer section), which the parser
