@@ -5,6 +5,8 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
 CONFIG ?= config/spillway.json
 CMAKE_FLAGS ?=
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
@@ -55,7 +57,7 @@ KAFKA_BOOTSTRAP = $(if $(filter docker,$(STACK)),localhost:29092,$$($(STACK_ENV)
 USER_JSON = {"name":"John Doe","email":"john@example.com"}
 QUEUED_USER_JSON = {"name":"Jane Doe","email":"jane@example.com"}
 
-.PHONY: all deps build build-asan run check test-unit test-asan bench format format-check clean
+.PHONY: all deps build build-asan run check test-unit test-asan bench fuzz format format-check clean
 .PHONY: up down test test-fail stop-api start-api consume-kafka logs tail status
 
 all: build
@@ -95,6 +97,21 @@ bench: build
 	@scripts/install-deps.sh --bench
 	bench/run.sh
 	BIN_DIR=$(BUILD_DIR)/bin bench/replay/run.sh
+
+# The libFuzzer targets (docs/fuzzing.md), built by clang 14 with ASan and UBSan in
+# $(FUZZ_BUILD_DIR), each run for FUZZ_SECONDS on its corpus; fails on a crash.
+# FUZZ_TARGETS=envelope runs only that one; FUZZ_MERGE=1 adds new coverage to tests/fuzz/corpus.
+FUZZ_TARGETS ?=
+$(FUZZ_BUILD_DIR)/build.ninja:
+	@scripts/install-deps.sh --fuzz
+	CCACHE_SLOPPINESS=$(CCACHE_SLOPPINESS) cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja \
+	    -DCMAKE_CXX_COMPILER=clang++-14 -DSPILLWAY_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+	    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" $(CMAKE_FLAGS)
+
+fuzz: $(FUZZ_BUILD_DIR)/build.ninja
+	@scripts/install-deps.sh --fuzz
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_DIR=$(FUZZ_BUILD_DIR) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 # .clang-format is the style; clang-format 14, Debian 12's (scripts/install-deps.sh), is the judge.
 FORMAT_FILES = $$(git ls-files '*.cpp' '*.hpp')
@@ -199,4 +216,4 @@ ifeq ($(STACK),docker)
 else
 	@if [ -d $(RUN_DIR) ]; then $(STACK_ENV) scripts/stack.sh down; fi
 endif
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(RUN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR) $(RUN_DIR)

@@ -10,10 +10,13 @@ build_packages=(
 )
 test_packages=(kcat curl jq docker-compose python3-jsonschema clang-format)
 bench_packages=(wrk nginx-light)
+fuzz_packages=(clang-14 libclang-rt-14-dev)  # libFuzzer and the sanitizer runtimes (make fuzz)
 
 wanted=("${build_packages[@]}" "${test_packages[@]}")
 if [[ "${1:-}" == "--bench" ]]; then
     wanted+=("${bench_packages[@]}")
+elif [[ "${1:-}" == "--fuzz" ]]; then
+    wanted+=("${fuzz_packages[@]}")
 elif [[ "${1:-}" == "--build-only" ]]; then  # docker/Dockerfile's builder: no test tools
     wanted=("${build_packages[@]}")
 fi
