@@ -1,17 +1,18 @@
 // The backend response reader, the way the proxy's forwarder and the replay's backend client read
 // an answer: upstream::read_response_head (interim responses skipped, the proxy's header limit),
-// then the body in 16 KiB pieces into a buffer_body, as the forwarder's relay and the replay's
-// discard_body read it, on an upstream::connection (the pool's, with its bounded buffer). The
-// bytes come from a real socket (one end of a socketpair, written by a coroutine and then shut
+// then the body in 16 KiB pieces with upstream::read_body_some, as the forwarder's relay and the
+// replay's discard_body read it, on an upstream::connection (the pool's, with its bounded buffer).
+// The bytes come from a real socket (one end of a socketpair, written by a coroutine and then shut
 // down), since read_response_head takes the proxy's timed_socket.
 //
 // Each input is read twice: as the answer to a GET, and to a HEAD (no body, whatever the head
 // says). Invariants: no crash and no exception; the connection's buffer never holds more than
-// the header limit plus one read; a body read to its end has the declared Content-Length, and
+// max_response_framing_bytes; a body read to its end has the declared Content-Length, and
 // the answer to a HEAD has none.
 
 #include "spillway/net/timed_socket.hpp"
 #include "spillway/upstream/pool.hpp"
+#include "spillway/upstream/response_body.hpp"
 #include "spillway/upstream/response_head.hpp"
 
 #include "fuzz_support.hpp"
@@ -36,8 +37,7 @@ namespace upstream = spillway::upstream;
 
 constexpr std::size_t piece_bytes = 16 * 1024;  // forwarder.cpp's relay_chunk_bytes
 // The header limit (head_options' default), plus what one read adds (Beast reads 64 KiB at most).
-constexpr std::size_t max_buffered_bytes = upstream::head_options{}.header_limit + 64 * 1024;
-static_assert(upstream::max_response_buffer_bytes <= max_buffered_bytes);
+constexpr std::size_t max_buffered_bytes = upstream::max_response_framing_bytes;
 
 struct read_result {
     bool head_read = false;
@@ -71,12 +71,11 @@ netx::task<void> receive(upstream::connection& conn, bool head_request, read_res
     }
     std::array<char, piece_bytes> piece;
     while (!parser->is_done()) {
-        parser->get().body().data = piece.data();
-        parser->get().body().size = piece.size();
-        auto [ec, n] = co_await http::async_read(stream, buffer, *parser, netx::use_task);
+        const auto got = co_await upstream::read_body_some(stream, buffer, *parser, piece);
         SPILLWAY_FUZZ_CHECK(buffer.size() <= max_buffered_bytes);
-        out.body_bytes += piece.size() - parser->get().body().size;
-        if (ec && ec != http::error::need_buffer) {
+        SPILLWAY_FUZZ_CHECK(got.bytes <= piece.size());
+        out.body_bytes += got.bytes;
+        if (got.error) {
             co_return;
         }
     }
