@@ -29,16 +29,6 @@ void write_requests(exposition& out, const proxy::proxy_counters& c) {
     out.family("spillway_connections_refused_total", "counter",
                "Client connections closed at accept because limits.max_connections was reached.");
     out.sample("spillway_connections_refused_total", value(c.connections_refused));
-    out.family("spillway_overloaded_total", "counter",
-               "Requests answered 503 overloaded, never captured (also counted as "
-               "spillway_requests_total{outcome=\"rejected\"}): the request bodies held at once "
-               "would have passed limits.max_buffered_bytes, or the proxy had no descriptor (or "
-               "memory) for a backend connection (not the backend's failure).");
-    out.sample("spillway_overloaded_total", value(c.overloaded));
-    out.family("spillway_accept_pauses_total", "counter",
-               "Times a listener of the proxy paused accepting because the process ran out of "
-               "descriptors or memory (one per episode, not per attempt; retried every 100 ms).");
-    out.sample("spillway_accept_pauses_total", value(c.accept_pauses));
     out.family("spillway_open_connections", "gauge", "Client connections open now.");
     out.sample("spillway_open_connections",
                static_cast<double>(c.open_connections.load(std::memory_order_relaxed)));
@@ -63,6 +53,16 @@ void write_self_protection(exposition& out, const proxy::proxy_counters& c,
                "Failures of the proxy itself inside a connection (an exception): the connection "
                "ended, answered 500 if nothing was answered yet. Each is logged; any is a bug.");
     out.sample("spillway_internal_errors_total", value(c.internal_errors));
+    out.family("spillway_overloaded_total", "counter",
+               "Requests answered 503 overloaded, never captured (also counted as "
+               "spillway_requests_total{outcome=\"rejected\"}): the request bodies held at once "
+               "would have passed limits.max_buffered_bytes, or the proxy had no descriptor (or "
+               "memory) for a backend connection (not the backend's failure).");
+    out.sample("spillway_overloaded_total", value(c.overloaded));
+    out.family("spillway_accept_pauses_total", "counter",
+               "Times a listener of the proxy paused accepting because the process ran out of "
+               "descriptors or memory (one per episode, not per attempt; retried every 100 ms).");
+    out.sample("spillway_accept_pauses_total", value(c.accept_pauses));
     out.family("spillway_buffered_body_bytes", "gauge",
                "Request body bytes held in memory now (reserved), against "
                "limits.max_buffered_bytes.");
