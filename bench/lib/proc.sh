@@ -96,4 +96,21 @@ tree_mem() {
     echo "$total"
 }
 
+# tree_cpu_s PID: CPU seconds (user + system) used so far by PID and its descendants. Unlike
+# req/s, CPU time per request hardly moves when other work shares the machine, so it is the
+# figure to compare on a busy host.
+tree_cpu_s() {
+    local pids=("$1") i=0 c p ticks=0 t
+    while ((i < ${#pids[@]})); do
+        for c in $(ps -o pid= --ppid "${pids[i]}" 2>/dev/null || true); do pids+=("$c"); done
+        i=$((i + 1))
+    done
+    for p in "${pids[@]}"; do
+        # fields after the ")" that ends the command name: utime and stime are the 12th and 13th
+        t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || true)
+        [[ -n $t ]] && ticks=$((ticks + t))
+    done
+    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}'
+}
+
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }

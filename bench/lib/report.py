@@ -29,6 +29,14 @@ def ok_runs(runs, **match):
     return [r for r in runs if "requests" in r and all(r.get(k) == v for k, v in match.items())]
 
 
+def cpu_us_per_req(run):
+    """The proxy's CPU time (user + system, all its threads and processes) per request served in
+    the measured run; None for runs recorded without it."""
+    if run.get("cpu_s") is None or not run.get("requests"):
+        return None
+    return run["cpu_s"] * 1e6 / run["requests"]
+
+
 def sock_errors(run):
     """wrk's connect/read/write errors and timeouts (no reply within WRK_TIMEOUT)."""
     return run["err_connect"] + run["err_read"] + run["err_write"] + run["err_timeout"]
@@ -58,7 +66,7 @@ def paired_ratio(runs, method, key):
     ratios = []
     for cand in ok_runs(runs, scenario="happy", role="cand", method=method):
         refs = ok_runs(runs, scenario="happy", role="ref", method=method, round=cand["round"])
-        if refs and key(refs[0]):
+        if refs and key(refs[0]) and key(cand) is not None:
             ratios.append(key(cand) / key(refs[0]))
     return median_or_none(ratios)
 
@@ -66,7 +74,7 @@ def paired_ratio(runs, method, key):
 def happy_table(runs, methods):
     out = ["Happy path (backend up): medians over rounds; ratio = candidate / nginx, paired by round",
            f"{'method':<7}{'proxy':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS MiB':>14}"
-           f"{'errors':>8}"]
+           f"{'errors':>8}{'CPU us/req':>12}"]
     for method in methods:
         labels = {}
         for role in ("ref", "cand"):
@@ -79,15 +87,17 @@ def happy_table(runs, methods):
                        f"{statistics.median(r['p50_us'] for r in rows) / 1000:>9.2f}"
                        f"{statistics.median(r['p99_us'] for r in rows) / 1000:>9.2f}"
                        f"{mib(statistics.median(r['hwm_kb'] for r in rows)):>14.1f}"
-                       f"{sum(sock_errors(r) for r in rows):>8}")
+                       f"{sum(sock_errors(r) for r in rows):>8}"
+                       f"{fmt(median_or_none(cpu_us_per_req(r) for r in rows), 12, '.1f')}")
         if len(labels) < 2:
             continue
         r_rps = paired_ratio(runs, method, rps)
         r_p50 = paired_ratio(runs, method, lambda r: r["p50_us"])
         r_p99 = paired_ratio(runs, method, lambda r: r["p99_us"])
         r_rss = paired_ratio(runs, method, lambda r: r["hwm_kb"])
+        r_cpu = paired_ratio(runs, method, cpu_us_per_req)
         out.append(f"{method:<7}{'ratio':<20}{fmt(r_rps, 9, '.2f')}{fmt(r_p50, 9, '.2f')}"
-                   f"{fmt(r_p99, 9, '.2f')}{fmt(r_rss, 14, '.2f')}")
+                   f"{fmt(r_p99, 9, '.2f')}{fmt(r_rss, 14, '.2f')}{'':>8}{fmt(r_cpu, 12, '.2f')}")
         if r_rps is not None and r_p99 is not None:
             out.append(f"{'':<7}bars: req/s ratio >= {REQ_RATIO_MIN}: {bar(r_rps >= REQ_RATIO_MIN)}"
                        f"   p99 ratio <= {P99_RATIO_MAX}: {bar(r_p99 <= P99_RATIO_MAX)}")
@@ -101,7 +111,7 @@ def capture_table(runs, methods):
            "counts summed over rounds",
            f"{'scenario':<9}{'method':<7}{'proxy':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
            f"{'non-2xx':>10}{'errors':>8}{'queued':>10}{'records':>10}{'lost':>7}{'RSS MiB':>9}"
-           f"{'probe max ms':>14}"]
+           f"{'probe max ms':>14}{'CPU us/req':>12}"]
     worst_lost = None
     for scen in ("fail", "outage"):
         for method in methods:
@@ -127,7 +137,8 @@ def capture_table(runs, methods):
                        f"{fmt(sum(records) if None not in records else None, 10)}"
                        f"{fmt(lost, 7)}"
                        f"{mib(statistics.median(r['hwm_kb'] for r in rows)):>9.1f}"
-                       f"{fmt(max_or_none(r['probe']['max_ms'] for r in rows if r.get('probe')), 14, '.0f')}")
+                       f"{fmt(max_or_none(r['probe']['max_ms'] for r in rows if r.get('probe')), 14, '.0f')}"
+                       f"{fmt(median_or_none(cpu_us_per_req(r) for r in rows), 12, '.1f')}")
     if worst_lost is not None:
         out.append(f"bars: lost <= 0 in every fail/outage row: {bar(worst_lost <= 0)}")
     return out

@@ -91,7 +91,8 @@ wait_probe() {  # PID: its last request may still wait for a reply, and that wai
 }
 
 # emit_load_row DIR SCEN ROLE METHOD ROUND HWM_KB KAFKA_BEFORE KAFKA_AFTER QUEUED_BEFORE
-#               QUEUED_AFTER LOAD1: one line of runs.jsonl (wrk's summary + ours), and a note.
+#               QUEUED_AFTER LOAD1 CPU_S: one line of runs.jsonl (wrk's summary + ours), and a
+#               note. CPU_S: the proxy's CPU seconds during the measured run.
 emit_load_row() {
     local d=$1 wj probe
     wj=$(grep -m1 '^WRKJSON ' "$d/wrk.txt" | sed 's/^WRKJSON //' || true)
@@ -99,13 +100,14 @@ emit_load_row() {
     probe=$(grep -s '^{' "$d/probe.txt" | tail -n1 || true)
     jq -c --arg scen "$2" --arg role "$3" --arg lbl "$(role_label "$3")" --arg method "$4" \
         --argjson round "$5" --argjson hwm "${6:-0}" --arg kb "$7" --arg ka "$8" --argjson qb "$9" \
-        --argjson qa "${10}" --argjson load1 "${11}" --argjson probe "${probe:-null}" --arg dir "$d" \
+        --argjson qa "${10}" --argjson load1 "${11}" --argjson cpu "${12:-null}" \
+        --argjson probe "${probe:-null}" --arg dir "$d" \
         '. + {scenario: $scen, role: $role, label: $lbl, method: $method, round: $round,
-              hwm_kb: $hwm, load1: $load1, probe: $probe, dir: $dir,
+              hwm_kb: $hwm, load1: $load1, cpu_s: $cpu, probe: $probe, dir: $dir,
               kafka_records: (if $kb == "ERR" or $ka == "ERR" then null
                               else ($ka | tonumber) - ($kb | tonumber) end),
               queued: (if $qa == null then null else $qa - ($qb // 0) end)}' <<<"$wj" >>"$RUNS"
-    tail -n1 "$RUNS" | jq -r '"  \(.label) \(.method): \(if .requests then "\(.requests * 1e6 / .duration_us | floor) req/s, p99 \(.p99_us / 1000) ms, non-2xx \(.non2xx)" else .error end), peak RSS \(.hwm_kb / 1024 | floor) MiB\(if .kafka_records != null then ", kafka records \(.kafka_records)" else "" end)"' >&2
+    tail -n1 "$RUNS" | jq -r '"  \(.label) \(.method): \(if .requests then "\(.requests * 1e6 / .duration_us | floor) req/s, p99 \(.p99_us / 1000) ms, non-2xx \(.non2xx)" else .error end), peak RSS \(.hwm_kb / 1024 | floor) MiB\(if .cpu_s != null and (.requests // 0) > 0 then ", CPU \(.cpu_s * 1e6 / .requests | floor) us/req" else "" end)\(if .kafka_records != null then ", kafka records \(.kafka_records)" else "" end)"' >&2
 }
 
 # load_run SCENARIO ROLE METHOD ROUND: the common body of happy, fail and outage.
@@ -142,7 +144,10 @@ load_run() {
         start_bg probe "$d/probe.txt" python3 "$BENCH_DIR/lib/probe.py" 127.0.0.1 "$PROXY_PORT" "$URL_PATH" "$DURATION"
         probe=$LAST_PID
     fi
+    local cpu_before cpu_after
+    cpu_before=$(tree_cpu_s "$PROXY_PID")
     run_wrk "$d/wrk.txt" "$method" "$DURATION" --latency || log "  wrk failed: $(tail -n 3 "$d/wrk.txt")"
+    cpu_after=$(tree_cpu_s "$PROXY_PID")
     [[ -z $timer ]] || end_outage_timer "$timer"
     [[ -z $probe ]] || wait_probe "$probe"
     if ((counting)); then
@@ -156,7 +161,7 @@ load_run() {
     stop_pid "$PROXY_PID" 5
     [[ -z $BROKER_PID ]] || stop_pid "$BROKER_PID" 5
     emit_load_row "$d" "$scen" "$role" "$method" "$round" "$hwm" "$k_before" "$k_after" \
-        "$q_before" "$q_after" "$load1"
+        "$q_before" "$q_after" "$load1" "$(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN {printf "%.2f", a - b}')"
 }
 
 scenario_happy() { load_run happy "$@"; }
@@ -233,7 +238,10 @@ scenario_metrics() {
             sleep $SCRAPE_INTERVAL; done"
         scraper=$LAST_PID
     fi
+    local cpu_before cpu_after
+    cpu_before=$(tree_cpu_s "$PROXY_PID")
     run_wrk "$d/wrk.txt" "$method" "$DURATION" --latency || log "  wrk failed: $(tail -n 3 "$d/wrk.txt")"
+    cpu_after=$(tree_cpu_s "$PROXY_PID")
     if [[ -n $scraper ]]; then
         stop_pid "$scraper" 1
         scrapes=$(grep -c '^ok' "$d/scrapes.log" || true)
@@ -248,7 +256,8 @@ scenario_metrics() {
     [[ -n $wj ]] || wj='{"error":"no wrk summary"}'
     jq -c --arg role "$role" --arg method "$method" --argjson round "$round" --argjson hwm "${hwm:-0}" \
         --argjson load1 "$load1" --argjson scrapes "$scrapes" --arg dir "$d" \
+        --argjson cpu "$(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN {printf "%.2f", a - b}')" \
         '. + {scenario: "metrics", role: $role, label: ("spillway, metrics " + $role), method: $method,
-              round: $round, hwm_kb: $hwm, load1: $load1, scrapes: $scrapes, dir: $dir}' <<<"$wj" >>"$RUNS"
+              round: $round, hwm_kb: $hwm, load1: $load1, cpu_s: $cpu, scrapes: $scrapes, dir: $dir}' <<<"$wj" >>"$RUNS"
     tail -n1 "$RUNS" | jq -r '"  \(.label) \(.method): \(if .requests then "\(.requests * 1e6 / .duration_us | floor) req/s, p99 \(.p99_us / 1000) ms" else .error end), scrapes \(.scrapes)"' >&2
 }
