@@ -90,7 +90,7 @@ run: $(if $(NO_BUILD),,build)
 # after the format check (cheap, so it fails first).
 check: format-check build build-asan
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS)
 
 bench: build

@@ -49,7 +49,7 @@ spillway_proxy::spillway_proxy(const proxy_options& options)
           std::ofstream(config_path()) << config_.dump(2);
           return process::start({bin_path("spillway"),
                                  {"--config", config_path().string()},
-                                 {},
+                                 options.env,
                                  "spillway",
                                  options.stdout_fd,
                                  options.max_open_files});

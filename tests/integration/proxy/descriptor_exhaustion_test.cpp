@@ -11,8 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <netinet/in.h>
@@ -42,14 +45,25 @@ double metric_or(const spillway_proxy& proxy, std::string_view name,
     return proxy.metric(name, labels).value_or(otherwise);
 }
 
-TEST(DescriptorExhaustion, ProxysOwnShortageIsNeverTheBackendsFailure) {
+// The proxy's environment. In the sanitizer build UBSan's vptr findings do not stop this one
+// process: on a type-cache miss the vptr check asks whether the vtable is readable by writing it
+// into a pipe (sanitizer_common's IsAccessibleMemoryRange), and with no descriptor left pipe()
+// fails, so an uncached virtual call is reported as "invalid vptr" (seen at std_thread.h:200 and
+// error_category.hpp:203). A suppression cannot catch it: matching one needs the vtable or the
+// symbolizer, both out of reach without descriptors. That is the check's own need for
+// descriptors, not a fault of the proxy; the vptr check is built recoverable (CMakeLists.txt)
+// for this, and ASan and every other UBSan check still abort.
+std::vector<std::pair<std::string, std::string>> proxy_environment() {
 #if defined(__SANITIZE_ADDRESS__)
-    // Open defect (issue 11's closing note): under ASan/UBSan with a 160-descriptor limit the
-    // proxy dies with "std_thread.h:200: runtime error: member call on address ... which does
-    // not point to an object of type '_State'" once descriptors run out. Not yet understood;
-    // the Release build runs this test.
-    GTEST_SKIP() << "fails in the sanitizer build: see the comment above";
+    const char* inherited = std::getenv("UBSAN_OPTIONS");
+    std::string options = inherited != nullptr ? inherited : "";
+    return {{"UBSAN_OPTIONS", options + (options.empty() ? "" : ":") + "halt_on_error=0"}};
+#else
+    return {};
 #endif
+}
+
+TEST(DescriptorExhaustion, ProxysOwnShortageIsNeverTheBackendsFailure) {
     fake_backend backend;
     spillway_proxy proxy(proxy_options{
         .backend_url = backend.url(),
@@ -57,6 +71,7 @@ TEST(DescriptorExhaustion, ProxysOwnShortageIsNeverTheBackendsFailure) {
                       {{"enabled", true}, {"failure_threshold", 1}, {"open_ms", 60000}}},
                      {"limits", {{"header_timeout_ms", 60000}, {"idle_timeout_ms", 60000}}}},
         .max_open_files = max_open_files,
+        .env = proxy_environment(),
     });
     const pid_t pid = proxy.proc().pid();
 
