@@ -49,10 +49,11 @@ spillway_proxy::spillway_proxy(const proxy_options& options)
           std::ofstream(config_path()) << config_.dump(2);
           return process::start({bin_path("spillway"),
                                  {"--config", config_path().string()},
-                                 {},
+                                 options.env,
                                  "spillway",
                                  options.stdout_fd,
-                                 options.max_open_files});
+                                 options.max_open_files,
+                                 options.max_file_size});
       }()) {
     admin_port_ = admin_port_of(config_).value_or(0);
     if (!process_.wait_for_port(port_, 10s)) {
