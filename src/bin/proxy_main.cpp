@@ -6,6 +6,11 @@
 #include "spillway/runtime/logging.hpp"
 #include "spillway/runtime/signals.hpp"
 
+#include <csignal>
+#include <cstdlib>
+#include <memory>
+#include <string_view>
+
 namespace {
 
 using namespace spillway;
@@ -30,20 +35,53 @@ void check_descriptor_limit(const config::config& cfg) {
     }
 }
 
+// SPILLWAY_TEST_HOOKS=1 lets SIGUSR2 raise a fatal producer error, for the tests of what follows
+// one (README, "Exit statuses"). Never set it in production.
+bool test_hooks_enabled() {
+    const char* v = std::getenv("SPILLWAY_TEST_HOOKS");
+    return v != nullptr && std::string_view(v) == "1";
+}
+
+std::unique_ptr<runtime::signal_waiter> make_signal_waiter(bool test_hooks) {
+    if (test_hooks) {
+        runtime::logger("proxy")->warn(
+            "SPILLWAY_TEST_HOOKS=1: SIGUSR2 raises a fatal Kafka producer error (tests only)");
+        return std::make_unique<runtime::signal_waiter>(
+            std::initializer_list<int>{SIGTERM, SIGINT, SIGUSR2});
+    }
+    return std::make_unique<runtime::signal_waiter>();
+}
+
 int run(const config::config& cfg) {
     check_descriptor_limit(cfg);
-    runtime::signal_waiter signals;  // before the daemon starts its threads
+    // A file-size limit (ulimit -f) must fail the spool's write, which SQLite reports and the
+    // capture answers "queued":false, not kill the proxy with SIGXFSZ.
+    std::signal(SIGXFSZ, SIG_IGN);
+    const auto log = runtime::logger("proxy");
+    // Before the daemon starts its threads.
+    const auto signals = make_signal_waiter(test_hooks_enabled());
     daemon::proxy_daemon proxy(cfg);
+    proxy.on_kafka_fatal([&signals](const std::string&) { signals->interrupt(); });
     if (!proxy.start()) {
         return runtime::exit_failure;
     }
-    if (const auto sig = runtime::wait_for_termination(signals)) {
-        runtime::logger("proxy")->info(
-            "received {}, shutting down (up to {} ms for in-flight requests)", *sig,
-            cfg.shutdown_timeout.count());
+    for (int sig = signals->wait(); sig != 0; sig = signals->wait()) {
+        if (sig != SIGUSR2) {
+            log->info("received {}, shutting down (up to {} ms for in-flight requests)",
+                      runtime::signal_name(sig), cfg.shutdown_timeout.count());
+            break;
+        }
+        log->warn("SIGUSR2: raising a fatal Kafka producer error (SPILLWAY_TEST_HOOKS)");
+        proxy.raise_kafka_fatal_for_test();
+    }
+    if (const auto fatal = proxy.kafka_fatal()) {
+        log->error(
+            "the Kafka producer failed for good ({}): stopping, captures in flight go to the "
+            "spool; exit status 1 so that the supervisor restarts the proxy with a new producer",
+            *fatal);
     }
     proxy.stop();
-    return runtime::exit_ok;
+    return proxy.kafka_fatal() ? runtime::exit_failure : runtime::exit_ok;
 }
 
 }  // namespace

@@ -67,14 +67,24 @@ struct proxy_daemon::parts {
           handler(c, store),
           server(c, handler),
           admin_listener(admin::admin_address(c, 9901), metrics,
-                         [this] {
-                             return proxy_readiness({producer->connected(), spool.last_commit_ok(),
-                                                     spool.bytes(), spool.max_bytes()});
-                         }),
+                         [this] { return proxy_readiness(storage()); }),
           reports(*producer) {
         register_proxy_metrics(metrics, {server.counters(), server.body_budget(),
                                          handler.counters(), spool, drainer, *producer});
         register_backend_metrics(metrics, server.endpoints());
+    }
+
+    storage_state storage() const {
+        storage_state st;
+        st.kafka_connected = producer->connected();
+        st.kafka_fatal = producer->fatal_error();
+        st.spool_commit_ok = spool.last_commit_ok();
+        st.spool_bytes = spool.bytes();
+        st.spool_max_bytes = spool.max_bytes();
+        st.spool_quarantined_bytes = spool.quarantined_bytes();
+        st.spool_disk_bytes = spool.disk_bytes();
+        st.spool_undeleted = drainer.undeleted();
+        return st;
     }
 
     const config::config& cfg;
@@ -120,6 +130,18 @@ bool proxy_daemon::start() {
         describe_backend(p.cfg), p.cfg.kafka.brokers, p.cfg.kafka.topic, p.spool.path(),
         p.spool.records());
     return true;
+}
+
+void proxy_daemon::on_kafka_fatal(std::function<void(const std::string&)> listener) {
+    parts_->producer->set_on_fatal(std::move(listener));
+}
+
+std::optional<std::string> proxy_daemon::kafka_fatal() const {
+    return parts_->producer->fatal_error();
+}
+
+void proxy_daemon::raise_kafka_fatal_for_test() {
+    parts_->producer->raise_fatal_error_for_test("raised by SPILLWAY_TEST_HOOKS (SIGUSR2)");
 }
 
 void proxy_daemon::stop() {

@@ -116,6 +116,33 @@ void write_storage(exposition& out, const spool::spool& s, const spool::drainer&
     out.sample("spillway_spool_drained_total", static_cast<double>(d.delivered()));
     out.family("spillway_kafka_connected", "gauge", "1 when a Kafka broker is up.");
     out.sample("spillway_kafka_connected", p.connected() ? 1 : 0);
+    out.family("spillway_kafka_producer_fatal", "gauge",
+               "1 once the idempotent producer had a fatal error (librdkafka ERR__FATAL): the "
+               "proxy stops and exits 1 for its supervisor to restart it (README, \"Exit "
+               "statuses\").");
+    out.sample("spillway_kafka_producer_fatal", p.fatal_error() ? 1 : 0);
+}
+
+// What keeps the spool from keeping its promise: a full disk, deletions that fail, its size.
+void write_spool_health(exposition& out, const spool::spool& s, const spool::drainer& d) {
+    out.family("spillway_spool_quarantined_bytes", "gauge",
+               "Bytes of the quarantined records, on disk and counted against spool.max_bytes.");
+    out.sample("spillway_spool_quarantined_bytes", static_cast<double>(s.quarantined_bytes()));
+    out.family("spillway_spool_disk_bytes", "gauge",
+               "What spool.db and its write-ahead log take on disk; spool.max_bytes bounds the "
+               "larger of this and the records' bytes.");
+    out.sample("spillway_spool_disk_bytes", static_cast<double>(s.disk_bytes()));
+    out.family("spillway_spool_commit_failures_total", "counter",
+               "Spool transactions SQLite failed (disk full, I/O error): their appends were "
+               "answered \"queued\":false, their deletions are retried.");
+    out.sample("spillway_spool_commit_failures_total", static_cast<double>(s.commit_failures()));
+    out.family("spillway_spool_delete_failures_total", "counter",
+               "Delivered spooled records whose deletion failed (each is retried; until then a "
+               "restart would send it again).");
+    out.sample("spillway_spool_delete_failures_total", static_cast<double>(d.delete_failures()));
+    out.family("spillway_spool_undeleted_records", "gauge",
+               "Delivered spooled records waiting for their deletion to be retried.");
+    out.sample("spillway_spool_undeleted_records", static_cast<double>(d.undeleted()));
 }
 
 // --- backend endpoints: circuit breaker and upstream pools (issue 6) ---
@@ -214,6 +241,7 @@ void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources s)
         write_logging(out);
         write_captures(out, s.capture);
         write_storage(out, s.spool, s.drainer, s.producer);
+        write_spool_health(out, s.spool, s.drainer);
         write_kafka_delivery(out, s.producer);
     });
 }

@@ -46,6 +46,9 @@ public:
     void serve_reports() noexcept override;
     void give_back_reports() noexcept override;
     const delivery_latency* latency() const noexcept override { return &latency_; }
+    std::optional<std::string> fatal_error() const override;
+    void set_on_fatal(std::function<void(const std::string&)> listener) override;
+    void raise_fatal_error_for_test(const std::string& reason) override;
 
 private:
     static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) noexcept;
@@ -53,6 +56,7 @@ private:
     static int on_stats(rd_kafka_t* rk, char* json, std::size_t len, void* opaque) noexcept;
 
     void deliver(const rd_kafka_message_t& msg) noexcept;
+    void on_fatal(const std::string& reason);
     void poll_loop() noexcept;
     void start_poll_thread();
     void stop_poll_thread() noexcept;
@@ -74,6 +78,9 @@ private:
     // Who serves reports: the poll thread, or (while taken over) whoever watches report_pipe_[0].
     std::mutex serving_mutex_;
     int report_pipe_[2] = {-1, -1};
+    mutable std::mutex fatal_mutex_;
+    std::optional<std::string> fatal_;  // librdkafka's reason, once it had a fatal error
+    std::function<void(const std::string&)> on_fatal_;
 };
 
 rdkafka_producer::rdkafka_producer(const config::kafka_config& cfg) {
@@ -243,8 +250,8 @@ void rdkafka_producer::on_error(rd_kafka_t* rk, int err, const char* reason,
         }
         if (err == RD_KAFKA_RESP_ERR__FATAL) {
             char fatal[512];
-            rd_kafka_fatal_error(rk, fatal, sizeof fatal);
-            self->log_->critical("producer unusable (every record will fail): {}", fatal);
+            const auto code = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+            self->on_fatal(std::string(rd_kafka_err2name(code)) + ": " + fatal);
             return;
         }
         // Connection failures are already in librdkafka's own log lines (FAIL); say them once.
@@ -255,6 +262,38 @@ void rdkafka_producer::on_error(rd_kafka_t* rk, int err, const char* reason,
     } catch (...) {
         // Nothing must unwind into librdkafka.
     }
+}
+
+void rdkafka_producer::on_fatal(const std::string& reason) {
+    std::function<void(const std::string&)> listener;
+    {
+        std::lock_guard lock(fatal_mutex_);
+        if (fatal_) {
+            return;
+        }
+        fatal_ = reason;
+        listener = on_fatal_;
+    }
+    log_->critical("producer unusable, every record fails from now on (fatal error {})", reason);
+    if (listener) {
+        listener(reason);
+    }
+}
+
+std::optional<std::string> rdkafka_producer::fatal_error() const {
+    std::lock_guard lock(fatal_mutex_);
+    return fatal_;
+}
+
+void rdkafka_producer::set_on_fatal(std::function<void(const std::string&)> listener) {
+    std::lock_guard lock(fatal_mutex_);
+    on_fatal_ = std::move(listener);
+}
+
+void rdkafka_producer::raise_fatal_error_for_test(const std::string& reason) {
+    // OUT_OF_ORDER_SEQUENCE_NUMBER: what a broker answers when the idempotent sequence broke.
+    rd_kafka_test_fatal_error(rk_.get(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                              reason.c_str());
 }
 
 int rdkafka_producer::on_stats(rd_kafka_t*, char* json, std::size_t len, void* opaque) noexcept {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace spillway::spool {
@@ -17,7 +18,34 @@ struct report {
     std::int64_t seq = 0;
     std::uint64_t bytes = 0;
     boost::system::error_code error;  // kafka category; empty = delivered
+    std::string id;  // the envelope's id (spillway-id header, else the key), for the logs
 };
+
+// The request id a spooled record carries, for the operator's logs.
+std::string id_of(const kafka::record& r) {
+    for (const auto& [name, value] : r.headers) {
+        if (name == "spillway-id") {
+            return value;
+        }
+    }
+    return r.key;
+}
+
+// "id1, id2, ... (N more)": a log line names the first few of a large batch.
+std::string some_ids(const std::unordered_map<std::int64_t, std::string>& ids,
+                     const std::vector<std::int64_t>& seqs) {
+    constexpr std::size_t shown = 10;
+    std::string out;
+    for (std::size_t i = 0; i < seqs.size() && i < shown; ++i) {
+        const auto it = ids.find(seqs[i]);
+        out += (i == 0 ? "" : ", ") +
+               (it != ids.end() ? it->second : "seq " + std::to_string(seqs[i]));
+    }
+    if (seqs.size() > shown) {
+        out += " (" + std::to_string(seqs.size() - shown) + " more)";
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -26,7 +54,8 @@ struct drainer::shared {
     std::mutex mutex;
     std::condition_variable cv;
     std::vector<report> reports;
-    std::vector<std::int64_t> removed;  // deletions the spool committed (or gave up on)
+    std::vector<std::int64_t> removed;  // deletions (and quarantines) the spool is done with
+    std::vector<std::int64_t> delete_failed;  // delivered records whose deletion failed
     bool appended = false;  // the spool committed new records
     bool stopping = false;
     std::chrono::steady_clock::time_point stop_deadline;
@@ -40,6 +69,13 @@ struct drainer::loop_state {
     std::string failure_reason;
     // Delivered, deletion queued but not committed: a retry round must not send these again.
     std::unordered_set<std::int64_t> deleting;
+    // Delivered records' ids until their deletion committed, for the log of a failed one.
+    std::unordered_map<std::int64_t, std::string> delivered_ids;
+    // Delivered, but the spool failed to delete them: deleted again after a backoff; never sent
+    // again by this process (they stay in `deleting`).
+    std::vector<std::int64_t> undeleted;
+    std::chrono::steady_clock::time_point next_delete;
+    std::chrono::milliseconds delete_backoff{0};
     std::chrono::milliseconds backoff{0};
 };
 
@@ -51,13 +87,14 @@ namespace {
 // later as one more report.
 class report_callback final : public kafka::delivery_callback {
 public:
-    report_callback(std::shared_ptr<drainer::shared> s, std::int64_t seq, std::uint64_t bytes)
-        : shared_(std::move(s)), seq_(seq), bytes_(bytes) {}
+    report_callback(std::shared_ptr<drainer::shared> s, std::int64_t seq, std::uint64_t bytes,
+                    std::string id)
+        : shared_(std::move(s)), seq_(seq), bytes_(bytes), id_(std::move(id)) {}
 
     void on_delivery(const kafka::delivery_report& r) noexcept override {
         try {
             std::lock_guard lock(shared_->mutex);
-            shared_->reports.push_back({seq_, bytes_, r.error});
+            shared_->reports.push_back({seq_, bytes_, r.error, std::move(id_)});
             shared_->cv.notify_one();
         } catch (...) {
             // Out of memory: the record stays in the spool and is sent after a restart.
@@ -68,6 +105,7 @@ private:
     std::shared_ptr<drainer::shared> shared_;
     std::int64_t seq_;
     std::uint64_t bytes_;
+    std::string id_;
 };
 
 }  // namespace
@@ -114,14 +152,15 @@ void drainer::run() noexcept {
             std::unique_lock lock(shared_->mutex);
             auto ready = [&] {
                 return shared_->stopping || !shared_->reports.empty() ||
-                       !shared_->removed.empty() || (idle && shared_->appended);
+                       !shared_->removed.empty() || !shared_->delete_failed.empty() ||
+                       (idle && shared_->appended);
             };
             const bool full = st.in_flight >= options_.max_in_flight_records ||
                               st.in_flight_bytes >= options_.max_in_flight_bytes;
             // Waiting for a report only makes sense while something is in flight.
             const bool blocked = st.in_flight > 0 && (st.first_failure.has_value() || full);
             if (idle || blocked) {
-                shared_->cv.wait_for(lock, options_.rescan_interval, ready);
+                shared_->cv.wait_for(lock, wait_time(st), ready);
             }
             if (shared_->stopping) {
                 break;
@@ -129,6 +168,7 @@ void drainer::run() noexcept {
             shared_->appended = false;
         }
         handle_reports(st);
+        retry_deletes(st);
         if (st.first_failure && st.in_flight == 0) {
             // The round is over: everything before the failure was delivered. Back off, then
             // start again from the oldest record that was not.
@@ -150,13 +190,22 @@ void drainer::run() noexcept {
 void drainer::handle_reports(loop_state& st) {
     std::vector<report> reports;
     std::vector<std::int64_t> removed;
+    std::vector<std::int64_t> delete_failed;
     {
         std::lock_guard lock(shared_->mutex);
         reports.swap(shared_->reports);
         removed.swap(shared_->removed);
+        delete_failed.swap(shared_->delete_failed);
     }
     for (const std::int64_t seq : removed) {
         st.deleting.erase(seq);
+        st.delivered_ids.erase(seq);
+    }
+    if (!removed.empty() && st.undeleted.empty()) {
+        st.delete_backoff = options_.backoff_initial;
+    }
+    if (!delete_failed.empty()) {
+        on_delete_failed(st, std::move(delete_failed));
     }
     std::vector<std::int64_t> delivered;
     for (auto& r : reports) {
@@ -165,6 +214,7 @@ void drainer::handle_reports(loop_state& st) {
         if (!r.error) {
             delivered.push_back(r.seq);
             st.deleting.insert(r.seq);
+            st.delivered_ids.emplace(r.seq, std::move(r.id));
             st.backoff = options_.backoff_initial;
         } else if (kafka::is_permanent_error(r.error)) {
             quarantine(st, r.seq, r.error.message());
@@ -180,15 +230,59 @@ void drainer::handle_reports(loop_state& st) {
         return;
     }
     delivered_ += delivered.size();
+    queue_delete(std::move(delivered));
+}
+
+// Deletes delivered records; the spool's answer comes back through `shared` either way.
+void drainer::queue_delete(std::vector<std::int64_t> seqs) {
     std::weak_ptr<shared> weak = shared_;
-    auto seqs = delivered;
-    spool_.remove(std::move(delivered), [weak, seqs = std::move(seqs)](bool) {
+    auto copy = seqs;
+    spool_.remove(std::move(seqs), [weak, seqs = std::move(copy)](bool ok) {
         if (auto s = weak.lock()) {
             std::lock_guard lock(s->mutex);
-            s->removed.insert(s->removed.end(), seqs.begin(), seqs.end());
+            auto& to = ok ? s->removed : s->delete_failed;
+            to.insert(to.end(), seqs.begin(), seqs.end());
             s->cv.notify_one();
         }
     });
+}
+
+// A delivered record the spool could not delete would be sent again after a restart (at least
+// once still holds, the id makes it harmless, but nobody would know): it is counted, logged with
+// its id, shown in /ready, never sent again by this process, and deleted again after a backoff.
+void drainer::on_delete_failed(loop_state& st, std::vector<std::int64_t> seqs) {
+    delete_failures_ += seqs.size();
+    if (st.delete_backoff.count() == 0) {
+        st.delete_backoff = options_.backoff_initial;
+    }
+    runtime::logger("spool")->error(
+        "spool: {} delivered record(s) could not be deleted (they would be sent to Kafka again "
+        "after a restart); retrying in {} ms: {}",
+        seqs.size(), st.delete_backoff.count(), some_ids(st.delivered_ids, seqs));
+    st.undeleted.insert(st.undeleted.end(), seqs.begin(), seqs.end());
+    undeleted_ = st.undeleted.size();
+    st.next_delete = std::chrono::steady_clock::now() + st.delete_backoff;
+    st.delete_backoff = std::min(st.delete_backoff * 2, options_.backoff_max);
+}
+
+// The rescan interval, or less when a failed deletion is due for its retry sooner.
+std::chrono::milliseconds drainer::wait_time(const loop_state& st) const {
+    if (st.undeleted.empty()) {
+        return options_.rescan_interval;
+    }
+    const auto due = std::chrono::duration_cast<std::chrono::milliseconds>(
+        st.next_delete - std::chrono::steady_clock::now());
+    return std::clamp(due, std::chrono::milliseconds(0), options_.rescan_interval);
+}
+
+void drainer::retry_deletes(loop_state& st) {
+    if (st.undeleted.empty() || std::chrono::steady_clock::now() < st.next_delete) {
+        return;
+    }
+    std::vector<std::int64_t> seqs;
+    seqs.swap(st.undeleted);
+    undeleted_ = 0;
+    queue_delete(std::move(seqs));
 }
 
 // Hands the next oldest records to the producer, within the in-flight bounds. Returns whether
@@ -208,7 +302,8 @@ bool drainer::send_more(loop_state& st) {
             st.cursor = rec.seq;
             continue;
         }
-        auto callback = std::make_unique<report_callback>(shared_, rec.seq, rec.bytes);
+        auto callback =
+            std::make_unique<report_callback>(shared_, rec.seq, rec.bytes, id_of(rec.record));
         const auto ec = producer_.produce(rec.record, std::move(callback));
         if (kafka::is_permanent_error(ec)) {
             // Refused for good (e.g. larger than message.max.bytes): set aside, go on.
@@ -260,15 +355,21 @@ void drainer::finish(loop_state& st) {
     for (;;) {
         handle_reports(st);
         if (st.in_flight == 0) {
-            return;
+            break;
         }
         std::unique_lock lock(shared_->mutex);
         if (!shared_->cv.wait_until(lock, shared_->stop_deadline,
                                     [&] { return !shared_->reports.empty(); })) {
             runtime::logger("spool")->warn(
                 "spool drain: stopped with {} records unreported; they stay spooled", st.in_flight);
-            return;
+            break;
         }
+    }
+    if (!st.undeleted.empty()) {
+        runtime::logger("spool")->error(
+            "spool drain: stopped with {} delivered record(s) not deleted; they will be sent to "
+            "Kafka again after the restart: {}",
+            st.undeleted.size(), some_ids(st.delivered_ids, st.undeleted));
     }
 }
 

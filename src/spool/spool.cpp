@@ -87,13 +87,14 @@ spool::spool(const config::spool_config& cfg) : max_bytes_(cfg.max_bytes) {
     path_ = (std::filesystem::path(cfg.dir) / "spool.db").string();
     state_ = std::make_unique<state>(path_);
     const spool_totals found = state_->db.totals();
+    disk_bytes_ = state_->db.disk_bytes();
     records_ = found.records;
     bytes_ = found.bytes;
     quarantined_records_ = found.quarantined_records;
     quarantined_bytes_ = found.quarantined_bytes;
     const auto log = runtime::logger("spool");
-    log->info("spool {}: {} records, {} bytes (max {})", path_, found.records, found.bytes,
-              max_bytes_);
+    log->info("spool {}: {} records, {} bytes, {} bytes on disk (max {})", path_, found.records,
+              found.bytes, disk_bytes_.load(), max_bytes_);
     if (found.quarantined_records > 0) {
         log->error(
             "spool {}: {} records ({} bytes) in quarantine: Kafka refused them; see the "
@@ -114,10 +115,9 @@ void spool::append(kafka::record&& r, std::unique_ptr<append_callback> callback)
     {
         std::lock_guard lock(s.mutex);
         if (!s.closing) {
-            // Committed bytes (quarantined ones are on disk too) plus what is already queued: a
-            // burst cannot overshoot the bound.
-            if (bytes_.load() + quarantined_bytes_.load() + s.pending_bytes + op.bytes >
-                max_bytes_) {
+            // What is on disk (quarantined records too) plus what is already queued: a burst
+            // cannot overshoot the bound.
+            if (used_bytes() + s.pending_bytes + op.bytes > max_bytes_) {
                 op.rejected = errc::full;
                 ++rejected_full_;
             } else {
@@ -204,7 +204,10 @@ bool spool::write(const batch& b, spool_totals& freed) noexcept {
     ok = ok && db.commit();
     last_commit_ok_.store(ok, std::memory_order_relaxed);
     if (!ok) {
-        runtime::logger("spool")->error("spool commit failed: {}", db.last_error());
+        ++commit_failures_;
+        runtime::logger("spool")->error(
+            "spool commit failed ({} appends and {} deletions not done): {}", b.appends.size(),
+            b.removes.size(), db.last_error());
         db.rollback();
     }
     return ok;
@@ -239,6 +242,11 @@ void spool::commit(batch& b) noexcept {
         }
         listener = s.on_appended;
     }
+    if (ok && removed.records > 0) {
+        // Outside the lock and the transaction: appends queue meanwhile and go in the next one.
+        state_->db.reclaim(records_.load() == 0);
+    }
+    disk_bytes_ = state_->db.disk_bytes();
     for (auto& op : b.appends) {
         if (op.callback) {
             op.callback->on_appended(op.rejected ? op.rejected

@@ -4,6 +4,7 @@
 #include "spillway/runtime/logging.hpp"
 
 #include <chrono>
+#include <filesystem>
 
 namespace spillway::spool {
 
@@ -89,15 +90,25 @@ std::uint64_t count(sqlite3* db, const char* sql) {
 
 }  // namespace
 
-spool_db::spool_db(const std::string& path) {
+spool_db::spool_db(const std::string& path) : path_(path) {
     writer_db_ = sqlite::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     sqlite3* db = writer_db_.get();
     sqlite3_busy_timeout(db, 5000);
+    // INCREMENTAL: pages freed by the drain can be given back to the file system (reclaim()).
+    // It only takes effect on a file without tables; an older spool is rebuilt once (VACUUM).
+    sqlite::exec_or_throw(db, "PRAGMA auto_vacuum=INCREMENTAL");
     // WAL: a commit appends to the log and fsyncs it once; FULL: that fsync happens on every
     // commit, so a completed append survives power loss, not only a process crash.
     sqlite::exec_or_throw(db, "PRAGMA journal_mode=WAL");
     sqlite::exec_or_throw(db, "PRAGMA synchronous=FULL");
+    // SQLite checkpoints the log every 1000 pages (its automatic checkpoint); this cuts the file
+    // back to 4 MiB after each one, so it does not keep the size of its largest burst.
+    sqlite::exec_or_throw(db, "PRAGMA journal_size_limit=4194304");
     sqlite::exec_or_throw(db, schema_sql);
+    if (sqlite::query_int(db, "PRAGMA auto_vacuum") != 2) {
+        runtime::logger("spool")->info("spool {}: rebuilding once for incremental vacuum", path);
+        sqlite::exec_or_throw(db, "VACUUM");
+    }
     insert_ = sqlite::prepare(
         db, "INSERT INTO records (topic, key, value, headers, bytes) VALUES (?, ?, ?, ?, ?)");
     remove_ = sqlite::prepare(db, "DELETE FROM records WHERE seq = ? RETURNING bytes");
@@ -186,6 +197,41 @@ bool spool_db::remove(std::int64_t seq, std::string_view quarantine_reason,
         step = sqlite3_step(s);
     }
     return step == SQLITE_DONE;
+}
+
+std::uint64_t spool_db::disk_bytes() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto* suffix : {"", "-wal"}) {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(path_ + suffix, ec);
+        total += ec ? 0 : size;
+    }
+    return total;
+}
+
+bool spool_db::reclaim(bool empty) noexcept {
+    sqlite3* db = writer_db_.get();
+    std::int64_t free_pages = 0;
+    {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db, "PRAGMA freelist_count", -1, &raw, nullptr) != SQLITE_OK) {
+            return false;
+        }
+        sqlite::stmt_ptr s(raw);
+        if (sqlite3_step(s.get()) == SQLITE_ROW) {
+            free_pages = sqlite3_column_int64(s.get(), 0);
+        }
+    }
+    if (!empty && free_pages < reclaim_free_pages) {
+        return true;
+    }
+    bool ok = free_pages == 0 || sqlite::exec(db, "PRAGMA incremental_vacuum") == SQLITE_OK;
+    if (empty) {
+        // Nothing left to drain: the log goes back to zero bytes. A reader in the middle of a
+        // read makes it fail (busy), and the next empty spool tries again.
+        ok = sqlite::exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") == SQLITE_OK && ok;
+    }
+    return ok;
 }
 
 std::vector<stored_record> spool_db::read_after(std::int64_t after_seq, std::size_t max_records,

@@ -130,12 +130,16 @@ process process::start(process_options options) {
 
     std::vector<std::string> argv_strings{options.path};
     argv_strings.insert(argv_strings.end(), options.args.begin(), options.args.end());
+    std::string limits;
     if (options.max_open_files) {
-        // The shell sets the limit and replaces itself with the program: the pid stays the same.
-        argv_strings.insert(
-            argv_strings.begin(),
-            {"/bin/sh", "-c",
-             "ulimit -n " + std::to_string(*options.max_open_files) + " && exec \"$0\" \"$@\""});
+        limits += "ulimit -n " + std::to_string(*options.max_open_files) + " && ";
+    }
+    if (options.max_file_size) {
+        limits += "ulimit -f " + std::to_string(*options.max_file_size / 512) + " && ";
+    }
+    if (!limits.empty()) {
+        // The shell sets the limits and replaces itself with the program: the pid stays the same.
+        argv_strings.insert(argv_strings.begin(), {"/bin/sh", "-c", limits + "exec \"$0\" \"$@\""});
         options.path = "/bin/sh";
     }
     auto env_strings = child_environment(options.env);

@@ -48,6 +48,9 @@ struct process_options {
     // Set: the child's descriptor limit (RLIMIT_NOFILE, soft and hard), set by /bin/sh's
     // `ulimit -n` just before it execs the program (same pid).
     std::optional<unsigned> max_open_files;
+    // Set: the child's file-size limit in bytes (RLIMIT_FSIZE, rounded down to 512-byte blocks),
+    // set the same way (`ulimit -f`): writes past it fail (EFBIG), as on a full disk.
+    std::optional<std::uint64_t> max_file_size;
 };
 
 class process {

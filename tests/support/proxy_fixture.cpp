@@ -52,7 +52,8 @@ spillway_proxy::spillway_proxy(const proxy_options& options)
                                  options.env,
                                  "spillway",
                                  options.stdout_fd,
-                                 options.max_open_files});
+                                 options.max_open_files,
+                                 options.max_file_size});
       }()) {
     admin_port_ = admin_port_of(config_).value_or(0);
     if (!process_.wait_for_port(port_, 10s)) {

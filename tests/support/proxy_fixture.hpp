@@ -31,6 +31,7 @@ struct proxy_options {
     nlohmann::json settings;  // merged (RFC 7386) over the defaults
     int stdout_fd = -1;  // process_options::stdout_fd
     std::optional<unsigned> max_open_files;  // process_options::max_open_files
+    std::optional<std::uint64_t> max_file_size;  // process_options::max_file_size
     std::vector<std::pair<std::string, std::string>> env;  // process_options::env
 };
 

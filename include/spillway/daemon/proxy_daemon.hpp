@@ -7,7 +7,10 @@
 
 #include "spillway/config/config.hpp"
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace spillway::daemon {
 
@@ -29,6 +32,17 @@ public:
     // flight finish (each capture completes to Kafka or the spool), then the drainer, the
     // producer (flushed) and the spool. Idempotent.
     void stop();
+
+    // A fatal error of the idempotent producer (librdkafka's ERR__FATAL) leaves it unusable for
+    // good. The daemon does not build a second producer inside the same process: it reports it
+    // (/ready, spillway_kafka_producer_fatal, an error log) and calls `listener` once, from a
+    // Kafka thread, so main stops it the graceful way (every capture in flight ends in the spool)
+    // and exits 1 for the supervisor to restart it with the spool intact (README, "Exit
+    // statuses"). Set before start().
+    void on_kafka_fatal(std::function<void(const std::string& reason)> listener);
+    std::optional<std::string> kafka_fatal() const;
+    // Tests only (SPILLWAY_TEST_HOOKS=1 and SIGUSR2): raises such an error in the producer.
+    void raise_kafka_fatal_for_test();
 
     struct parts;
 

@@ -12,9 +12,16 @@ namespace spillway::daemon {
 struct storage_state {
     bool kafka_connected = false;  // a broker answered recently (producer::connected)
     bool spool_commit_ok = true;  // the spool's last transaction committed
-    std::uint64_t spool_bytes = 0;
+    std::uint64_t spool_bytes = 0;  // live records
     std::uint64_t spool_max_bytes = 0;
+    std::uint64_t spool_quarantined_bytes = 0;  // on disk, counted against spool.max_bytes
+    std::uint64_t spool_disk_bytes = 0;  // spool.db and its log
+    std::uint64_t spool_undeleted = 0;  // delivered records whose deletion failed (drainer)
+    std::optional<std::string> kafka_fatal;  // the producer's fatal error, once it had one
 };
+
+// A spool this full (of spool.max_bytes) is not ready: the next burst would be refused.
+inline constexpr double spool_nearly_full = 0.9;
 
 // nullopt when ready, else every reason, joined with "; ".
 std::optional<std::string> proxy_readiness(const storage_state& s);

@@ -13,7 +13,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -87,6 +89,19 @@ public:
         metrics::histogram failed;
     };
     virtual const delivery_latency* latency() const noexcept { return nullptr; }
+
+    // A fatal error (librdkafka's RD_KAFKA_RESP_ERR__FATAL): the idempotent producer can no
+    // longer keep its order and no-duplicate guarantee and fails every record from then on. Its
+    // reason once it happened, else nullopt.
+    virtual std::optional<std::string> fatal_error() const { return std::nullopt; }
+    // `listener` is called once, on whichever thread serves librdkafka's events, when a fatal
+    // error happens; it must not block. Set it before the first produce().
+    virtual void set_on_fatal(std::function<void(const std::string& reason)> listener) {
+        (void)listener;
+    }
+    // Tests only (SPILLWAY_TEST_HOOKS, README "Exit statuses"): raises a fatal error the way a
+    // broker would cause one (rd_kafka_test_fatal_error).
+    virtual void raise_fatal_error_for_test(const std::string& reason) { (void)reason; }
 };
 
 // The production implementation: enable.idempotence=true, acks=all, kafka.properties applied on

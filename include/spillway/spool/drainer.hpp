@@ -8,7 +8,9 @@
 // floods librdkafka's queue.
 //
 // Delivery is at least once: a record whose report was lost to a crash, or which timed out in
-// flight but was written all the same, is sent again. The envelope id makes that harmless.
+// flight but was written all the same, is sent again. The envelope id makes that harmless. A
+// delivered record whose deletion fails is never sent again by this process: the deletion is
+// retried with the same backoff, and counted, logged and shown in /ready until it succeeds.
 
 #include "spillway/kafka/producer.hpp"
 #include "spillway/spool/spool.hpp"
@@ -51,6 +53,10 @@ public:
     std::uint64_t produced() const noexcept { return produced_.load(); }
     std::uint64_t quarantined() const noexcept { return quarantined_.load(); }
     std::size_t max_in_flight_seen() const noexcept { return max_in_flight_seen_.load(); }
+    // Deletions of delivered records that the spool failed (each is retried), and how many
+    // delivered records wait for their deletion to be retried now (for /ready).
+    std::uint64_t delete_failures() const noexcept { return delete_failures_.load(); }
+    std::uint64_t undeleted() const noexcept { return undeleted_.load(); }
 
     struct shared;  // what the delivery callbacks and the spool's listener reach (drainer.cpp)
 
@@ -65,6 +71,8 @@ private:
     std::atomic<std::uint64_t> produced_{0};
     std::atomic<std::uint64_t> quarantined_{0};
     std::atomic<std::size_t> max_in_flight_seen_{0};
+    std::atomic<std::uint64_t> delete_failures_{0};
+    std::atomic<std::uint64_t> undeleted_{0};
 
     struct loop_state;
 
@@ -72,6 +80,10 @@ private:
     void handle_reports(loop_state& st);
     bool send_more(loop_state& st);
     void quarantine(loop_state& st, std::int64_t seq, const std::string& reason);
+    void queue_delete(std::vector<std::int64_t> seqs);
+    void on_delete_failed(loop_state& st, std::vector<std::int64_t> seqs);
+    void retry_deletes(loop_state& st);
+    std::chrono::milliseconds wait_time(const loop_state& st) const;
     void finish(loop_state& st);
 };
 

@@ -1,6 +1,8 @@
 #pragma once
 // The durable local spool: a FIFO of Kafka records in SQLite (`spool.dir`/spool.db, WAL mode,
-// synchronous=FULL), used when Kafka has not confirmed a capture in time. One writer thread
+// synchronous=FULL), used when Kafka has not confirmed a capture in time. spool.max_bytes bounds
+// what it takes on disk: records, quarantined records, and the files' own overhead (the log,
+// free pages), which the writer gives back as the drain empties it. One writer thread
 // takes every operation waiting in its queue and commits them in ONE transaction (group commit:
 // a burst of appends costs a few fsyncs, not one each), then completes each append. Nothing
 // blocks the caller. The drainer (drainer.hpp) reads the oldest records and deletes each one
@@ -13,6 +15,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -108,6 +111,16 @@ public:
     std::uint64_t quarantined_records() const noexcept { return quarantined_records_.load(); }
     std::uint64_t quarantined_bytes() const noexcept { return quarantined_bytes_.load(); }
     std::uint64_t max_bytes() const noexcept { return max_bytes_; }
+    // What spool.db and its write-ahead log take on disk, measured after every commit.
+    std::uint64_t disk_bytes() const noexcept { return disk_bytes_.load(); }
+    // What counts against spool.max_bytes: the records, quarantined ones included, or the files
+    // on disk when they are larger (page overhead, the log, pages not yet given back).
+    std::uint64_t used_bytes() const noexcept {
+        return std::max(bytes_.load() + quarantined_bytes_.load(), disk_bytes_.load());
+    }
+    // Transactions that SQLite failed (disk full, I/O error): their appends were answered
+    // errc::storage, their deletions stay to be retried.
+    std::uint64_t commit_failures() const noexcept { return commit_failures_.load(); }
     const std::string& path() const noexcept { return path_; }
     // Whether the last transaction committed (for /ready: "spool writable"); true until one fails.
     bool last_commit_ok() const noexcept { return last_commit_ok_.load(); }
@@ -124,6 +137,8 @@ private:
     std::atomic<std::uint64_t> rejected_full_{0};
     std::atomic<std::uint64_t> quarantined_records_{0};
     std::atomic<std::uint64_t> quarantined_bytes_{0};
+    std::atomic<std::uint64_t> disk_bytes_{0};
+    std::atomic<std::uint64_t> commit_failures_{0};
     std::atomic<bool> last_commit_ok_{true};
     std::unique_ptr<state> state_;
 

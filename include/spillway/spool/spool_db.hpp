@@ -44,6 +44,15 @@ public:
     void rollback() noexcept;
     const char* last_error() const noexcept;
 
+    // After a commit that deleted records: gives free pages back to the file system once there
+    // are reclaim_free_pages of them, or all of them and the whole log when the spool is `empty`,
+    // so a spool that filled and drained returns to a small size. Outside any transaction.
+    bool reclaim(bool empty) noexcept;
+    static constexpr std::int64_t reclaim_free_pages = 256;  // 1 MiB of 4 KiB pages
+
+    // What the files take on disk now: spool.db and its write-ahead log.
+    std::uint64_t disk_bytes() const noexcept;
+
     // The reader connection (any thread): spool::read_after.
     std::vector<stored_record> read_after(std::int64_t after_seq, std::size_t max_records,
                                           std::uint64_t max_bytes);
@@ -55,6 +64,7 @@ public:
 private:
     bool move_to_quarantine(std::int64_t seq, std::string_view reason, bool& moved) noexcept;
 
+    std::string path_;
     sqlite::db_ptr writer_db_;
     sqlite::stmt_ptr insert_;
     sqlite::stmt_ptr remove_;

@@ -1,5 +1,7 @@
 #include "spillway/spool/drainer.hpp"
 
+#include "spillway/spool/sqlite.hpp"
+
 #include "unit/spool/spool_fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -196,6 +198,52 @@ TEST_F(DrainerTest, StopIsBoundedAndKeepsUnreportedRecords) {
     // Late reports after stop are harmless.
     producer_.finish(2, true);
     EXPECT_EQ(spool_.records(), 2u);
+}
+
+// A trigger on the spool's own file makes SQLite itself refuse every DELETE of a record, as a
+// read-only or failing disk would: the real statement fails, no seam in the code under test.
+class refused_deletes {
+public:
+    explicit refused_deletes(const std::string& path)
+        : db_(sqlite::open(path, SQLITE_OPEN_READWRITE)) {
+        sqlite3_busy_timeout(db_.get(), 5000);
+        sqlite::exec_or_throw(db_.get(),
+                              "CREATE TRIGGER refuse_delete BEFORE DELETE ON records BEGIN "
+                              "SELECT RAISE(ABORT, 'injected: delete refused'); END");
+    }
+    void lift() { sqlite::exec_or_throw(db_.get(), "DROP TRIGGER refuse_delete"); }
+
+private:
+    sqlite::db_ptr db_;
+};
+
+TEST_F(DrainerTest, AFailedDeleteIsCountedRetriedAndNeverSentAgain) {
+    fill(5);
+    refused_deletes refusal(spool_.path());
+    drainer d(spool_, producer_, fast_options());
+    d.start();
+    ASSERT_TRUE(producer_.wait_pending(5));
+    producer_.finish(5, true);
+    ASSERT_TRUE(eventually([&] { return d.delete_failures() >= 5; }));
+    EXPECT_EQ(spool_.records(), 5u);
+    EXPECT_FALSE(spool_.last_commit_ok());
+    // Retried (with backoff), failing again, and meanwhile never handed to Kafka a second time.
+    ASSERT_TRUE(eventually([&] { return d.delete_failures() >= 15; }));
+    EXPECT_TRUE(eventually([&] { return d.undeleted() == 5; }));
+    EXPECT_EQ(producer_.produced_keys().size(), 5u) << "a delivered record was sent again";
+    EXPECT_EQ(d.delivered(), 5u);
+
+    refusal.lift();
+    ASSERT_TRUE(eventually([&] { return spool_.records() == 0; }));
+    EXPECT_TRUE(eventually([&] { return d.undeleted() == 0; }));
+    EXPECT_TRUE(spool_.last_commit_ok());
+    EXPECT_EQ(producer_.produced_keys().size(), 5u);
+
+    // The drain goes on as before.
+    fill(1);
+    ASSERT_TRUE(producer_.wait_pending(1));
+    producer_.finish(1, true);
+    EXPECT_TRUE(eventually([&] { return spool_.records() == 0; }));
 }
 
 }  // namespace
