@@ -42,7 +42,8 @@ int tail(const runtime::cli_result& cli) {
 int replay_until_signalled(const config::config& cfg) {
     runtime::signal_waiter signals;  // before librdkafka and the admin listener start threads
     net::io_context ioc(1);
-    auto engine = std::make_unique<replay::engine>(ioc, cfg, kafka::make_producer(cfg.kafka));
+    auto engine = std::make_unique<replay::engine>(
+        ioc, cfg, kafka::make_producer(replay::dead_letter_producer_config(cfg)));
 
     // The admin listener runs on its own thread and reads the engine's atomics and the lag
     // monitor's snapshots; it is stopped before the engine goes away.

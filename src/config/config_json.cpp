@@ -5,6 +5,7 @@
 
 #include "spillway/config/object_reader.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace spillway::config {
@@ -172,6 +173,7 @@ void read_replay(object_reader& r, replay_config& rp) {
     r.read("backoff_initial_ms", rp.backoff_initial);
     r.read("backoff_max_ms", rp.backoff_max);
     r.read("probe_interval_ms", rp.probe_interval);
+    r.read("probe_path", rp.probe_path);
     require(!rp.group_id.empty(), r.key("group_id"), "must not be empty");
     require(!rp.dlq_topic.empty(), r.key("dlq_topic"), "must not be empty");
     require(rp.concurrency >= 1 && rp.concurrency <= 4096, r.key("concurrency"), "must be 1..4096");
@@ -180,6 +182,12 @@ void read_replay(object_reader& r, replay_config& rp) {
     require(rp.backoff_max >= rp.backoff_initial, r.key("backoff_max_ms"),
             "must be at least backoff_initial_ms");
     require(rp.probe_interval.count() > 0, r.key("probe_interval_ms"), "must be positive");
+    // It goes on the request line as is: an origin-form target, nothing that could split it.
+    require(!rp.probe_path.empty() && rp.probe_path.front() == '/', r.key("probe_path"),
+            "must start with /");
+    require(std::none_of(rp.probe_path.begin(), rp.probe_path.end(),
+                         [](unsigned char c) { return c <= ' ' || c == 0x7f; }),
+            r.key("probe_path"), "must not contain spaces or control characters");
 }
 
 void read_admin(object_reader& r, admin_config& a) {

@@ -1,5 +1,6 @@
 #include "spillway/replay/backend_client.hpp"
 
+#include "spillway/replay/retry_after.hpp"
 #include "spillway/upstream/response_body.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,7 +11,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 
 namespace spillway::replay {
 
@@ -19,15 +19,6 @@ namespace http = beast::http;
 using error_code = boost::system::error_code;
 
 namespace {
-
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
-    unsigned seconds = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec != std::errc{} || end != value.data() + value.size()) {
-        return std::nullopt;  // an HTTP-date is not worth a clock comparison here
-    }
-    return std::chrono::seconds{seconds};
-}
 
 // Reads the rest of the response and throws it away: the replay needs only the status. The
 // exchange's deadline bounds it; the connection's buffer bounds what a hostile backend's framing
@@ -57,9 +48,19 @@ struct backend_client::exchange_result {
     std::optional<std::chrono::milliseconds> retry_after;
 };
 
+void exchange_cancel::cancel() {
+    cancelled_ = true;
+    if (connection_ != nullptr) {
+        error_code ignored;
+        connection_->stream.socket().close(ignored);  // what is pending on it ends now
+    }
+}
+
 backend_client::backend_client(netx::executor ex, const config::backend_config& cfg,
-                               std::size_t max_idle)
+                               std::size_t max_idle, std::string probe_path)
     : cfg_(cfg),
+      probe_head_("GET " + probe_path + " HTTP/1.1\r\nHost: " + cfg.address.to_string() +
+                  "\r\nUser-Agent: spillway-replay-probe\r\nConnection: close\r\n\r\n"),
       sweeper_(std::make_shared<netx::deadline_sweeper>(
           ex, netx::deadline_sweeper::resolution_for(
                   std::min(cfg_.connect_timeout, cfg_.response_timeout)))),
@@ -80,9 +81,11 @@ void backend_client::close_all() {
     pool_.close();
 }
 
-netx::task<send_result> backend_client::send(const outgoing_request& r, unsigned attempt) {
+netx::task<send_result> backend_client::send(const outgoing_request& r, unsigned attempt,
+                                             exchange_cancel* cancel) {
+    const auto cancelled = [&] { return closed_ || (cancel != nullptr && cancel->cancelled()); };
     for (bool fresh_only = false;; fresh_only = true) {
-        if (closed_) {
+        if (cancelled()) {
             co_return send_result{};
         }
         // (Two co_awaits in one conditional expression miscompile with GCC 12.)
@@ -92,15 +95,21 @@ netx::task<send_result> backend_client::send(const outgoing_request& r, unsigned
         } else {
             acquired = co_await pool_.acquire();
         }
-        if (acquired.error) {
+        if (acquired.error || cancelled()) {
             co_return send_result{
-                closed_ ? send_result::kind::aborted : send_result::kind::connect_failed, 0,
+                cancelled() ? send_result::kind::aborted : send_result::kind::connect_failed, 0,
                 std::nullopt, "connect: " + acquired.error.message()};
         }
         const bool reused = acquired.connection->requests++ > 0;
+        if (cancel != nullptr) {
+            cancel->connection_ = acquired.connection.get();
+        }
         const auto x = co_await exchange(*acquired.connection, r, attempt);
-        if (closed_) {
-            co_return send_result{};
+        if (cancel != nullptr) {
+            cancel->connection_ = nullptr;
+        }
+        if (cancelled()) {
+            co_return send_result{};  // the connection closes as it goes out of scope
         }
         if (!x.error) {
             if (x.reusable) {
@@ -118,9 +127,25 @@ netx::task<send_result> backend_client::send(const outgoing_request& r, unsigned
     }
 }
 
-netx::task<bool> backend_client::probe() {
-    const auto connected = co_await pool_.connect();
-    co_return !connected.error;  // the connection, if any, closes as it goes out of scope
+netx::task<probe_result> backend_client::probe() {
+    // A new connection each time: a pooled one would show only that an old connection still works.
+    const auto acquired = co_await pool_.connect();
+    if (acquired.error) {
+        co_return probe_result{std::nullopt, "connect: " + acquired.error.message()};
+    }
+    auto& c = *acquired.connection;  // closed as `acquired` goes out of scope
+    c.stream.expires_after(cfg_.response_timeout);
+    auto [write_error, written] =
+        co_await net::async_write(c.stream, net::buffer(probe_head_), netx::use_task);
+    if (write_error) {
+        co_return probe_result{std::nullopt, c.stream.translate(write_error).message()};
+    }
+    std::optional<upstream::response_parser> parser;
+    const auto head_read = co_await upstream::read_response_head(c.stream, c.buffer, parser);
+    if (head_read.error) {
+        co_return probe_result{std::nullopt, head_read.error.message()};
+    }
+    co_return probe_result{parser->get().result_int(), {}};
 }
 
 netx::task<backend_client::exchange_result> backend_client::exchange(upstream::connection& c,
@@ -147,7 +172,7 @@ netx::task<backend_client::exchange_result> backend_client::exchange(upstream::c
     const auto& response = parser->get();
     out.status = response.result_int();
     if (auto it = response.find(http::field::retry_after); it != response.end()) {
-        out.retry_after = parse_retry_after(it->value());
+        out.retry_after = parse_retry_after(it->value(), std::chrono::system_clock::now());
     }
     out.error = co_await discard_body(c, *parser);
     // Bytes after the response (in the buffer now, or arriving later: is_stale sees those) would

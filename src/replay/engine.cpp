@@ -9,6 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
 #include <variant>
 
 namespace spillway::replay {
@@ -20,6 +23,12 @@ namespace {
 constexpr auto lag_interval = std::chrono::seconds(2);
 constexpr auto kafka_check_timeout = std::chrono::seconds(2);
 
+unsigned env_unsigned(const char* name, unsigned otherwise) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? static_cast<unsigned>(std::strtoul(v, nullptr, 10))
+                                      : otherwise;
+}
+
 }  // namespace
 
 engine::engine(net::io_context& ioc, const config::config& cfg,
@@ -28,7 +37,10 @@ engine::engine(net::io_context& ioc, const config::config& cfg,
       log_(runtime::logger("replay")),
       cfg_(cfg),
       dlq_(std::move(dlq)),
-      client_(ioc.get_executor(), cfg.backend, std::max<std::size_t>(cfg.replay.concurrency, 1)),
+      client_(ioc.get_executor(), cfg.backend, std::max<std::size_t>(cfg.replay.concurrency, 1),
+              cfg.replay.probe_path),
+      watch_(ioc.get_executor(), client_, cfg, counters_,
+             [this](bool up) { set_pause(pause_reason::backend_down, !up); }),
       consumer_(ioc.get_executor(), cfg,
                 rebalance_handlers{[this](const auto& p) { on_assigned(p); },
                                    [this](const auto& p) { on_revoked(p); }}),
@@ -36,9 +48,15 @@ engine::engine(net::io_context& ioc, const config::config& cfg,
       backoff_(cfg.replay.backoff_initial, cfg.replay.backoff_max),
       limiter_(cfg.replay.rate_limit),
       limits_(backlog_limits::for_concurrency(cfg.replay.concurrency)),
-      backend_event_(ioc, netx::steady_timer::time_point::max()),
       idle_event_(ioc, netx::steady_timer::time_point::max()),
-      dead_letters_(*dlq_, backoff_) {}
+      dead_letters_(*dlq_, backoff_, counters_.dlq_produce_failures) {
+    if (const char* uri = std::getenv("SPILLWAY_TEST_THROW_ON_URI"); uri != nullptr && *uri) {
+        fault_uri_ = uri;
+        faults_left_ = env_unsigned("SPILLWAY_TEST_THROW_TIMES", 1);
+        log_->warn("test hook: replays of {} throw {} time(s) (SPILLWAY_TEST_THROW_ON_URI)",
+                   core::log_escaped(fault_uri_), faults_left_);
+    }
+}
 
 engine::~engine() = default;
 
@@ -96,10 +114,10 @@ void engine::stop() {
     stopping_ = true;
     stopping_flag_ = true;
     consumer_.wake();
-    backend_event_.cancel();
+    watch_.stop();
     dead_letters_.stop();
-    for (auto* t : sleepers_) {
-        t->cancel();
+    for (auto& [timer, partition] : sleepers_) {
+        timer->cancel();
     }
 }
 
@@ -124,12 +142,7 @@ void engine::launch(work&& w) {
 }
 
 netx::task<void> engine::handle(work w) {
-    result r = result::abandoned;
-    try {
-        r = co_await replay(w);
-    } catch (const std::exception& e) {
-        log_->error("message {}@{}: {}", w.ref.partition, w.ref.offset, e.what());
-    }
+    const result r = co_await replay_guarded(w);
     if (r == result::finished) {
         if (auto next = tracker_.finish(w.ref)) {
             consumer_.store(w.ref.partition, *next);
@@ -152,6 +165,64 @@ netx::task<void> engine::handle(work w) {
     }
 }
 
+// Every message is finished: an exception out of a message's replay (a bug, memory exhausted) is
+// counted, logged with the id, and the message replayed again after a backoff. One that still
+// throws after replay.max_attempts tries is dead-lettered as it was read, with the reason, so that
+// it can be redriven once the cause is fixed. (No co_await in a handler: C++ forbids it.)
+netx::task<engine::result> engine::replay_guarded(const work& w) {
+    const unsigned max_failures = std::max(cfg_.replay.max_attempts, 1u);
+    for (unsigned failures = 1;; ++failures) {
+        std::string what;
+        try {
+            const result r = co_await replay(w);
+            co_return r;
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+            what = "unknown exception";
+        }
+        counters_.internal_errors.fetch_add(1, std::memory_order_relaxed);
+        const bool give_up = failures >= max_failures;
+        log_->error("{} ({}@{}): replay failed inside the consumer ({} of {}): {}; {}",
+                    core::log_escaped(message_id(w.msg.value)), w.ref.partition, w.ref.offset,
+                    failures, max_failures, core::log_escaped(what),
+                    give_up ? "dead-lettering it" : "replaying it again");
+        if (stopping_ || !tracker_.current(w.ref)) {
+            co_return result::abandoned;
+        }
+        if (give_up) {
+            const auto dead = co_await dead_letter_internal_error(w, what);
+            if (dead) {
+                co_return *dead;
+            }
+        }
+        const bool slept = co_await sleep(backoff_.delay(failures), w.ref.partition);
+        if (!slept || !tracker_.current(w.ref)) {
+            co_return result::abandoned;
+        }
+    }
+}
+
+netx::task<std::optional<engine::result>> engine::dead_letter_internal_error(
+    const work& w, const std::string& what) {
+    bool threw = false;
+    try {
+        source_position from{consumer_.topic(), w.ref.partition, w.ref.offset, w.msg.key};
+        envelope::dlq_info info{"internal error: " + what, std::nullopt, 0, core::now_rfc3339()};
+        const auto rec = dead_letter_raw(w.msg.value, std::move(info), from, cfg_.replay.dlq_topic);
+        const result r = co_await dead_letter(rec);
+        co_return r;
+    } catch (...) {
+        threw = true;
+    }
+    if (threw) {
+        counters_.internal_errors.fetch_add(1, std::memory_order_relaxed);
+        log_->error("{}@{}: dead-lettering it failed inside the consumer too", w.ref.partition,
+                    w.ref.offset);
+    }
+    co_return std::nullopt;
+}
+
 netx::task<engine::result> engine::replay(const work& w) {
     source_position from{consumer_.topic(), w.ref.partition, w.ref.offset, w.msg.key};
     auto parsed = envelope::parse_envelope(w.msg.value);
@@ -165,6 +236,7 @@ netx::task<engine::result> engine::replay(const work& w) {
         co_return r;
     }
     auto env = std::get<envelope::envelope>(std::move(parsed));
+    throw_if_fault_injected(env);
     auto built = build_request(env, client_.default_host());
     if (auto* no = std::get_if<rejection>(&built)) {
         log_->warn("{} {}: {}: dead-lettered", env.id, core::log_escaped(env.uri),
@@ -178,11 +250,12 @@ netx::task<engine::result> engine::replay(const work& w) {
     const auto req = std::get<outgoing_request>(std::move(built));
     replay_fsm fsm(cfg_.replay.max_attempts, backoff_, env.attempts);
     action a = fsm.start();
+    auto sent_at = std::chrono::steady_clock::now();
     while (a.kind != action_kind::delivered && a.kind != action_kind::dead_letter) {
         if (stopping_ || !tracker_.current(w.ref)) {
             co_return result::abandoned;
         }
-        std::optional<action> next = co_await step(fsm, a, req);
+        std::optional<action> next = co_await step(fsm, a, req, w.ref, sent_at);
         if (!next) {
             co_return result::abandoned;
         }
@@ -191,6 +264,12 @@ netx::task<engine::result> engine::replay(const work& w) {
             log_->info("{} {}: attempt {} failed ({}), retrying in {} ms", env.id,
                        core::log_escaped(env.uri), next->attempt, core::log_escaped(next->reason),
                        next->delay.count());
+        } else if (next->kind == action_kind::wait_backend && a.kind == action_kind::probe) {
+            ++counters_.not_counted_outage;
+            log_->info(
+                "{} {}: attempt {} met an outage ({}): not counted, sent again when the "
+                "backend is up",
+                env.id, core::log_escaped(env.uri), a.attempt, core::log_escaped(next->reason));
         }
         a = std::move(*next);
     }
@@ -209,31 +288,49 @@ netx::task<engine::result> engine::replay(const work& w) {
 }
 
 netx::task<std::optional<action>> engine::step(replay_fsm& fsm, const action& a,
-                                               const outgoing_request& req) {
+                                               const outgoing_request& req, const message_ref& ref,
+                                               std::chrono::steady_clock::time_point& sent_at) {
     if (a.kind == action_kind::wait_backoff) {
-        bool slept = co_await sleep(a.delay);
+        const bool slept = co_await sleep(a.delay, ref.partition);
         co_return slept ? std::optional<action>(fsm.on_backoff_elapsed()) : std::nullopt;
     }
+    if (a.kind == action_kind::probe) {
+        const bool up = co_await watch_.confirm(sent_at);
+        co_return fsm.on_probe(up);
+    }
     if (a.kind == action_kind::wait_backend) {
-        bool up = co_await wait_backend();
+        if (a.delay.count() > 0) {  // a Retry-After that came with the outage
+            const bool slept = co_await sleep(a.delay, ref.partition);
+            if (!slept) {
+                co_return std::nullopt;
+            }
+        }
+        const bool up = co_await wait_backend(ref);
         co_return up ? std::optional<action>(fsm.on_backend_up()) : std::nullopt;
     }
     // action_kind::send
-    if (!gate_.up()) {
-        bool up = co_await wait_backend();
+    if (!watch_.up()) {
+        const bool up = co_await wait_backend(ref);
         if (!up) {
             co_return std::nullopt;
         }
     }
     auto delay = limiter_.acquire(std::chrono::steady_clock::now());
     if (delay.count() > 0) {
-        bool slept = co_await sleep(delay);
-        if (!slept) {
+        const bool slept = co_await sleep(delay, ref.partition);
+        if (!slept || !tracker_.current(ref)) {
             co_return std::nullopt;
         }
     }
-    const auto sent_at = std::chrono::steady_clock::now();
-    auto sent = co_await client_.send(req, a.attempt);
+    sent_at = std::chrono::steady_clock::now();
+    exchange_cancel cancel;
+    const auto registered = exchanges_.emplace(ref.partition, &cancel);
+    auto sent = co_await client_.send(req, a.attempt, &cancel);
+    exchanges_.erase(registered);
+    if (cancel.cancelled()) {
+        counters_.exchanges_cancelled.fetch_add(1, std::memory_order_relaxed);
+        co_return std::nullopt;  // its partition was revoked: the new owner replays it
+    }
     if (sent.outcome == send_result::kind::response ||
         sent.outcome == send_result::kind::transport_failed) {
         counters_.attempts.fetch_add(1, std::memory_order_relaxed);
@@ -241,10 +338,11 @@ netx::task<std::optional<action>> engine::step(replay_fsm& fsm, const action& a,
     }
     switch (sent.outcome) {
         case send_result::kind::response:
-            gate_.on_connect_success();
+            watch_.on_answer(sent.status);
             co_return fsm.on_response(sent.status, sent.retry_after);
         case send_result::kind::connect_failed:
-            on_connect_failure(sent.detail);
+            counters_.not_counted_connect.fetch_add(1, std::memory_order_relaxed);
+            watch_.on_connect_failure(sent.detail);
             co_return fsm.on_connect_failure();
         case send_result::kind::transport_failed:
             co_return fsm.on_transport_failure(sent.detail);
@@ -255,62 +353,52 @@ netx::task<std::optional<action>> engine::step(replay_fsm& fsm, const action& a,
 }
 
 netx::task<engine::result> engine::dead_letter(const kafka::record& rec) {
-    // The original's offset counts only once the dead-letter topic has acknowledged the copy.
+    // The original's offset counts only once the dead-letter topic has acknowledged a copy.
     // (co_await in a condition miscompiles with GCC 12: keep the result in a local.)
-    const bool acknowledged = co_await dead_letters_.send(rec);
-    if (!acknowledged) {
+    auto sent = co_await dead_letters_.send(rec);
+    if (sent.outcome == dead_letter_result::kind::refused) {
+        // Refused for good (too large for the topic, say): a copy without the body keeps the
+        // partition moving and says where the whole record is (docs/replay.md, "Dead letters").
+        const auto reduced = reduced_dead_letter(rec, sent.error.message());
+        for (unsigned round = 1; sent.outcome == dead_letter_result::kind::refused; ++round) {
+            sent = co_await dead_letters_.send(reduced);
+            if (sent.outcome == dead_letter_result::kind::refused) {
+                const bool slept = co_await sleep(backoff_.delay(round));
+                if (!slept) {
+                    co_return result::abandoned;
+                }
+            }
+        }
+        if (sent.outcome == dead_letter_result::kind::acknowledged) {
+            ++counters_.dlq_reduced;
+        }
+    }
+    if (sent.outcome != dead_letter_result::kind::acknowledged) {
         co_return result::abandoned;
     }
     ++counters_.dead_lettered;
     co_return result::finished;
 }
 
-netx::task<bool> engine::sleep(std::chrono::steady_clock::duration d) {
+netx::task<bool> engine::sleep(std::chrono::steady_clock::duration d, std::int32_t partition) {
     netx::steady_timer timer(ioc_, d);
-    sleepers_.insert(&timer);
+    sleepers_.emplace(&timer, partition);
     co_await timer.async_wait(netx::use_task);
     sleepers_.erase(&timer);
     co_return !stopping_;
 }
 
-netx::task<bool> engine::wait_backend() {
-    while (!gate_.up() && !stopping_) {
-        co_await backend_event_.async_wait(netx::use_task);
-    }
-    co_return !stopping_;
+netx::task<bool> engine::wait_backend(const message_ref& ref) {
+    const bool up =
+        co_await watch_.wait_up([this, ref] { return !stopping_ && tracker_.current(ref); });
+    co_return up;
 }
 
-void engine::on_connect_failure(const std::string& detail) {
-    if (gate_.on_connect_failure() != backend_gate::change::went_down) {
-        return;
+void engine::throw_if_fault_injected(const envelope::envelope& env) {
+    if (faults_left_ > 0 && env.uri == fault_uri_) {
+        --faults_left_;
+        throw std::runtime_error("injected fault (SPILLWAY_TEST_THROW_ON_URI)");
     }
-    ++counters_.backend_outages;
-    log_->warn("backend {} is down ({}): fetching paused, probing every {} ms", cfg_.backend.url,
-               detail, cfg_.replay.probe_interval.count());
-    set_pause(pause_reason::backend_down, true);
-    if (!probing_) {
-        probing_ = true;
-        net::co_spawn(ioc_, probe_loop(), net::detached);
-    }
-}
-
-netx::task<void> engine::probe_loop() {
-    while (!gate_.up() && !stopping_) {
-        bool slept = co_await sleep(cfg_.replay.probe_interval);
-        if (!slept) {
-            break;
-        }
-        bool answered = co_await client_.probe();
-        if (!answered) {
-            log_->debug("probe: backend still down");
-        }
-        if (gate_.on_probe(answered) == backend_gate::change::came_up) {
-            log_->info("backend {} answers again: resuming", cfg_.backend.url);
-            set_pause(pause_reason::backend_down, false);
-            backend_event_.cancel();
-        }
-    }
-    probing_ = false;
 }
 
 netx::task<void> engine::wait_idle(std::chrono::steady_clock::time_point deadline) {
@@ -379,6 +467,20 @@ void engine::on_revoked(const std::vector<std::int32_t>& parts) {
     // Waiting messages of those partitions belong to their new owner now.
     std::erase_if(backlog_, [this](const work& w) { return !tracker_.current(w.ref); });
     update_backlog();
+    // So do their messages in flight: requests on the wire are cancelled (the new owner must not
+    // find the same key on the wire), backoffs end, waits for the backend look again.
+    for (auto p : parts) {
+        const auto [first, last] = exchanges_.equal_range(p);
+        for (auto it = first; it != last; ++it) {
+            it->second->cancel();
+        }
+    }
+    for (auto& [timer, partition] : sleepers_) {
+        if (std::find(parts.begin(), parts.end(), partition) != parts.end()) {
+            timer->cancel();
+        }
+    }
+    watch_.wake();
 }
 
 }  // namespace spillway::replay

@@ -18,24 +18,28 @@ bool pause_control::has(pause_reason reason) const {
     return (reasons_ & static_cast<std::uint8_t>(reason)) != 0;
 }
 
+backend_gate::change backend_gate::set(bool up) {
+    if (up == up_) {
+        return change::none;
+    }
+    up_ = up;
+    return up ? change::came_up : change::went_down;
+}
+
 backend_gate::change backend_gate::on_connect_failure() {
-    if (!up_) {
-        return change::none;
-    }
-    up_ = false;
-    return change::went_down;
+    return set(false);
 }
 
-backend_gate::change backend_gate::on_connect_success() {
-    if (up_) {
-        return change::none;
-    }
-    up_ = true;
-    return change::came_up;
+backend_gate::change backend_gate::on_answer(unsigned status) {
+    return outage_status(status) ? change::none : set(true);
 }
 
-backend_gate::change backend_gate::on_probe(bool answered) {
-    return answered ? on_connect_success() : change::none;
+backend_gate::change backend_gate::on_probe(bool up) {
+    return set(up);
+}
+
+bool probe_says_up(std::optional<unsigned> status) {
+    return status && !outage_status(*status);
 }
 
 backlog_limits backlog_limits::for_concurrency(unsigned concurrency) {

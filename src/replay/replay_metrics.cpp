@@ -31,9 +31,46 @@ void write_outcomes(exposition& out, const replay_counters& c) {
     out.family("spillway_replay_attempt_duration_seconds", "histogram",
                "One attempt: from sending the request to its status (or its failure).");
     c.attempt_duration.write(out, "spillway_replay_attempt_duration_seconds");
+}
+
+// The outage rule (docs/replay.md, "Backend down").
+void write_outage(exposition& out, const replay_counters& c) {
     out.family("spillway_replay_backend_outages_total", "counter",
-               "Times the backend was found down (a connect failed) and fetching paused.");
+               "Times the backend was found down (a connect failed, or a probe confirmed a 502, "
+               "503, 504, reset or timeout) and fetching paused.");
     out.sample("spillway_replay_backend_outages_total", value(c.backend_outages));
+    out.family("spillway_replay_backend_up", "gauge",
+               "0 while the replay holds the backend for down (probing), else 1.");
+    out.sample("spillway_replay_backend_up", c.backend_down.load() ? 0 : 1);
+    constexpr std::string_view not_counted = "spillway_replay_attempts_not_counted_total";
+    out.family(not_counted, "counter",
+               "Sends that did not count against their message's replay.max_attempts: "
+               "connect_failed (nothing reached the backend), outage (a 502/503/504, reset or "
+               "timeout that a probe showed was the backend's outage).");
+    out.sample(not_counted, {{"reason", "connect_failed"}}, value(c.not_counted_connect));
+    out.sample(not_counted, {{"reason", "outage"}}, value(c.not_counted_outage));
+    constexpr std::string_view probes = "spillway_replay_probes_total";
+    out.family(probes, "counter",
+               "HTTP probes of replay.probe_path by result: up (any status but 502/503/504), "
+               "down (502/503/504 or no answer).");
+    out.sample(probes, {{"result", "up"}}, value(c.probes_up));
+    out.sample(probes, {{"result", "down"}}, value(c.probes_down));
+}
+
+// What keeps every message finished.
+void write_finishing(exposition& out, const replay_counters& c) {
+    out.family("spillway_internal_errors_total", "counter",
+               "Exceptions out of a message's replay (caught; the message is replayed again).");
+    out.sample("spillway_internal_errors_total", value(c.internal_errors));
+    out.family("spillway_replay_exchanges_cancelled_total", "counter",
+               "Requests on the wire cancelled because their partition was revoked.");
+    out.sample("spillway_replay_exchanges_cancelled_total", value(c.exchanges_cancelled));
+    out.family("spillway_replay_dlq_produce_failures_total", "counter",
+               "Failed produces to the dead-letter topic (each is tried again).");
+    out.sample("spillway_replay_dlq_produce_failures_total", value(c.dlq_produce_failures));
+    out.family("spillway_replay_dlq_body_omitted_total", "counter",
+               "Dead letters the topic refused whole, sent without their body instead.");
+    out.sample("spillway_replay_dlq_body_omitted_total", value(c.dlq_reduced));
 }
 
 void write_flow(exposition& out, const replay_counters& c) {
@@ -66,6 +103,8 @@ void write_lag(exposition& out, const std::string& topic, const std::vector<part
 void register_replay_metrics(metrics::registry& registry, const engine& e) {
     registry.add([&e](exposition& out) {
         write_outcomes(out, e.counters());
+        write_outage(out, e.counters());
+        write_finishing(out, e.counters());
         write_flow(out, e.counters());
         write_lag(out, e.topic(), e.lags());
         if (const auto* latency = e.dlq_producer().latency()) {

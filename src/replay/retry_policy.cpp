@@ -16,7 +16,17 @@ status_class classify_status(unsigned status) {
     return status_class::retry;
 }
 
+bool outage_status(unsigned status) {
+    return status == 502 || status == 503 || status == 504;
+}
+
 namespace {
+
+// Only these two statuses carry a Retry-After that means "come back then" (RFC 9110, 10.2.3);
+// elsewhere it is ignored.
+std::optional<milliseconds> honoured(unsigned status, std::optional<milliseconds> retry_after) {
+    return status == 429 || status == 503 ? retry_after : std::nullopt;
+}
 
 // Jitter only spreads retries in time so replays of one outage do not arrive in step; a client
 // that predicted it would learn when its own request is retried, nothing more. So a per-thread
@@ -59,6 +69,11 @@ action replay_fsm::start() {
 }
 
 action replay_fsm::on_response(unsigned status, std::optional<milliseconds> retry_after) {
+    retry_after = honoured(status, retry_after);
+    if (outage_status(status)) {
+        unconfirmed_ = unconfirmed{"status " + std::to_string(status), status, retry_after};
+        return {action_kind::probe, attempts_ + 1, {}, unconfirmed_->why, status};
+    }
     ++attempts_;
     last_status_ = status;
     switch (classify_status(status)) {
@@ -77,8 +92,26 @@ action replay_fsm::on_response(unsigned status, std::optional<milliseconds> retr
 }
 
 action replay_fsm::on_transport_failure(const std::string& detail) {
+    unconfirmed_ = unconfirmed{detail, std::nullopt, std::nullopt};
+    return {action_kind::probe, attempts_ + 1, {}, detail, last_status_};
+}
+
+action replay_fsm::on_probe(bool backend_up) {
+    if (!unconfirmed_) {
+        return send();  // nothing was waiting for a verdict
+    }
+    auto failure = std::move(*unconfirmed_);
+    unconfirmed_.reset();
+    if (!backend_up) {
+        // The attempt met an outage: it does not count. A Retry-After still holds the next one.
+        const auto delay = std::min(failure.retry_after.value_or(milliseconds{0}), policy_.max());
+        return {action_kind::wait_backend, attempts_, delay, std::move(failure.why), last_status_};
+    }
     ++attempts_;
-    return retry_or_give_up(detail, std::nullopt);
+    if (failure.status) {
+        last_status_ = failure.status;
+    }
+    return retry_or_give_up(std::move(failure.why), failure.retry_after);
 }
 
 action replay_fsm::on_connect_failure() {
@@ -104,7 +137,7 @@ action replay_fsm::retry_or_give_up(std::string why, std::optional<milliseconds>
     auto delay = policy_.delay(attempts_);
     if (retry_after) {
         // The backend's Retry-After is honoured, within the configured ceiling.
-        delay = std::clamp(*retry_after, delay, std::max(delay, policy_.ceiling(64)));
+        delay = std::clamp(*retry_after, delay, std::max(delay, policy_.max()));
     }
     return {action_kind::wait_backoff, attempts_, delay, std::move(why), last_status_};
 }

@@ -359,6 +359,14 @@ void fake_backend::dedupe_idempotency_keys(bool on) {
     impl_->ledger.dedupe_idempotency_keys(on);
 }
 
+void fake_backend::set_probe_path(std::string path) {
+    impl_->ledger.set_probe_path(std::move(path));
+}
+
+std::size_t fake_backend::probe_count() const {
+    return impl_->ledger.probe_count();
+}
+
 std::vector<recorded_request> fake_backend::requests() const {
     return impl_->ledger.requests();
 }

@@ -40,6 +40,7 @@ struct recorded_request {
     std::string raw;  // head and body exactly as received (chunked framing included)
     unsigned status = 0;  // the status it was (or, when held, will be) answered with;
                           // 0 when the backend closed without answering
+    std::chrono::steady_clock::time_point received_at;  // when its head and body were read
 
     std::optional<std::string> header(std::string_view name) const {
         return find_header(headers, name);
@@ -86,6 +87,10 @@ public:
     // Acts as an idempotent API: a request whose Idempotency-Key already took effect is answered
     // 200 and takes no effect again (counted in duplicates()).
     void dedupe_idempotency_keys(bool on = true);
+    // Requests to `path` (the replay's probe) are answered by the path's route only: not
+    // scripted, held, deduped or recorded in requests(); they are counted in probe_count().
+    void set_probe_path(std::string path);
+    std::size_t probe_count() const;
 
     std::vector<recorded_request> requests() const;
     std::size_t request_count() const;

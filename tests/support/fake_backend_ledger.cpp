@@ -22,6 +22,16 @@ void fake_backend_ledger::dedupe_idempotency_keys(bool on) {
     dedupe_ = on;
 }
 
+void fake_backend_ledger::set_probe_path(std::string path) {
+    std::lock_guard lock(mutex_);
+    probe_path_ = std::move(path);
+}
+
+std::size_t fake_backend_ledger::probe_count() const {
+    std::lock_guard lock(mutex_);
+    return probes_;
+}
+
 void fake_backend_ledger::hold_after(std::size_t n) {
     std::lock_guard lock(mutex_);
     hold_at_ = answered_ + n;
@@ -41,6 +51,12 @@ route fake_backend_ledger::route_for(std::string_view target) const {
 fake_backend_ledger::answer fake_backend_ledger::take(recorded_request request) {
     std::lock_guard lock(mutex_);
     answer out{route_for(request.target)};
+    request.received_at = std::chrono::steady_clock::now();
+    if (!probe_path_.empty() && request.target.substr(0, request.target.find('?')) == probe_path_) {
+        ++probes_;
+        changed_.notify_all();
+        return out;
+    }
     const auto key = request.header("Idempotency-Key");
     if (!out.how.close_without_answer) {
         // A key that already took effect is answered as done, and takes no effect again.

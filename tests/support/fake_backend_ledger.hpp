@@ -26,6 +26,8 @@ public:
     void set_default(route r);
     void script(std::vector<unsigned> statuses);
     void dedupe_idempotency_keys(bool on);
+    void set_probe_path(std::string path);
+    std::size_t probe_count() const;
     void hold_after(std::size_t n);
     void release();
 
@@ -54,6 +56,8 @@ private:
     std::vector<recorded_request> received_;
     std::map<std::string, unsigned> effects_;  // Idempotency-Key -> 2xx answers
     std::size_t duplicates_ = 0;
+    std::string probe_path_;  // empty: none
+    std::size_t probes_ = 0;
 };
 
 }  // namespace spillway::test

@@ -104,6 +104,8 @@ struct replay_config {
     milliseconds backoff_initial{500};
     milliseconds backoff_max{60000};
     milliseconds probe_interval{1000};
+    // What the outage probe asks for (GET, on backend.url): any status but 502/503/504 is "up".
+    std::string probe_path = "/";
 };
 
 struct admin_config {

@@ -30,4 +30,13 @@ kafka::record dead_letter_envelope(envelope::envelope e, envelope::dlq_info info
 kafka::record dead_letter_raw(std::string_view raw, envelope::dlq_info info,
                               const source_position& from, const std::string& dlq_topic);
 
+// The copy to send when the dead-letter topic refused `refused` for good (larger than the topic
+// takes, say): the same record with its `body` (or `raw`) emptied, `dlq.reason` saying so and
+// where the whole record is (the spillway-source header), and the header
+// spillway-dlq-body-omitted with the size left out. `why` is the refusal.
+kafka::record reduced_dead_letter(const kafka::record& refused, const std::string& why);
+
+// The `id` of a message value that is a JSON object with a string id, else "" (for logs).
+std::string message_id(std::string_view value);
+
 }  // namespace spillway::replay

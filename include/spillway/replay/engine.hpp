@@ -1,23 +1,29 @@
 #pragma once
 // The replay consumer's I/O layer: fetches envelopes (group_consumer), replays each to the backend
-// (backend_client) as the sans-I/O decisions say (replay_fsm, backend_gate, pause_control,
-// offset_tracker, rate_limiter), dead-letters through the producer, and stores offsets of
-// finished messages. Everything runs on one Asio thread; librdkafka has its own threads.
+// (backend_client) as the sans-I/O decisions say (replay_fsm, pause_control, offset_tracker,
+// rate_limiter; backend_watch for the outage rule), dead-letters through the producer, and stores
+// offsets of finished messages. Everything runs on one Asio thread; librdkafka has its own threads.
 //
 // A message is "finished" when the backend took it or when the dead-letter topic acknowledged
 // it; only then can its offset count. Everything else (a shutdown in the middle, a revoked
-// partition) is abandoned: not committed, so it is replayed again later.
+// partition) is abandoned: not committed, so it is replayed again later. A revoked partition's
+// exchanges on the wire are cancelled (their connections closed) so that its new owner is not
+// sending the same request at the same moment. An exception out of a message's replay is caught,
+// counted and the message replayed again: nothing is left unfinished until a restart.
 
 #include "spillway/config/config.hpp"
+#include "spillway/envelope/envelope.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/metrics/metrics.hpp"
 #include "spillway/replay/backend_client.hpp"
+#include "spillway/replay/backend_watch.hpp"
 #include "spillway/replay/dead_letter_sender.hpp"
 #include "spillway/replay/flow_control.hpp"
 #include "spillway/replay/group_consumer.hpp"
 #include "spillway/replay/lag_monitor.hpp"
 #include "spillway/replay/offset_tracker.hpp"
 #include "spillway/replay/rate_limiter.hpp"
+#include "spillway/replay/replay_counters.hpp"
 #include "spillway/replay/retry_policy.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -26,27 +32,10 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
-#include <set>
 
 namespace spillway::replay {
-
-// Counters for logs, tests and the admin endpoint (replay_metrics.cpp). Written on the engine's
-// thread, read by the admin thread: relaxed atomics.
-struct replay_counters {
-    std::atomic<std::uint64_t> delivered{0};
-    std::atomic<std::uint64_t> retried{0};  // attempts that will be tried again
-    std::atomic<std::uint64_t> dead_lettered{0};
-    std::atomic<std::uint64_t> abandoned{0};  // left unfinished at shutdown or on a revoke
-    std::atomic<std::uint64_t> backend_outages{0};
-    std::atomic<std::uint64_t> in_flight{0};
-    std::atomic<std::uint64_t> attempts{0};  // requests the backend received (a status or
-                                             // a failure after connecting)
-    std::atomic<std::uint64_t> backlog{0};  // fetched, waiting for a slot
-    std::atomic<bool> paused_backend_down{false};
-    std::atomic<bool> paused_backlog_full{false};
-    metrics::histogram attempt_duration;  // one attempt: send -> status or failure
-};
 
 class engine {
 public:
@@ -64,7 +53,7 @@ public:
     void stop();
 
     const replay_counters& counters() const { return counters_; }
-    bool backend_up() const { return gate_.up(); }
+    bool backend_up() const { return watch_.up(); }
 
     // For the admin thread: lag per partition, readiness (Kafka reachable and in the group),
     // the dead-letter producer's delivery latency. Thread-safe.
@@ -83,17 +72,22 @@ private:
     void on_message(fetched_message&& m);
     void launch(work&& w);
     netx::task<void> handle(work w);
+    netx::task<result> replay_guarded(const work& w);
     netx::task<result> replay(const work& w);
     // One step of the state machine: carries out `a` and returns the next action, or nothing
-    // when the message is abandoned (stopping).
+    // when the message is abandoned (stopping, or its partition revoked). `sent_at`: when the
+    // last attempt went out (set by a send, read by a probe).
     netx::task<std::optional<action>> step(replay_fsm& fsm, const action& a,
-                                           const outgoing_request& req);
+                                           const outgoing_request& req, const message_ref& ref,
+                                           std::chrono::steady_clock::time_point& sent_at);
     netx::task<result> dead_letter(const kafka::record& rec);
-    netx::task<bool> sleep(std::chrono::steady_clock::duration d);
-    netx::task<bool> wait_backend();
-    netx::task<void> probe_loop();
+    netx::task<std::optional<result>> dead_letter_internal_error(const work& w,
+                                                                 const std::string& what);
+    // False when stopping; `partition`'s revoke ends it early too (-1: none).
+    netx::task<bool> sleep(std::chrono::steady_clock::duration d, std::int32_t partition = -1);
+    netx::task<bool> wait_backend(const message_ref& ref);
     netx::task<void> wait_idle(std::chrono::steady_clock::time_point deadline);
-    void on_connect_failure(const std::string& detail);
+    void throw_if_fault_injected(const envelope::envelope& env);
     void set_pause(pause_reason reason, bool active);
     void update_backlog();
     void on_assigned(const std::vector<std::int32_t>& parts);
@@ -104,6 +98,8 @@ private:
     config::config cfg_;
     std::unique_ptr<kafka::producer> dlq_;
     backend_client client_;
+    replay_counters counters_;  // before everything that counts in it
+    backend_watch watch_;
     group_consumer consumer_;
     lag_monitor lag_;  // after consumer_: stopped and destroyed before it
     std::atomic<bool> stopping_flag_{false};  // stopping_ for the admin thread
@@ -111,7 +107,6 @@ private:
     backoff backoff_;
     rate_limiter limiter_;
     pause_control pause_;
-    backend_gate gate_;
     backlog_limits limits_;
     std::deque<work> backlog_;
     // Set while the backlog is full (from high until back at low), with when it filled.
@@ -119,12 +114,16 @@ private:
     bool poll_held_ = false;  // the poll loop stopped taking messages: wake it when there is room
     std::size_t in_flight_ = 0;
     bool stopping_ = false;
-    bool probing_ = false;
-    std::set<netx::steady_timer*> sleepers_;  // cancelled by stop()
-    netx::steady_timer backend_event_;  // cancelled when the backend comes back or on stop
+    // Timers of sleeping coroutines, with the partition each belongs to (-1: none): cancelled by
+    // stop(), or by a revoke of that partition.
+    std::map<netx::steady_timer*, std::int32_t> sleepers_;
+    std::multimap<std::int32_t, exchange_cancel*> exchanges_;  // sends on the wire, by partition
     netx::steady_timer idle_event_;  // cancelled when in_flight_ drops to zero
     dead_letter_sender dead_letters_;  // through dlq_
-    replay_counters counters_;
+    // Test hook (docs/replay.md, "Testing"): SPILLWAY_TEST_THROW_ON_URI makes the replay of
+    // messages with that uri throw, SPILLWAY_TEST_THROW_TIMES times (default 1).
+    std::string fault_uri_;
+    unsigned faults_left_ = 0;
 };
 
 }  // namespace spillway::replay

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 namespace spillway::replay {
 
@@ -30,20 +31,29 @@ private:
     std::uint8_t reasons_ = 0;
 };
 
-// The backend's health as the replay sees it: up until a connect fails, then down until a probe
-// (a TCP connect every replay.probe_interval_ms) succeeds.
+// The backend's health as the replay sees it: up until a connect fails, or a probe confirms
+// what an attempt met (502, 503, 504, a reset, a timeout); then down until a probe finds it up.
+// A probe is an HTTP request to replay.probe_path: any status but 502, 503 or 504 means up, so a
+// load balancer answering 503 for a dead backend keeps it down.
 class backend_gate {
 public:
     enum class change { none, went_down, came_up };
 
     change on_connect_failure();
-    change on_connect_success();
-    change on_probe(bool answered);
+    // A status answered to an attempt: anything but 502/503/504 shows the backend is up.
+    change on_answer(unsigned status);
+    change on_probe(bool up);
     bool up() const { return up_; }
 
 private:
+    change set(bool up);
+
     bool up_ = true;
 };
+
+// What a probe's result says: `status` is its answer, nothing when it got none (no connection,
+// a timeout, a reset, a response that could not be read).
+bool probe_says_up(std::optional<unsigned> status);
 
 // Backlog watermarks: the backlog is full from `high` waiting messages until it is back at
 // `low`. A full backlog takes no more messages from librdkafka, whose own bounded queue

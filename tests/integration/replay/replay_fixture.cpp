@@ -57,6 +57,7 @@ void produce(const std::string& bootstrap, const std::string& topic,
     cfg.brokers = bootstrap;
     cfg.topic = topic;
     cfg.delivery_timeout = 30s;
+    cfg.properties["message.max.bytes"] = "20000000";  // envelopes of a few MiB, as the proxy's
     auto producer = kafka::make_producer(cfg);
     auto s = std::make_shared<counting_callback::shared>();
     for (const auto& [key, value] : records) {
@@ -103,6 +104,32 @@ std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& bootst
     return out;
 }
 
+std::vector<std::string> read_topic(const std::string& bootstrap, const std::string& topic) {
+    config::kafka_config cfg;
+    cfg.brokers = bootstrap;
+    auto rk = kafka::make_client(
+        RD_KAFKA_CONSUMER,
+        kafka::build_conf(cfg,
+                          kafka::consumer_defaults(cfg, "read-topic-" + core::new_request_id())));
+    std::vector<std::string> out;
+    for (const auto& [partition, end] : kcat::end_offsets(bootstrap, topic)) {
+        kafka::partition_list_handle list(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+        EXPECT_EQ(rd_kafka_assign(rk.get(), list.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        for (std::int64_t next = 0; next < end && std::chrono::steady_clock::now() < deadline;) {
+            kafka::message_handle m(rd_kafka_consumer_poll(rk.get(), 200));
+            if (m && !m->err && m->partition == partition) {
+                out.emplace_back(static_cast<const char*>(m->payload), m->len);
+                next = m->offset + 1;
+            }
+        }
+    }
+    rd_kafka_consumer_close(rk.get());
+    return out;
+}
+
 void ReplayTest::start_environment(replay_settings settings) {
     replays_.clear();
     settings_ = settings;
@@ -111,6 +138,7 @@ void ReplayTest::start_environment(replay_settings settings) {
     broker_ = std::make_unique<devbroker>(bo);
     backend_ = std::make_unique<fake_backend>();
     backend_->dedupe_idempotency_keys(settings.dedupe);
+    backend_->set_probe_path(probe_path);
     dir_ = std::make_unique<temp_dir>("spillway-replay-test");
 }
 
@@ -130,9 +158,10 @@ std::string ReplayTest::config_path() {
          {{"concurrency", settings_.concurrency},
           {"max_attempts", settings_.max_attempts},
           {"rate_limit", settings_.rate_limit},
-          {"backoff_initial_ms", 20},
-          {"backoff_max_ms", 200},
-          {"probe_interval_ms", 50}}},
+          {"backoff_initial_ms", settings_.backoff_initial_ms},
+          {"backoff_max_ms", settings_.backoff_max_ms},
+          {"probe_interval_ms", 50},
+          {"probe_path", probe_path}}},
         {"log", {{"level", settings_.log_level}}}};
     if (admin_port_ != 0) {
         cfg["admin"] = {{"listen", "127.0.0.1:" + std::to_string(admin_port_)}};
@@ -147,6 +176,7 @@ process& ReplayTest::start_replay(std::vector<std::string> extra_args, bool wait
     o.path = bin_path("spillway-replay");
     admin_port_ = free_port();
     o.args = {"--config", config_path()};
+    o.env = settings_.env;
     o.args.insert(o.args.end(), extra_args.begin(), extra_args.end());
     replays_.push_back(process::start(std::move(o)));
     auto& p = replays_.back();

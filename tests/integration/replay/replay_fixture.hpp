@@ -39,6 +39,10 @@ std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& bootst
                                                        const std::string& group,
                                                        const std::string& topic);
 
+// The probe path of every replay a ReplayTest starts: the fake backend answers it by its route
+// only (no script), and keeps it out of requests().
+inline constexpr const char* probe_path = "/spillway-probe";
+
 struct replay_settings {
     unsigned concurrency = 16;
     unsigned max_attempts = 10;
@@ -46,7 +50,14 @@ struct replay_settings {
     bool dedupe = false;
     double rate_limit = 0;
     std::string log_level = "info";
+    unsigned backoff_initial_ms = 20;
+    unsigned backoff_max_ms = 200;
+    std::vector<std::pair<std::string, std::string>> env;  // for the replay process
 };
+
+// Every record of `topic`, read with Spillway's own librdkafka wrappers (kcat is the other
+// witness): partition 0..n, from the beginning to the end offsets.
+std::vector<std::string> read_topic(const std::string& bootstrap, const std::string& topic);
 
 class ReplayTest : public ::testing::Test {
 protected:

@@ -26,11 +26,24 @@ outgoing_request get(std::string target) {
 
 class BackendClientTest : public ::testing::Test {
 protected:
-    void start_client(std::uint16_t port) {
+    void start_client(std::uint16_t port, std::string probe_path = "/") {
         cfg_.address = {"127.0.0.1", port};
         cfg_.connect_timeout = 1000ms;
-        cfg_.response_timeout = 2000ms;
-        client_.emplace(ioc_.get_executor(), cfg_, 4);
+        if (cfg_.response_timeout == config::backend_config{}.response_timeout) {
+            cfg_.response_timeout = 2000ms;
+        }
+        client_.emplace(ioc_.get_executor(), cfg_, 4, std::move(probe_path));
+    }
+
+    std::optional<probe_result> probe() {
+        std::optional<probe_result> result;
+        net::co_spawn(ioc_, client_->probe(), [&](std::exception_ptr e, probe_result r) {
+            if (!e) {
+                result = std::move(r);
+            }
+        });
+        run_until(ioc_, [&] { return result.has_value(); });
+        return result;
     }
 
     // Sends on the client from a coroutine of the engine's kind (any_io_executor), bounded.
@@ -151,25 +164,63 @@ TEST_F(BackendClientTest, RefusedConnectIsConnectFailed) {
     start_client(refusing.port());
 
     const auto sent = send(get("/a"));
-    std::optional<bool> probed;
-    net::co_spawn(ioc_, client_->probe(), [&](std::exception_ptr, bool up) { probed = up; });
-    run_until(ioc_, [&] { return probed.has_value(); });
+    const auto probed = probe();
 
     ASSERT_TRUE(sent);
     EXPECT_EQ(sent->outcome, send_result::kind::connect_failed);
     EXPECT_NE(sent->detail.find("refused"), std::string::npos) << sent->detail;
-    EXPECT_EQ(probed, false);
+    ASSERT_TRUE(probed);
+    EXPECT_EQ(probed->status, std::nullopt);
+    EXPECT_NE(probed->detail.find("refused"), std::string::npos) << probed->detail;
 }
 
-TEST_F(BackendClientTest, ProbeSucceedsWhenTheBackendListens) {
-    loopback_backend backend(ioc_, [](auto, auto) { return test::ok(); });
+TEST_F(BackendClientTest, ProbeIsAGetOfTheProbePathOnANewConnection) {
+    loopback_backend backend(ioc_, [](auto, auto) {
+        return test::reply{"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"};
+    });
+    start_client(backend.port(), "/healthz?deep=1");
+
+    const auto first = probe();
+    const auto second = probe();
+
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(first->status, std::optional<unsigned>(503));
+    ASSERT_EQ(backend.heads().size(), 2u);
+    const auto& seen = backend.heads().front();
+    EXPECT_EQ(seen.substr(0, seen.find("\r\n")), "GET /healthz?deep=1 HTTP/1.1");
+    EXPECT_NE(seen.find("\r\nHost: 127.0.0.1:"), std::string::npos) << seen;
+    EXPECT_NE(seen.find("\r\nConnection: close\r\n"), std::string::npos) << seen;
+    EXPECT_EQ(backend.accepted(), 2u) << "never a pooled connection";
+}
+
+TEST_F(BackendClientTest, ProbeThatGetsNoAnswerInTimeHasNoStatus) {
+    loopback_backend backend(ioc_, [](auto, auto) { return test::reply{}; });  // never answers
+    cfg_.response_timeout = 200ms;
     start_client(backend.port());
-    std::optional<bool> probed;
 
-    net::co_spawn(ioc_, client_->probe(), [&](std::exception_ptr, bool up) { probed = up; });
+    const auto probed = probe();
 
-    ASSERT_TRUE(run_until(ioc_, [&] { return probed.has_value(); }));
-    EXPECT_EQ(probed, true);
+    ASSERT_TRUE(probed);
+    EXPECT_EQ(probed->status, std::nullopt);
+}
+
+TEST_F(BackendClientTest, CancellingAnExchangeClosesItsConnectionAtOnce) {
+    loopback_backend backend(ioc_, [](auto, auto) { return test::reply{}; });  // never answers
+    start_client(backend.port());
+    std::optional<send_result> result;
+    exchange_cancel cancel;
+    const auto request = get("/a");
+    net::co_spawn(ioc_, client_->send(request, 1, &cancel),
+                  [&](std::exception_ptr, send_result s) { result = std::move(s); });
+    ASSERT_TRUE(run_until(ioc_, [&] { return backend.requests() == 1; }));
+    const auto started = std::chrono::steady_clock::now();
+
+    cancel.cancel();
+
+    ASSERT_TRUE(run_until(ioc_, [&] { return result.has_value(); }));
+    EXPECT_EQ(result->outcome, send_result::kind::aborted);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1000ms) << "not the response timeout";
+    EXPECT_EQ(backend.accepted(), 1u);
 }
 
 TEST_F(BackendClientTest, CloseAllAbortsASendInProgressAndLaterSends) {

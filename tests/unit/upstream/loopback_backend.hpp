@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -124,6 +125,8 @@ public:
     std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
     std::size_t accepted() const { return accepted_; }
     std::size_t requests() const { return requests_; }
+    // Every request head received, in order.
+    const std::vector<std::string>& heads() const { return heads_; }
 
     // Closes every accepted connection now (a backend dropping its idle keep-alive connections).
     void close_connections() {
@@ -160,6 +163,7 @@ private:
             if (ec) {
                 co_return;
             }
+            heads_.push_back(in.substr(0, n));
             in.erase(0, n);
             ++requests_;
             const reply answer = script_(connection, request);
@@ -178,6 +182,7 @@ private:
     std::list<std::shared_ptr<netx::tcp_socket>> sockets_;
     std::size_t accepted_ = 0;
     std::size_t requests_ = 0;
+    std::vector<std::string> heads_;
 };
 
 }  // namespace spillway::test
