@@ -4,6 +4,7 @@
 // consumer parses and validates it. Parsing never throws on bad input: it returns the reason,
 // which is what a dead letter carries.
 
+#include "spillway/core/base64.hpp"
 #include "spillway/core/failure.hpp"
 
 #include <cstdint>
@@ -57,7 +58,8 @@ std::variant<envelope, parse_error> parse_envelope(std::string_view json_text);
 // Whether `text` is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 
-std::string base64_encode(std::string_view bytes);
-std::optional<std::string> base64_decode(std::string_view text);
+// Base64 lives in core (sealed values use it too); the envelope's callers name it here.
+using core::base64_decode;
+using core::base64_encode;
 
 }  // namespace spillway::envelope
