@@ -2,6 +2,7 @@
 // "The replay consumer"; docs/replay.md), or with --tail shows them to an operator.
 
 #include "spillway/admin/admin_server.hpp"
+#include "spillway/core/seal.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/replay/engine.hpp"
 #include "spillway/replay/replay_metrics.hpp"
@@ -43,6 +44,8 @@ int replay_until_signalled(const config::config& cfg) {
     runtime::signal_waiter signals;  // before librdkafka and the admin listener start threads
     net::io_context ioc(1);
     auto engine = std::make_unique<replay::engine>(ioc, cfg, kafka::make_producer(cfg.kafka));
+    runtime::logger("replay")->info("sealed values open with key ids: {} (docs/sealing.md)",
+                                    cfg.capture.keys ? cfg.capture.keys->describe() : "none");
 
     // The admin listener runs on its own thread and reads the engine's atomics and the lag
     // monitor's snapshots; it is stopped before the engine goes away.

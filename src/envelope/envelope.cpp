@@ -192,12 +192,17 @@ std::string to_json(const envelope& e) {
     out += ",\"headers\":";
     append_headers(out, e.headers);
     out += ",\"body\":\"";
-    if (utf8_body) {
+    if (e.body_sealed) {
+        // Ours is ASCII; one parsed from a hostile record is kept valid JSON all the same.
+        append_escaped(out, utf8_body ? std::string_view(e.body) : replace_invalid_utf8(e.body));
+        out += "\",\"body_encoding\":\"sealed\"";
+    } else if (utf8_body) {
         append_escaped(out, e.body);
+        out += "\",\"body_encoding\":\"utf8\"";
     } else {
         out += base64_encode(e.body);
+        out += "\",\"body_encoding\":\"base64\"";
     }
-    out += utf8_body ? "\",\"body_encoding\":\"utf8\"" : "\",\"body_encoding\":\"base64\"";
     out += ",\"client_ip\":";
     append_string(out, e.client_ip);
     out += ",\"upstream\":";

@@ -35,7 +35,10 @@ struct envelope {
     std::string uri;  // request-target as received, in origin-form (absolute-form rewritten)
     std::string http_version;  // "1.1" or "1.0"
     header_list headers;  // end-to-end headers as sent, in order, duplicates kept
-    std::string body;  // the decoded body bytes (may hold any byte)
+    std::string body;  // the decoded body bytes (may hold any byte); the sealed text if sealed
+    // body_encoding "sealed": `body` is a sealed value (core/seal.hpp, "sealed:v1:..."), opened
+    // only by the replay just before it sends (docs/sealing.md).
+    bool body_sealed = false;
     std::string client_ip;
     std::string upstream;  // host:port of the backend the proxy tried
     core::failure failure;
@@ -43,8 +46,8 @@ struct envelope {
     std::optional<dlq_info> dlq;  // only on dead-lettered envelopes
 };
 
-// Serializes to the version-1 JSON text: body_encoding "utf8" when the body is valid UTF-8,
-// else "base64".
+// Serializes to the version-1 JSON text: body_encoding "sealed" when body_sealed, else "utf8"
+// when the body is valid UTF-8, else "base64".
 std::string to_json(const envelope& e);
 
 // A reason a message is not a valid envelope, e.g. "body: invalid base64".

@@ -46,6 +46,7 @@ struct replay_settings {
     bool dedupe = false;
     double rate_limit = 0;
     std::string log_level = "info";
+    nlohmann::json settings;  // merged (RFC 7386) over the configuration, e.g. capture keys
 };
 
 class ReplayTest : public ::testing::Test {
