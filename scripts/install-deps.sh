@@ -6,7 +6,7 @@ set -euo pipefail
 build_packages=(
     build-essential cmake ninja-build pkg-config ccache
     libboost1.81-dev librdkafka-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-    libgtest-dev libgmock-dev libsqlite3-dev libgoogle-perftools-dev
+    libgtest-dev libgmock-dev libsqlite3-dev libgoogle-perftools-dev libssl-dev
 )
 test_packages=(kcat curl jq docker-compose python3-jsonschema clang-format)
 bench_packages=(wrk nginx-light)

@@ -2,6 +2,7 @@
 // "The replay consumer"; docs/replay.md), or with --tail shows them to an operator.
 
 #include "spillway/admin/admin_server.hpp"
+#include "spillway/core/seal.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/replay/engine.hpp"
 #include "spillway/replay/replay_metrics.hpp"
@@ -44,6 +45,8 @@ int replay_until_signalled(const config::config& cfg) {
     net::io_context ioc(1);
     auto engine = std::make_unique<replay::engine>(
         ioc, cfg, kafka::make_producer(replay::dead_letter_producer_config(cfg)));
+    runtime::logger("replay")->info("sealed values open with key ids: {} (docs/sealing.md)",
+                                    cfg.capture.keys ? cfg.capture.keys->describe() : "none");
 
     // The admin listener runs on its own thread and reads the engine's atomics and the lag
     // monitor's snapshots; it is stopped before the engine goes away.

@@ -1,6 +1,7 @@
 #include "spillway/capture/envelope_builder.hpp"
 
 #include "spillway/core/ids.hpp"
+#include "spillway/core/seal.hpp"
 #include "spillway/http/hop_by_hop.hpp"
 
 namespace spillway::capture {
@@ -10,13 +11,26 @@ namespace {
 using http_util::iequals;
 namespace http = boost::beast::http;
 
-bool redacted(std::string_view name, const std::vector<std::string>& redact) {
-    for (const auto& r : redact) {
-        if (iequals(name, r)) {
+bool listed(std::string_view name, const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+        if (iequals(name, n)) {
             return true;
         }
     }
     return false;
+}
+
+// What the envelope stores for one header value: redacted headers always as [REDACTED]; sealed
+// headers sealed, bound to this envelope and the header's name (or redacted without a key).
+std::string stored_value(std::string_view name, std::string_view value, std::string_view id,
+                         const config::capture_config& cfg, const core::seal_key* key) {
+    if (listed(name, cfg.redact_headers)) {
+        return "[REDACTED]";
+    }
+    if (listed(name, cfg.seal_headers)) {
+        return key != nullptr ? core::seal(*key, id, name, value) : "[REDACTED]";
+    }
+    return std::string(value);
 }
 
 // The wall-clock time the request arrived, from the steady start time kept on the hot path.
@@ -38,6 +52,7 @@ envelope::envelope build_envelope(const proxy::client_request& req, const core::
     e.method = req.method_string();
     e.uri = req.target();
     e.http_version = req.version() == 10 ? "1.0" : "1.1";
+    const core::seal_key* key = cfg.keys ? cfg.keys->sealing() : nullptr;
     http_util::connection_filter filter;
     for (const auto& f : req) {
         if (f.name() == http::field::connection) {
@@ -51,9 +66,7 @@ envelope::envelope build_envelope(const proxy::client_request& req, const core::
             filter.drops(name)) {
             return;
         }
-        e.headers.emplace_back(std::string(name), redacted(name, cfg.redact_headers)
-                                                      ? std::string("[REDACTED]")
-                                                      : std::string(f.value()));
+        e.headers.emplace_back(std::string(name), stored_value(name, f.value(), e.id, cfg, key));
     };
     if (record.header_order.size() ==
         static_cast<std::size_t>(std::distance(req.begin(), req.end()))) {
@@ -65,7 +78,12 @@ envelope::envelope build_envelope(const proxy::client_request& req, const core::
             add(f);
         }
     }
-    e.body = req.body();
+    if (cfg.seal_body && key != nullptr) {
+        e.body = core::seal(*key, e.id, core::sealed_body_name, req.body());
+        e.body_sealed = true;
+    } else {
+        e.body = req.body();
+    }
     e.client_ip = record.client_ip;
     e.upstream = upstream;
     e.failure = failure;

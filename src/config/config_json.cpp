@@ -4,6 +4,7 @@
 #include "spillway/config/config_json.hpp"
 
 #include "spillway/config/object_reader.hpp"
+#include "spillway/core/text.hpp"
 
 #include <algorithm>
 #include <set>
@@ -137,6 +138,14 @@ void read_capture(object_reader& r, capture_config& cap) {
     r.read("response_status", cap.response_status);
     r.read("retry_after_s", cap.retry_after_s);
     r.read("redact_headers", cap.redact_headers);
+    r.read("seal_headers", cap.seal_headers);
+    r.read("seal_key_file", cap.seal_key_file);
+    r.read("open_key_files", cap.open_key_files);
+    r.read("seal_body", cap.seal_body);
+    for (const auto& name : cap.seal_headers) {
+        require(core::is_token(name), r.key("seal_headers"),
+                "\"" + name + "\" is not a header name");
+    }
     for (unsigned status : cap.on) {
         require(status >= 100 && status <= 599, r.key("on"), "statuses must be 100..599");
     }
@@ -223,6 +232,8 @@ config from_json(const json& doc) {
     top.section("limits", [&](object_reader& r) { read_limits(r, c.limits); });
     top.section("rate_limit", [&](object_reader& r) { read_rate_limit(r, c.rate_limit); });
     top.section("capture", [&](object_reader& r) { read_capture(r, c.capture); });
+    // Outside the section: without one the defaults stand, and the (empty) keyring is made too.
+    c.capture.keys = load_seal_keys(c.capture);
     // Otherwise a body the capture allows could never be read whole.
     require(c.limits.max_buffered_bytes >= c.capture.max_body_bytes, "limits.max_buffered_bytes",
             "must be at least capture.max_body_bytes");

@@ -3,6 +3,7 @@
 #include "spillway/admin/admin_server.hpp"
 #include "spillway/capture/capture_handler.hpp"
 #include "spillway/capture/durable_store.hpp"
+#include "spillway/core/seal.hpp"
 #include "spillway/daemon/proxy_metrics.hpp"
 #include "spillway/daemon/proxy_readiness.hpp"
 #include "spillway/daemon/report_pump.hpp"
@@ -38,6 +39,25 @@ std::string describe_backend(const config::config& cfg) {
                " ms)";
     }
     return out;
+}
+
+// Once at start: whether captured credentials can be replayed (docs/sealing.md).
+void log_sealing(const config::capture_config& cap) {
+    const auto log = runtime::logger("proxy");
+    std::string names;
+    for (const auto& n : cap.seal_headers) {
+        names += (names.empty() ? "" : ", ") + n;
+    }
+    const core::seal_key* key = cap.keys ? cap.keys->sealing() : nullptr;
+    if (key != nullptr) {
+        log->info("captures seal {}{} with key id {}", names.empty() ? "no headers" : names,
+                  cap.seal_body ? " and the body" : "", key->id());
+    } else if (!names.empty()) {
+        log->warn(
+            "no capture.seal_key_file: {} are stored as [REDACTED], so authenticated requests "
+            "will be replayed without their credentials (docs/sealing.md)",
+            names);
+    }
 }
 
 }  // namespace
@@ -131,6 +151,7 @@ bool proxy_daemon::start() {
         SPILLWAY_VERSION, ep.address().to_string(), ep.port(), p.cfg.worker_threads(),
         describe_backend(p.cfg), p.cfg.kafka.brokers, p.cfg.kafka.topic, p.spool.path(),
         p.spool.records());
+    log_sealing(p.cfg.capture);
     return true;
 }
 

@@ -261,8 +261,14 @@ std::optional<std::string> read_body(reader& r, envelope& e) {
         e.body = std::move(body);
         return std::nullopt;
     }
+    if (encoding == "sealed") {
+        // Kept as the sealed text: only the replay, with the keys, opens it (docs/sealing.md).
+        e.body = std::move(body);
+        e.body_sealed = true;
+        return std::nullopt;
+    }
     if (encoding != "base64") {
-        return "body_encoding: expected \"utf8\" or \"base64\"";
+        return "body_encoding: expected \"utf8\", \"base64\" or \"sealed\"";
     }
     auto decoded = base64_decode(body);
     if (!decoded) {

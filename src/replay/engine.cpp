@@ -3,6 +3,7 @@
 #include "spillway/core/ids.hpp"
 #include "spillway/core/text.hpp"
 #include "spillway/replay/dead_letter.hpp"
+#include "spillway/replay/sealed_values.hpp"
 #include "spillway/runtime/logging.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -238,6 +239,11 @@ netx::task<engine::result> engine::replay(const work& w) {
     auto env = std::get<envelope::envelope>(std::move(parsed));
     throw_if_fault_injected(env);
     auto built = build_request(env, client_.default_host());
+    if (auto* req = std::get_if<outgoing_request>(&built)) {
+        if (auto unopened = open_sealed_values(*req, env, cfg_.capture.keys.get())) {
+            built = std::move(*unopened);  // dead-lettered below, still sealed
+        }
+    }
     if (auto* no = std::get_if<rejection>(&built)) {
         log_->warn("{} {}: {}: dead-lettered", env.id, core::log_escaped(env.uri),
                    core::log_escaped(no->reason));

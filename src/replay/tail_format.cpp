@@ -1,5 +1,6 @@
 #include "spillway/replay/tail_format.hpp"
 
+#include "spillway/core/seal.hpp"
 #include "spillway/core/text.hpp"
 #include "spillway/http/hop_by_hop.hpp"
 #include "spillway/replay/request_builder.hpp"
@@ -27,7 +28,9 @@ std::string text_line(const envelope::envelope& e, const tail_position& where) {
     if (e.failure.status) {
         line += " " + std::to_string(*e.failure.status);
     }
-    line += " body=" + std::to_string(e.body.size()) + "B attempts=" + std::to_string(e.attempts);
+    // A sealed body is not opened here (docs/sealing.md): --tail shows what a topic reader sees.
+    line += e.body_sealed ? " body=sealed" : " body=" + std::to_string(e.body.size()) + "B";
+    line += " attempts=" + std::to_string(e.attempts);
     return line + where_suffix(where);
 }
 
@@ -65,15 +68,17 @@ std::string printf_escaped(std::string_view text) {
 // NUL byte, and raw control bytes must not reach the operator's terminal.
 std::string curl_line(const envelope::envelope& e, std::string_view backend_url) {
     std::string line;
-    const bool piped = !e.body.empty() && !printable(e.body);
+    const bool piped = !e.body_sealed && !e.body.empty() && !printable(e.body);
     if (piped) {
         line = "printf '%b' " + shell_quote(printf_escaped(e.body)) + " | ";
     }
     line += "curl -q -sS --globoff -X " + shell_quote(e.method) + " " +
             shell_quote(std::string(backend_url) + e.uri);
     bool has_key = false;
+    bool sealed = e.body_sealed;
     for (const auto& [name, value] : e.headers) {
         has_key = has_key || http_util::iequals(name, "Idempotency-Key");
+        sealed = sealed || core::is_sealed(value);
         line += " -H " + shell_quote(value.empty() ? name + ";" : name + ": " + value);
     }
     if (!has_key) {
@@ -81,8 +86,14 @@ std::string curl_line(const envelope::envelope& e, std::string_view backend_url)
     }
     if (piped) {
         line += " --data-binary @-";
-    } else if (!e.body.empty()) {
+    } else if (!e.body.empty() && !e.body_sealed) {
         line += " --data-raw " + shell_quote(e.body);
+    }
+    if (sealed) {
+        // Never opened by --tail: the command would otherwise put credentials in a terminal's
+        // scrollback and a shell's history. Only spillway-replay opens them.
+        line += e.body_sealed ? " # sealed: the body is left out and sealed headers are as stored"
+                              : " # sealed: sealed headers are as stored";
     }
     return line;
 }

@@ -8,10 +8,15 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+namespace spillway::core {
+class seal_keyring;
+}
 
 namespace spillway::config {
 
@@ -79,7 +84,16 @@ struct capture_config {
     std::vector<unsigned> on{502, 503, 504};
     unsigned response_status = 503;
     unsigned retry_after_s = 30;
-    std::vector<std::string> redact_headers{"Authorization", "Proxy-Authorization", "Cookie"};
+    // Always stored as [REDACTED], sealed or not. Empty by default: what is sensitive is sealed.
+    std::vector<std::string> redact_headers;
+    // Stored sealed (AES-256-GCM, docs/sealing.md) when there is a seal key, else redacted.
+    std::vector<std::string> seal_headers{"Authorization", "Proxy-Authorization", "Cookie"};
+    std::string seal_key_file;  // "" = none
+    std::vector<std::string> open_key_files;  // older keys the replay may still open with
+    bool seal_body = false;  // needs seal_key_file
+    // The keys of seal_key_file and open_key_files, read and checked when the configuration is
+    // parsed (never null; empty without key files). Shared: copies of the config share the keys.
+    std::shared_ptr<const core::seal_keyring> keys;
 };
 
 struct kafka_config {

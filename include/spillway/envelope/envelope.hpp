@@ -4,6 +4,7 @@
 // consumer parses and validates it. Parsing never throws on bad input: it returns the reason,
 // which is what a dead letter carries.
 
+#include "spillway/core/base64.hpp"
 #include "spillway/core/failure.hpp"
 
 #include <cstdint>
@@ -34,7 +35,10 @@ struct envelope {
     std::string uri;  // request-target as received, in origin-form (absolute-form rewritten)
     std::string http_version;  // "1.1" or "1.0"
     header_list headers;  // end-to-end headers as sent, in order, duplicates kept
-    std::string body;  // the decoded body bytes (may hold any byte)
+    std::string body;  // the decoded body bytes (may hold any byte); the sealed text if sealed
+    // body_encoding "sealed": `body` is a sealed value (core/seal.hpp, "sealed:v1:..."), opened
+    // only by the replay just before it sends (docs/sealing.md).
+    bool body_sealed = false;
     std::string client_ip;
     std::string upstream;  // host:port of the backend the proxy tried
     core::failure failure;
@@ -42,8 +46,8 @@ struct envelope {
     std::optional<dlq_info> dlq;  // only on dead-lettered envelopes
 };
 
-// Serializes to the version-1 JSON text: body_encoding "utf8" when the body is valid UTF-8,
-// else "base64".
+// Serializes to the version-1 JSON text: body_encoding "sealed" when body_sealed, else "utf8"
+// when the body is valid UTF-8, else "base64".
 std::string to_json(const envelope& e);
 
 // A reason a message is not a valid envelope, e.g. "body: invalid base64".
@@ -57,7 +61,8 @@ std::variant<envelope, parse_error> parse_envelope(std::string_view json_text);
 // Whether `text` is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 
-std::string base64_encode(std::string_view bytes);
-std::optional<std::string> base64_decode(std::string_view text);
+// Base64 lives in core (sealed values use it too); the envelope's callers name it here.
+using core::base64_decode;
+using core::base64_encode;
 
 }  // namespace spillway::envelope

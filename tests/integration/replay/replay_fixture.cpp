@@ -163,6 +163,9 @@ std::string ReplayTest::config_path() {
           {"probe_interval_ms", 50},
           {"probe_path", probe_path}}},
         {"log", {{"level", settings_.log_level}}}};
+    if (!settings_.settings.is_null()) {
+        cfg.merge_patch(settings_.settings);
+    }
     if (admin_port_ != 0) {
         cfg["admin"] = {{"listen", "127.0.0.1:" + std::to_string(admin_port_)}};
     }

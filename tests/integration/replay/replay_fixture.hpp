@@ -53,6 +53,7 @@ struct replay_settings {
     unsigned backoff_initial_ms = 20;
     unsigned backoff_max_ms = 200;
     std::vector<std::pair<std::string, std::string>> env;  // for the replay process
+    nlohmann::json settings;  // merged (RFC 7386) over the configuration, e.g. capture keys
 };
 
 // Every record of `topic`, read with Spillway's own librdkafka wrappers (kcat is the other

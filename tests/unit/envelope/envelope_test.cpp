@@ -263,7 +263,7 @@ std::vector<mutation> mutations() {
         {"body_encoding_missing", [](json& d) { d.erase("body_encoding"); },
          "body_encoding: missing"},
         {"body_encoding_gzip", [](json& d) { d["body_encoding"] = "gzip"; },
-         "body_encoding: expected \"utf8\" or \"base64\""},
+         "body_encoding: expected \"utf8\", \"base64\" or \"sealed\""},
         {"body_bad_base64",
          [](json& d) {
              d["body_encoding"] = "base64";
