@@ -6,7 +6,9 @@
 #include "spillway/daemon/proxy_metrics.hpp"
 #include "spillway/daemon/proxy_readiness.hpp"
 #include "spillway/daemon/report_pump.hpp"
+#include "spillway/envelope/envelope_limits.hpp"
 #include "spillway/kafka/producer.hpp"
+#include "spillway/kafka/topic_durability.hpp"
 #include "spillway/metrics/metrics.hpp"
 #include "spillway/proxy/server.hpp"
 #include "spillway/runtime/logging.hpp"
@@ -43,12 +45,13 @@ std::string describe_backend(const config::config& cfg) {
 
 // librdkafka refuses records over message.max.bytes (1,000,000 by default), which a body well
 // within capture.max_body_bytes can exceed once in JSON. Unless the operator chose a limit, allow
-// the envelope of a maximal body (escaped once over); the topic's max.message.bytes must allow
-// as much (README, "Operating it").
+// the largest envelope a request within the limits can make (envelope_limits.hpp); the topic's
+// max.message.bytes must allow as much (README, "Operating it").
 config::kafka_config producer_config(const config::config& cfg) {
     auto kafka = cfg.kafka;
     if (!kafka.properties.contains("message.max.bytes")) {
-        const std::uint64_t envelope_bound = 2 * cfg.capture.max_body_bytes + (1u << 20);
+        const std::uint64_t envelope_bound =
+            envelope::max_envelope_bytes(cfg.capture.max_body_bytes, cfg.limits.max_header_bytes);
         kafka.properties["message.max.bytes"] =
             std::to_string(std::clamp<std::uint64_t>(envelope_bound, 1000000, 1000000000));
     }

@@ -36,14 +36,18 @@ struct envelope {
     header_list headers;  // end-to-end headers as sent, in order, duplicates kept
     std::string body;  // the decoded body bytes (may hold any byte)
     std::string client_ip;
+    // The proxy listener's scheme, "http" or "https" (optional: empty in older envelopes, which
+    // were all captured over http).
+    std::string scheme;
     std::string upstream;  // host:port of the backend the proxy tried
     core::failure failure;
     unsigned attempts = 0;
     std::optional<dlq_info> dlq;  // only on dead-lettered envelopes
 };
 
-// Serializes to the version-1 JSON text: body_encoding "utf8" when the body is valid UTF-8,
-// else "base64".
+// Serializes to the version-1 JSON text: body_encoding "utf8" when the body is valid UTF-8 and
+// its escaped text is at most twice as long as the body, else "base64" (so no body takes more
+// than envelope_limits.hpp allows: a body of control bytes would take six times its size).
 std::string to_json(const envelope& e);
 
 // A reason a message is not a valid envelope, e.g. "body: invalid base64".
@@ -53,6 +57,9 @@ struct parse_error {
 
 // Parses and validates JSON text into an envelope (body decoded). Never throws.
 std::variant<envelope, parse_error> parse_envelope(std::string_view json_text);
+
+// Whether `body` is written as escaped UTF-8 (else base64), by the rule to_json follows.
+bool body_as_utf8(std::string_view body);
 
 // Whether `text` is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view text);
