@@ -3,7 +3,9 @@
 
 #include "spillway/config/config_json.hpp"
 
+#include "spillway/config/kafka_guard.hpp"
 #include "spillway/config/object_reader.hpp"
+#include "spillway/core/text.hpp"
 
 #include <set>
 
@@ -133,6 +135,9 @@ void read_rate_limit(object_reader& r, rate_limit_config& rl) {
 void read_capture(object_reader& r, capture_config& cap) {
     r.read("max_body_bytes", cap.max_body_bytes);
     r.read("on", cap.on);
+    r.read("idempotency_header", cap.idempotency_header);
+    require(cap.idempotency_header.empty() || core::is_token(cap.idempotency_header),
+            r.key("idempotency_header"), "expected a header name (or \"\" for none)");
     r.read("response_status", cap.response_status);
     r.read("retry_after_s", cap.retry_after_s);
     r.read("redact_headers", cap.redact_headers);

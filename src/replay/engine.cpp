@@ -165,7 +165,7 @@ netx::task<engine::result> engine::replay(const work& w) {
         co_return r;
     }
     auto env = std::get<envelope::envelope>(std::move(parsed));
-    auto built = build_request(env, client_.default_host());
+    auto built = build_request(env, client_.default_host(), cfg_.capture.idempotency_header);
     if (auto* no = std::get_if<rejection>(&built)) {
         log_->warn("{} {}: {}: dead-lettered", env.id, core::log_escaped(env.uri),
                    core::log_escaped(no->reason));
