@@ -74,10 +74,12 @@ struct proxy_daemon::parts {
                              return proxy_readiness({producer->connected(), spool.last_commit_ok(),
                                                      spool.bytes(), spool.max_bytes()});
                          }),
-          reports(*producer) {
+          reports(*producer),
+          durability(c.kafka) {
         register_proxy_metrics(metrics, {server.counters(), server.body_budget(),
                                          handler.counters(), spool, drainer, *producer});
         register_backend_metrics(metrics, server.endpoints());
+        metrics.add([this](spillway::metrics::exposition& out) { durability.write_metrics(out); });
     }
 
     const config::config& cfg;
@@ -90,6 +92,7 @@ struct proxy_daemon::parts {
     metrics::registry metrics;
     admin::admin_server admin_listener;
     report_pump reports;  // after the server: destroyed (and stopped) before its event loops
+    kafka::topic_durability_check durability;  // asks the broker in the background
     bool stopped = false;
 };
 
@@ -103,6 +106,7 @@ bool proxy_daemon::start() {
     const auto log = runtime::logger("proxy");
     auto& p = *parts_;
     p.drainer.start();
+    p.durability.start();  // never waits for the broker: start-up goes on at once
     try {
         p.server.start();
     } catch (const boost::system::system_error& e) {  // Asio's: not a std::system_error in 1.81
@@ -133,6 +137,7 @@ void proxy_daemon::stop() {
     p.stopped = true;
     // Reports go back to the producer's own thread before the workers stop running.
     p.reports.stop();
+    p.durability.stop();
     p.server.stop();
     p.admin_listener.stop();
     p.drainer.stop(p.cfg.kafka.delivery_timeout);
