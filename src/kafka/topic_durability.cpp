@@ -180,8 +180,11 @@ bool topic_durability_check::wait(std::chrono::milliseconds d) {
 void topic_durability_check::run() noexcept {
     const auto log = runtime::logger("kafka");
     try {
-        auto rk = make_client(RD_KAFKA_PRODUCER,
-                              build_conf(cfg_, {{"client.id", "spillway-durability-check"}}));
+        // The producer already logs what goes wrong with the brokers: this client's copies of
+        // the same connection errors would only double every line while Kafka is down.
+        auto rk = make_client(
+            RD_KAFKA_PRODUCER,
+            build_conf(cfg_, {{"client.id", "spillway-durability-check"}, {"log_level", "2"}}));
         const auto stopping = [this] {
             std::lock_guard lock(mutex_);
             return stopping_;
