@@ -180,7 +180,8 @@ TEST(BuildRequest, LiveAndReplayCarryTheSameForwardedHeadersAndKey) {
     live.insert("X-Forwarded-Proto", "https");
     live.insert("x-forwarded-for", "7.7.7.7");
     std::string head;
-    proxy::forward_context ctx{"10.0.0.9", sample().id, "backend:3000"};
+    const std::string id = sample().id;  // the context holds views: it must outlive them
+    proxy::forward_context ctx{"10.0.0.9", id, "backend:3000"};
     ctx.idempotency_header = "Idempotency-Key";
     proxy::build_upstream_request_head(head, live, ctx);
 
