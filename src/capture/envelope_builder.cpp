@@ -61,9 +61,10 @@ envelope::envelope build_envelope(const proxy::client_request& req, const core::
     }
     auto add = [&](const http::fields::value_type& f) {
         const auto name = f.name_string();
-        // The body is whole: its framing headers do not describe it any more.
+        // The body is whole: its framing headers do not describe it any more. Host was sent
+        // whatever Connection lists (message_heads.cpp), so it is kept for the replay too.
         if (f.name() == http::field::content_length || f.name() == http::field::expect ||
-            filter.drops(name)) {
+            (filter.drops(name) && f.name() != http::field::host)) {
             return;
         }
         e.headers.emplace_back(std::string(name), stored_value(name, f.value(), e.id, cfg, key));
@@ -85,6 +86,7 @@ envelope::envelope build_envelope(const proxy::client_request& req, const core::
         e.body = req.body();
     }
     e.client_ip = record.client_ip;
+    e.scheme = record.scheme;
     e.upstream = upstream;
     e.failure = failure;
     e.attempts = 0;

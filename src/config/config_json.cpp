@@ -3,6 +3,7 @@
 
 #include "spillway/config/config_json.hpp"
 
+#include "spillway/config/kafka_guard.hpp"
 #include "spillway/config/object_reader.hpp"
 #include "spillway/core/text.hpp"
 
@@ -135,6 +136,9 @@ void read_rate_limit(object_reader& r, rate_limit_config& rl) {
 void read_capture(object_reader& r, capture_config& cap) {
     r.read("max_body_bytes", cap.max_body_bytes);
     r.read("on", cap.on);
+    r.read("idempotency_header", cap.idempotency_header);
+    require(cap.idempotency_header.empty() || core::is_token(cap.idempotency_header),
+            r.key("idempotency_header"), "expected a header name (or \"\" for none)");
     r.read("response_status", cap.response_status);
     r.read("retry_after_s", cap.retry_after_s);
     r.read("redact_headers", cap.redact_headers);
@@ -159,6 +163,7 @@ void read_kafka(object_reader& r, kafka_config& k) {
     r.read("key", k.key);
     r.read("delivery_timeout_ms", k.delivery_timeout);
     r.read("properties", k.properties);
+    check_kafka_properties(k.properties);
     require(!k.brokers.empty(), r.key("brokers"), "must not be empty");
     require(!k.topic.empty(), r.key("topic"), "must not be empty");
     require(k.key == "id" || k.key == "client_ip" ||

@@ -9,6 +9,7 @@
 #include "spillway/daemon/report_pump.hpp"
 #include "spillway/envelope/envelope_limits.hpp"
 #include "spillway/kafka/producer.hpp"
+#include "spillway/kafka/topic_durability.hpp"
 #include "spillway/metrics/metrics.hpp"
 #include "spillway/proxy/server.hpp"
 #include "spillway/runtime/logging.hpp"
@@ -64,8 +65,9 @@ void log_sealing(const config::capture_config& cap) {
 
 // librdkafka refuses records over message.max.bytes (1,000,000 by default), which a body well
 // within capture.max_body_bytes can exceed once in JSON. Unless the operator chose a limit, allow
-// the largest envelope such a body can make (envelope_limits.hpp, shared with the replay's
-// dead-letter producer); the topic's max.message.bytes must allow as much (README, "Operating it").
+// the largest envelope a request within the limits can make (envelope_limits.hpp, shared with the
+// replay's dead-letter producer); the topic's max.message.bytes must allow as much (README,
+// "Operating it").
 config::kafka_config producer_config(const config::config& cfg) {
     auto kafka = cfg.kafka;
     if (!kafka.properties.contains("message.max.bytes")) {
@@ -90,10 +92,12 @@ struct proxy_daemon::parts {
           server(c, handler),
           admin_listener(admin::admin_address(c, 9901), metrics,
                          [this] { return proxy_readiness(storage()); }),
-          reports(*producer) {
+          reports(*producer),
+          durability(c.kafka) {
         register_proxy_metrics(metrics, {server.counters(), server.body_budget(),
                                          handler.counters(), spool, drainer, *producer});
         register_backend_metrics(metrics, server.endpoints());
+        metrics.add([this](spillway::metrics::exposition& out) { durability.write_metrics(out); });
     }
 
     storage_state storage() const {
@@ -119,6 +123,7 @@ struct proxy_daemon::parts {
     metrics::registry metrics;
     admin::admin_server admin_listener;
     report_pump reports;  // after the server: destroyed (and stopped) before its event loops
+    kafka::topic_durability_check durability;  // asks the broker in the background
     bool stopped = false;
 };
 
@@ -132,6 +137,7 @@ bool proxy_daemon::start() {
     const auto log = runtime::logger("proxy");
     auto& p = *parts_;
     p.drainer.start();
+    p.durability.start();  // never waits for the broker: start-up goes on at once
     try {
         p.server.start();
     } catch (const boost::system::system_error& e) {  // Asio's: not a std::system_error in 1.81
@@ -175,6 +181,7 @@ void proxy_daemon::stop() {
     p.stopped = true;
     // Reports go back to the producer's own thread before the workers stop running.
     p.reports.stop();
+    p.durability.stop();
     p.server.stop();
     p.admin_listener.stop();
     p.drainer.stop(p.cfg.kafka.delivery_timeout);

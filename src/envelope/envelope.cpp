@@ -138,12 +138,32 @@ void append_headers(std::string& out, const header_list& headers) {
     out += ']';
 }
 
+// How many bytes escaping adds to each byte inside a JSON string (core::append_json_escaped):
+// 1 for the two-character escapes, 5 for \u00XX.
+constexpr std::array<std::uint8_t, 256> escape_growth = [] {
+    std::array<std::uint8_t, 256> table{};
+    for (int c = 0; c < 0x20; ++c) {
+        table[c] = 5;
+    }
+    table['"'] = table['\\'] = table['\n'] = table['\r'] = table['\t'] = 1;
+    return table;
+}();
+
+// The length of `text` escaped for a JSON string, without writing it.
+std::size_t escaped_size(std::string_view text) {
+    std::size_t n = text.size();
+    for (unsigned char c : text) {
+        n += escape_growth[c];
+    }
+    return n;
+}
+
 std::size_t estimated_size(const envelope& e, bool utf8_body) {
     std::size_t n = 512 + e.id.size() + e.uri.size() + e.failure.detail.size();
     for (const auto& [name, value] : e.headers) {
         n += name.size() + value.size() + 8;
     }
-    // Escapes are rare in real bodies; a few more appends are cheaper than a second scan.
+    // The body's own size is bounded by body_as_utf8; escapes are rare in real bodies.
     n += utf8_body ? e.body.size() + e.body.size() / 16 : (e.body.size() + 2) / 3 * 4;
     return n;
 }
@@ -173,8 +193,15 @@ bool is_valid_utf8(std::string_view text) {
     return true;
 }
 
+bool body_as_utf8(std::string_view body) {
+    // Text stays readable in the topic (kcat, tail) whatever quotes and line breaks it has; a
+    // body of control bytes, which would grow sixfold, goes as base64 (4/3). The bound is in
+    // envelope_limits.hpp.
+    return is_valid_utf8(body) && escaped_size(body) <= 2 * body.size();
+}
+
 std::string to_json(const envelope& e) {
-    const bool utf8_body = is_valid_utf8(e.body);
+    const bool utf8_body = body_as_utf8(e.body);
     std::string out;
     out.reserve(estimated_size(e, utf8_body));
     out += "{\"version\":";
@@ -205,6 +232,10 @@ std::string to_json(const envelope& e) {
     }
     out += ",\"client_ip\":";
     append_string(out, e.client_ip);
+    if (!e.scheme.empty()) {
+        out += ",\"scheme\":";
+        append_string(out, e.scheme);
+    }
     out += ",\"upstream\":";
     append_string(out, e.upstream);
     out += ",\"failure\":";

@@ -6,9 +6,6 @@ namespace spillway::envelope {
 
 namespace {
 
-// Every field but the body and the head (id, times, client_ip, upstream, failure with its detail,
-// scheme, attempts, redrives) with room to spare.
-constexpr std::uint64_t fixed_fields_bytes = 64 * 1024;
 // The `dlq` object (its reason quotes at most a short parse error or status line) and the record
 // headers spillway-dlq-reason (the reason again), spillway-source, spillway-id, spillway-failure.
 constexpr std::uint64_t dead_letter_extra_bytes = 64 * 1024;
@@ -19,13 +16,6 @@ constexpr std::uint64_t librdkafka_min = 1000000;  // its default, kept as the f
 constexpr std::uint64_t librdkafka_max = 1000000000;
 
 }  // namespace
-
-std::uint64_t max_envelope_bytes(std::uint64_t max_body_bytes, std::uint64_t max_header_bytes) {
-    // Far above anything librdkafka takes, and far from overflowing once multiplied.
-    constexpr std::uint64_t saturate = 1ull << 40;
-    return 6 * std::min(max_body_bytes, saturate) + 10 * std::min(max_header_bytes, saturate) +
-           fixed_fields_bytes;
-}
 
 std::uint64_t max_dead_letter_bytes(std::uint64_t max_body_bytes, std::uint64_t max_header_bytes) {
     return max_envelope_bytes(max_body_bytes, max_header_bytes) + dead_letter_extra_bytes;

@@ -1,6 +1,9 @@
-// parse_envelope: strict validation of a version-1 envelope. Every reason names the field, so a
-// dead letter says exactly what was wrong. Unknown members are ignored (docs/envelope.md,
-// "Compatibility"): additive changes stay version 1.
+// parse_envelope: strict validation of what a replay needs of a version-1 envelope (version, id,
+// method, uri, headers, body, body_encoding); every reason names the field, so a dead letter says
+// exactly what was wrong. The other members are information: one that is absent or not what it
+// should be is read as unknown, never a reason to dead-letter a request that can be replayed.
+// Unknown members are ignored (docs/envelope.md, "Compatibility"): additive changes stay
+// version 1.
 
 #include "spillway/core/text.hpp"
 #include "spillway/envelope/envelope.hpp"
@@ -236,19 +239,49 @@ std::optional<std::string> check_request(const envelope& e) {
     if (!is_uuid(e.id)) {
         return "id: expected a UUID";
     }
-    if (!is_rfc3339(e.received_at)) {
-        return "received_at: expected an RFC 3339 date-time";
-    }
     if (!is_token(e.method)) {
         return "method: expected an HTTP method token";
     }
     if (!is_request_target(e.uri)) {
         return "uri: expected a request-target without spaces or control characters";
     }
-    if (e.http_version != "1.1" && e.http_version != "1.0") {
-        return "http_version: expected \"1.1\" or \"1.0\"";
-    }
     return std::nullopt;
+}
+
+// An informational member: its value when it is present and a string, else empty.
+std::string information(const json& doc, std::string_view name) {
+    const auto it = doc.find(name);
+    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The information members (DESIGN.md "The envelope": a reader needs only what read_envelope
+// checks). Whatever is absent or malformed is left unknown: empty text, 0 attempts, and a
+// failure that says it is unknown and assumes the request may have reached the backend.
+void read_information(const json& doc, envelope& e) {
+    e.received_at = information(doc, "received_at");
+    if (!is_rfc3339(e.received_at)) {
+        e.received_at.clear();
+    }
+    e.http_version = information(doc, "http_version");
+    if (e.http_version != "1.1" && e.http_version != "1.0") {
+        e.http_version.clear();
+    }
+    e.client_ip = information(doc, "client_ip");
+    e.upstream = information(doc, "upstream");
+    e.scheme = information(doc, "scheme");
+    if (e.scheme != "http" && e.scheme != "https") {
+        e.scheme.clear();
+    }
+    if (const auto it = doc.find("attempts");
+        it != doc.end() && it->is_number_unsigned() && it->get<std::uint64_t>() <= max_count) {
+        e.attempts = static_cast<unsigned>(it->get<std::uint64_t>());
+    }
+    const auto failure = doc.find("failure");
+    if (failure == doc.end() || !failure->is_object() || read_failure(*failure, e.failure)) {
+        e.failure = core::failure{};
+        e.failure.sent_upstream = true;  // not known: the replay must assume it may have
+        e.failure.detail = "unknown: the envelope holds no valid failure";
+    }
 }
 
 std::optional<std::string> read_body(reader& r, envelope& e) {
@@ -291,10 +324,8 @@ std::optional<std::string> read_envelope(const json& doc, envelope& e) {
         return "version: unsupported version " + version->dump();
     }
     e.id = r.string("id");
-    e.received_at = r.string("received_at");
     e.method = r.string("method");
     e.uri = r.string("uri");
-    e.http_version = r.string("http_version");
     if (r.failed()) {
         return r.error();
     }
@@ -314,16 +345,7 @@ std::optional<std::string> read_envelope(const json& doc, envelope& e) {
     if (auto err = read_body(r, e)) {
         return err;
     }
-    e.client_ip = r.string("client_ip");
-    e.upstream = r.string("upstream");
-    const json* failure = r.object("failure");
-    e.attempts = static_cast<unsigned>(r.count("attempts", max_count));
-    if (r.failed()) {
-        return r.error();
-    }
-    if (auto err = read_failure(*failure, e.failure)) {
-        return err;
-    }
+    read_information(doc, e);
     if (doc.contains("dlq")) {
         const json* dlq = r.object("dlq");
         if (dlq == nullptr) {

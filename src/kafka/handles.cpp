@@ -92,6 +92,22 @@ property_list consumer_defaults(const config::kafka_config& /*cfg*/, const std::
     };
 }
 
+std::string describe_settings(rd_kafka_t* rk, std::initializer_list<const char*> names) {
+    const rd_kafka_conf_t* conf = rd_kafka_conf(rk);
+    std::string out;
+    for (const char* name : names) {
+        char value[256];
+        std::size_t size = sizeof value;
+        // Topic properties such as acks are found through the default topic configuration.
+        const bool known = rd_kafka_conf_get(conf, name, value, &size) == RD_KAFKA_CONF_OK;
+        if (!out.empty()) {
+            out += ' ';
+        }
+        out.append(name).append("=").append(known ? value : "?");
+    }
+    return out;
+}
+
 conf_handle build_conf(const config::kafka_config& cfg, const property_list& defaults) {
     conf_handle conf(rd_kafka_conf_new());
     forward_logs(conf.get());

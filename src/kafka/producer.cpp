@@ -91,8 +91,10 @@ rdkafka_producer::rdkafka_producer(const config::kafka_config& cfg) {
     rd_kafka_conf_set_opaque(conf.get(), this);
     rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));
     start_poll_thread();
-    log_->info("producer {} for {} (acks=all, idempotent, delivery timeout {} ms)",
-               rd_kafka_name(rk_.get()), cfg.brokers, cfg.delivery_timeout.count());
+    // Read back from librdkafka, not assumed: what the guard (config/kafka_guard.hpp) let through.
+    log_->info("producer {} for {} ({})", rd_kafka_name(rk_.get()), cfg.brokers,
+               describe_settings(rk_.get(), {"acks", "enable.idempotence", "message.timeout.ms",
+                                             "message.max.bytes"}));
 }
 
 rdkafka_producer::~rdkafka_producer() {

@@ -143,12 +143,13 @@ forward_action admit(backend_endpoint& endpoint, failure_policy& policy,
     return policy.on_admission(admitted);
 }
 
-void build_request_head(exchange& x, const backend_endpoint& endpoint,
-                        const request_record& record) {
+void build_request_head(exchange& x, const backend_endpoint& endpoint, const request_record& record,
+                        const config::capture_config& capture) {
     x.head.clear();  // (a relay may have used it for a client head)
     build_upstream_request_head(x.head, x.req,
                                 forward_context{record.client_ip, record.id.view(), endpoint.name(),
-                                                record.trace.generated_header()});
+                                                record.trace.generated_header(),
+                                                capture.idempotency_header, record.scheme});
 }
 
 forward_action relay_event(failure_policy& policy, const relay_end& end) {
@@ -230,7 +231,7 @@ task<forwarder::result> forwarder::forward(Stream& client, const client_request&
             case forward_step::acquire:
             case forward_step::reconnect: {
                 if (action.step == forward_step::acquire) {
-                    build_request_head(x, r.endpoint, record);
+                    build_request_head(x, r.endpoint, record, cfg_.capture);
                     started = std::chrono::steady_clock::now();
                 }
                 // (Two co_awaits in one conditional expression miscompile with GCC 12.)

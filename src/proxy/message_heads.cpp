@@ -1,5 +1,7 @@
 #include "spillway/proxy/message_heads.hpp"
 
+#include "spillway/http/forwarded.hpp"
+
 #include <charconv>
 
 namespace spillway::proxy {
@@ -53,9 +55,9 @@ void build_upstream_request_head(std::string& out, const client_request& req,
     out.append(req.target());
     out.append(" HTTP/1.1\r\n");
 
-    std::optional<std::string_view> host;  // empty when the client sent `Host:` with no value
-    std::string forwarded_for;
+    http_util::forwarded_headers forwarded;
     bool has_request_id = false;
+    bool has_idempotency_key = false;
     for (const auto& f : req) {
         const auto name = f.name_string();
         if (f.name() == http::field::content_length || f.name() == http::field::expect) {
@@ -64,17 +66,20 @@ void build_upstream_request_head(std::string& out, const client_request& req,
         if (f.name() == http::field::host) {
             // Sent whatever Connection lists: "Connection: Host" must not take away the one
             // field an HTTP/1.1 request cannot go without (found by tests/fuzz).
-            host = f.value();
+            forwarded.take(name, f.value());
             append_header(out, name, f.value());
             continue;
         }
+        // Before anything is noted: a header the client named in Connection was never sent, and
+        // the envelope leaves it out too, so the replay derives the same X-Forwarded-For.
+        if (filter.drops(name)) {
+            continue;
+        }
+        // Any name may be configured, a field Beast knows too: not only in the unknown branch.
+        has_idempotency_key = has_idempotency_key || (!ctx.idempotency_header.empty() &&
+                                                      iequals(name, ctx.idempotency_header));
         if (f.name() == http::field::unknown) {
-            if (iequals(name, "x-forwarded-for")) {
-                forwarded_for.append(f.value());
-                forwarded_for.append(", ");
-                continue;
-            }
-            if (iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host")) {
+            if (forwarded.take(name, f.value())) {
                 continue;  // replaced below with what this hop saw
             }
             has_request_id = has_request_id || iequals(name, "x-request-id");
@@ -83,19 +88,17 @@ void build_upstream_request_head(std::string& out, const client_request& req,
                 continue;  // invalid: replaced by the generated traceparent below
             }
         }
-        if (filter.drops(name)) {
-            continue;
-        }
         append_header(out, name, f.value());
     }
-    if (!host) {
+    if (!forwarded.has_host()) {
         append_header(out, "Host", ctx.backend_host);
-    } else if (!host->empty()) {
-        append_header(out, "X-Forwarded-Host", *host);
     }
-    forwarded_for.append(ctx.client_ip);
-    append_header(out, "X-Forwarded-For", forwarded_for);
-    append_header(out, "X-Forwarded-Proto", "http");
+    forwarded.emit(
+        ctx.client_ip, ctx.scheme,
+        [&out](std::string_view name, std::string_view value) { append_header(out, name, value); });
+    if (!has_idempotency_key && !ctx.idempotency_header.empty()) {
+        append_header(out, ctx.idempotency_header, ctx.request_id);
+    }
     if (!has_request_id) {
         append_header(out, "X-Request-Id", ctx.request_id);
     }

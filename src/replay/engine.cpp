@@ -238,7 +238,7 @@ netx::task<engine::result> engine::replay(const work& w) {
     }
     auto env = std::get<envelope::envelope>(std::move(parsed));
     throw_if_fault_injected(env);
-    auto built = build_request(env, client_.default_host());
+    auto built = build_request(env, client_.default_host(), cfg_.capture.idempotency_header);
     if (auto* req = std::get_if<outgoing_request>(&built)) {
         if (auto unopened = open_sealed_values(*req, env, cfg_.capture.keys.get())) {
             built = std::move(*unopened);  // dead-lettered below, still sealed

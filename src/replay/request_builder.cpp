@@ -1,18 +1,22 @@
 #include "spillway/replay/request_builder.hpp"
 
 #include "spillway/core/text.hpp"
+#include "spillway/http/forwarded.hpp"
 #include "spillway/http/hop_by_hop.hpp"
+
+#include <boost/asio/ip/address.hpp>
 
 namespace spillway::replay {
 
 namespace {
 
-constexpr std::string_view idempotency_header = "Idempotency-Key";
 constexpr std::string_view attempt_header = "X-Spillway-Replay-Attempt";
 
-// Headers the replay never copies: it frames the body itself, and owns its connection.
+// Headers the replay never copies: it frames the body itself, and owns its connection. Host stays
+// whatever Connection lists, as on the live attempt (message_heads.cpp).
 bool replay_drops(std::string_view name, const http_util::connection_filter& connection) {
-    return http_util::is_hop_by_hop(name) || connection.drops(name) ||
+    return http_util::is_hop_by_hop(name) ||
+           (connection.drops(name) && !http_util::iequals(name, "Host")) ||
            http_util::iequals(name, "Content-Length") || http_util::iequals(name, "Expect") ||
            http_util::iequals(name, attempt_header);
 }
@@ -36,6 +40,14 @@ std::optional<rejection> check_head(const envelope::envelope& e) {
         }
     }
     return std::nullopt;
+}
+
+// The peer address the live attempt put last in X-Forwarded-For. Anything but an IP address
+// (absent in the envelope, or garbled) is "unknown", as the proxy records a peer it cannot name.
+std::string_view client_ip_of(const envelope::envelope& e) {
+    boost::system::error_code ec;
+    (void)boost::asio::ip::make_address(e.client_ip, ec);
+    return ec || e.client_ip.empty() ? std::string_view("unknown") : std::string_view(e.client_ip);
 }
 
 }  // namespace
@@ -64,7 +76,8 @@ bool is_origin_form(std::string_view target) {
 }
 
 std::variant<outgoing_request, rejection> build_request(const envelope::envelope& e,
-                                                        std::string_view default_host) {
+                                                        std::string_view default_host,
+                                                        std::string_view idempotency_header) {
     if (auto bad = check_head(e)) {
         return *bad;
     }
@@ -78,11 +91,15 @@ std::variant<outgoing_request, rejection> build_request(const envelope::envelope
     out.method = e.method;
     out.target = e.uri;
     out.body = e.body;
+    http_util::forwarded_headers forwarded;
     bool has_host = false;
     bool has_key = false;
     for (const auto& [name, value] : e.headers) {
         if (replay_drops(name, connection)) {
             continue;
+        }
+        if (forwarded.take(name, value)) {
+            continue;  // the client's own X-Forwarded-*: replaced below, as on the live attempt
         }
         if (http_util::iequals(name, "Host")) {
             if (has_host) {
@@ -90,7 +107,8 @@ std::variant<outgoing_request, rejection> build_request(const envelope::envelope
             }
             has_host = true;
         }
-        if (!has_key && http_util::iequals(name, idempotency_header)) {
+        if (!has_key && !idempotency_header.empty() &&
+            http_util::iequals(name, idempotency_header)) {
             has_key = true;
             out.idempotency_key = value;
         }
@@ -99,7 +117,11 @@ std::variant<outgoing_request, rejection> build_request(const envelope::envelope
     if (!has_host) {
         out.headers.insert(out.headers.begin(), {"Host", std::string(default_host)});
     }
-    if (!has_key) {
+    const std::string_view scheme = e.scheme.empty() ? http_util::default_scheme : e.scheme;
+    forwarded.emit(client_ip_of(e), scheme, [&out](std::string_view name, std::string_view value) {
+        out.headers.emplace_back(name, value);
+    });
+    if (!has_key && !idempotency_header.empty()) {
         out.idempotency_key = e.id;
         out.headers.emplace_back(std::string(idempotency_header), e.id);
     }

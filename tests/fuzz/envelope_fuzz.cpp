@@ -29,8 +29,9 @@ bool same(const env::envelope& a, const env::envelope& b) {
                     a.dlq->attempts == b.dlq->attempts && a.dlq->at == b.dlq->at));
     return a.id == b.id && a.received_at == b.received_at && a.method == b.method &&
            a.uri == b.uri && a.http_version == b.http_version && a.headers == b.headers &&
-           a.body == b.body && a.client_ip == b.client_ip && a.upstream == b.upstream &&
-           a.failure.kind == b.failure.kind && a.failure.status == b.failure.status &&
+           a.body == b.body && a.client_ip == b.client_ip && a.scheme == b.scheme &&
+           a.upstream == b.upstream && a.failure.kind == b.failure.kind &&
+           a.failure.status == b.failure.status &&
            a.failure.sent_upstream == b.failure.sent_upstream &&
            a.failure.detail == b.failure.detail && a.attempts == b.attempts && dlq_same;
 }

@@ -82,6 +82,9 @@ struct rate_limit_config {
 struct capture_config {
     std::size_t max_body_bytes = 10 * 1024 * 1024;
     std::vector<unsigned> on{502, 503, 504};
+    // Added to the live attempt with the request id unless the client sent one; the replay sends
+    // the same key. Empty: neither adds one.
+    std::string idempotency_header = "Idempotency-Key";
     unsigned response_status = 503;
     unsigned retry_after_s = 30;
     // Always stored as [REDACTED], sealed or not. Empty by default: what is sensitive is sealed.

@@ -40,6 +40,9 @@ struct envelope {
     // only by the replay just before it sends (docs/sealing.md).
     bool body_sealed = false;
     std::string client_ip;
+    // The proxy listener's scheme, "http" or "https" (optional: empty in older envelopes, which
+    // were all captured over http).
+    std::string scheme;
     std::string upstream;  // host:port of the backend the proxy tried
     core::failure failure;
     unsigned attempts = 0;
@@ -47,7 +50,9 @@ struct envelope {
 };
 
 // Serializes to the version-1 JSON text: body_encoding "sealed" when body_sealed, else "utf8"
-// when the body is valid UTF-8, else "base64".
+// when the body is valid UTF-8 and its escaped text is at most twice as long as the body, else
+// "base64" (so no body takes more than envelope_limits.hpp allows: a body of control bytes would
+// take six times its size).
 std::string to_json(const envelope& e);
 
 // A reason a message is not a valid envelope, e.g. "body: invalid base64".
@@ -57,6 +62,9 @@ struct parse_error {
 
 // Parses and validates JSON text into an envelope (body decoded). Never throws.
 std::variant<envelope, parse_error> parse_envelope(std::string_view json_text);
+
+// Whether `body` is written as escaped UTF-8 (else base64), by the rule to_json follows.
+bool body_as_utf8(std::string_view body);
 
 // Whether `text` is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view text);

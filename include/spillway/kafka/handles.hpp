@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -103,6 +104,10 @@ kafka_handle make_client(rd_kafka_type_t type, conf_handle&& conf);
 // Installs the noexcept trampoline that forwards librdkafka's logs to the "kafka" logger with
 // the matching level (syslog levels mapped to spdlog's). build_conf calls it.
 void forward_logs(rd_kafka_conf_t* conf) noexcept;
+
+// What a client really runs with, read back from librdkafka for the start-up log: "acks=-1
+// enable.idempotence=true message.timeout.ms=5000 ..." for each of `names` ("?" when unknown).
+std::string describe_settings(rd_kafka_t* rk, std::initializer_list<const char*> names);
 
 // librdkafka's description of an error code.
 std::string error_string(rd_kafka_resp_err_t err);

@@ -1,9 +1,11 @@
 #pragma once
 // The request head the proxy sends to the backend: client headers minus hop-by-hop ones, plus
-// X-Forwarded-*, X-Request-Id and a generated traceparent. Built as a plain string so the
+// X-Forwarded-* (http/forwarded.hpp, the rule the replay shares), X-Request-Id, the
+// Idempotency-Key and a generated traceparent. Built as a plain string so the
 // client's parsed request stays untouched for the envelope. (The response head to the client is
 // the response writer's: response_writer.hpp.)
 
+#include "spillway/http/forwarded.hpp"
 #include "spillway/http/hop_by_hop.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -26,6 +28,10 @@ struct forward_context {
     // A traceparent the proxy generated (trace_context): sent in place of the client's
     // traceparent and tracestate, which were absent or invalid. Empty: they pass unchanged.
     std::string_view traceparent = {};
+    // capture.idempotency_header: added with the request id unless the client sent one (the
+    // replay sends the same key). Empty: none added.
+    std::string_view idempotency_header = {};
+    std::string_view scheme = http_util::default_scheme;  // the listener's: X-Forwarded-Proto
 };
 
 // Appends the HTTP/1.1 request head for the backend to `out` (the body follows it as is).

@@ -4,6 +4,7 @@
 
 #include "spillway/core/failure.hpp"
 #include "spillway/core/ids.hpp"
+#include "spillway/http/forwarded.hpp"
 #include "spillway/proxy/trace_context.hpp"
 
 #include <boost/beast/http/fields.hpp>
@@ -31,6 +32,8 @@ struct request_record {
     core::request_id id = core::request_id::generate();
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     std::string_view client_ip;
+    // The listener's scheme (X-Forwarded-Proto, and the envelope's `scheme`).
+    std::string_view scheme = http_util::default_scheme;
     std::string_view method;  // views into the parsed request, which outlives the record's use
     std::string_view target;
     unsigned http_version = 11;

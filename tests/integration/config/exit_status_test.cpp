@@ -69,5 +69,45 @@ TEST(ExitStatus, AKafkaPropertyCombinationLibrdkafkaRefusesExits2) {
     EXPECT_NE(r.err.find("configuration error: kafka.properties"), std::string::npos) << r.err;
 }
 
+// kafka.properties that would void the promise (config/kafka_guard.hpp): refused by both daemons,
+// with --check-config too, naming the key; nothing is started.
+TEST(ExitStatus, EachPromiseBreakingKafkaPropertyExits2FromBothDaemonsNamingIt) {
+    temp_dir dir;
+    const std::vector<std::pair<std::string, std::string>> refused{
+        {"acks", "0"},
+        {"request.required.acks", "1"},
+        {"enable.idempotence", "false"},
+        {"message.timeout.ms", "0"},
+        {"delivery.timeout.ms", "300000"},
+        {"enable.auto.commit", "true"},
+        {"enable.auto.offset.store", "true"},
+        {"auto.offset.reset", "latest"},
+    };
+    for (const auto& [key, value] : refused) {
+        const auto path = write_config(dir, {{key, value}});
+        const std::vector<std::pair<std::string, std::vector<std::string>>> runs{
+            {"spillway", {"--config", path, "--check-config"}},
+            {"spillway-replay", {"--config", path, "--check-config"}},
+            {"spillway", {"--config", path}},
+            {"spillway-replay", {"--config", path}},
+        };
+        for (const auto& [binary, args] : runs) {
+            SCOPED_TRACE(key + "=" + value + ": " + binary +
+                         (args.size() > 2 ? " " + args[2] : ""));
+            const auto r = run(binary, args);
+            EXPECT_EQ(r.exit_status, 2) << r.err;
+            // "configuration error: FILE: kafka.properties.KEY: ..."
+            EXPECT_NE(r.err.find("configuration error: "), std::string::npos) << r.err;
+            EXPECT_NE(r.err.find(": kafka.properties." + key + ": \"" + value + "\" refused: "),
+                      std::string::npos)
+                << r.err;
+        }
+    }
+    // What keeps the promise passes the check.
+    const auto path = write_config(dir, {{"acks", "all"}, {"enable.idempotence", "true"}});
+    EXPECT_EQ(run("spillway", {"--config", path, "--check-config"}).exit_status, 0);
+    EXPECT_EQ(run("spillway-replay", {"--config", path, "--check-config"}).exit_status, 0);
+}
+
 }  // namespace
 }  // namespace spillway::test

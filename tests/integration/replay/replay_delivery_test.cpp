@@ -26,6 +26,11 @@ TEST_F(ReplayTest, ReplaysEveryEnvelopeFieldByteExact) {
         "X-Dup: a\r\n"
         "x-dup: b\r\n"
         "X-Empty: \r\n"
+        "X-Forwarded-Host: shop.example:8080\r\n"  // as the live attempt had them
+        "X-Forwarded-For: " +
+        e.client_ip +
+        "\r\n"
+        "X-Forwarded-Proto: http\r\n"
         "Idempotency-Key: " +
         e.id +
         "\r\n"

@@ -290,5 +290,20 @@ TEST_F(BackendEndpointsConfig, ShippedConfigHasTheDefaults) {
     EXPECT_EQ(shipped.circuit_breaker.open_duration, defaults.circuit_breaker.open_duration);
 }
 
+TEST_F(ConfigTest, IdempotencyHeaderIsAHeaderNameOrNothing) {
+    EXPECT_EQ(parse("{}", lookup).capture.idempotency_header, "Idempotency-Key");
+    EXPECT_EQ(parse(R"({"capture":{"idempotency_header":"X-Dedupe"}})", lookup)
+                  .capture.idempotency_header,
+              "X-Dedupe");
+    EXPECT_EQ(parse(R"({"capture":{"idempotency_header":""}})", lookup).capture.idempotency_header,
+              "");
+    EXPECT_EQ(error_of(R"({"capture":{"idempotency_header":"Bad Name:"}})"),
+              "capture.idempotency_header: expected a header name (or \"\" for none)");
+    EXPECT_EQ(error_of(R"({"capture":{"idempotency_header":7}})"),
+              "capture.idempotency_header: expected a string");
+    const config shipped = load_file(SPILLWAY_SOURCE_DIR "/config/spillway.json", lookup);
+    EXPECT_EQ(shipped.capture.idempotency_header, "Idempotency-Key");
+}
+
 }  // namespace
 }  // namespace spillway::config

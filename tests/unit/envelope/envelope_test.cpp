@@ -1,5 +1,7 @@
 #include "spillway/envelope/envelope.hpp"
 
+#include "spillway/envelope/envelope_limits.hpp"
+
 #include "support/schema.hpp"
 
 #include <gtest/gtest.h>
@@ -117,11 +119,33 @@ TEST(EnvelopeTest, BinaryBodyWithNulBytesTravelsAsBase64) {
     expect_same(parsed(text), e);
 }
 
-TEST(EnvelopeTest, TextBodyWithNulByteStaysUtf8) {
+TEST(EnvelopeTest, TextBodyWithAFewControlBytesStaysUtf8) {
     envelope e = sample();
-    e.body = std::string("a\0b", 3);
+    e.body = std::string("a\0b, and some more text around it", 34);
     const std::string text = to_json(e);
     EXPECT_NE(text.find("a\\u0000b"), std::string::npos);
+    expect_same(parsed(text), e);
+}
+
+// Escaped, a control byte takes six (\u0001): a body of them would make an envelope six times its
+// size, beyond what envelope_limits.hpp allows. Beyond twice the body it goes as base64.
+TEST(EnvelopeTest, BodyWhoseEscapedTextWouldMoreThanDoubleGoesAsBase64) {
+    envelope e = sample();
+    e.body = std::string(4096, '\x01');
+    std::string text = to_json(e);
+    EXPECT_NE(text.find("\"body_encoding\":\"base64\""), std::string::npos);
+    EXPECT_LE(text.size(), to_json(sample()).size() + 4096 / 3 * 4 + 8);
+    expect_same(parsed(text), e);
+
+    e.body = std::string("a\0b", 3);  // 8 escaped bytes for 3
+    EXPECT_FALSE(body_as_utf8(e.body));
+    expect_same(parsed(to_json(e)), e);
+
+    // Quotes, backslashes and line breaks double at most: text stays text, however many.
+    e.body = std::string(4096, '"') + std::string(4096, '\n') + std::string(4096, '\\');
+    EXPECT_TRUE(body_as_utf8(e.body));
+    text = to_json(e);
+    EXPECT_NE(text.find("\"body_encoding\":\"utf8\""), std::string::npos);
     expect_same(parsed(text), e);
 }
 
@@ -198,6 +222,42 @@ TEST(Utf8Test, AcceptsWellFormedAndRejectsIllFormed) {
     EXPECT_FALSE(is_valid_utf8("\xff"));
 }
 
+// The record limit is derived from the worst case (envelope_limits.hpp): no body within
+// capture.max_body_bytes and no head within limits.max_header_bytes makes a larger envelope.
+TEST(EnvelopeLimitsTest, WorstCaseBodiesAndHeadsFitTheBound) {
+    constexpr std::size_t max_body = 64 * 1024;
+    constexpr std::size_t max_header = 4096;
+    std::string all_bytes;
+    for (std::size_t i = 0; i < max_body; ++i) {
+        all_bytes += static_cast<char>(i & 0xff);
+    }
+    const std::vector<std::string> bodies = {std::string(max_body, '\x01'),
+                                             std::string(max_body, '"'),
+                                             std::string(max_body, '\0'),
+                                             std::string(max_body, '\xff'),
+                                             std::string(max_body, '\\'),
+                                             all_bytes,
+                                             std::string(max_body - 1, '\x1f') + "a"};
+    // Heads of max_header raw bytes: one long value of obs-text (each byte becomes U+FFFD, three
+    // bytes), and as many of the smallest lines ("a:\r\n") as fit.
+    envelope long_value = sample();
+    long_value.headers = {{"a", std::string(max_header - 16, '\xff')}};
+    envelope many_lines = sample();
+    many_lines.headers.assign((max_header - 16) / 4, {"a", ""});
+    for (const auto* head : {&long_value, &many_lines}) {
+        for (const auto& body : bodies) {
+            envelope e = *head;
+            e.body = body;
+            e.uri = "/";
+            e.failure.detail = std::string(200, '\x01');
+            EXPECT_LE(to_json(e).size(), max_envelope_bytes(max_body, max_header))
+                << "body of " << static_cast<int>(static_cast<unsigned char>(body[0]));
+        }
+    }
+    // The bound is not wildly loose for the default limits: about twice the body.
+    EXPECT_LT(max_envelope_bytes(10 << 20, 16 << 10), 22u << 20);
+}
+
 TEST(Base64Test, Rfc4648VectorsBothWays) {
     const std::vector<std::pair<std::string, std::string>> vectors = {{"", ""},
                                                                       {"f", "Zg=="},
@@ -238,16 +298,12 @@ std::vector<mutation> mutations() {
         {"id_missing", [](json& d) { d.erase("id"); }, "id: missing"},
         {"id_number", [](json& d) { d["id"] = 7; }, "id: expected a string"},
         {"id_not_uuid", [](json& d) { d["id"] = "abc"; }, "id: expected a UUID"},
-        {"received_at_bad", [](json& d) { d["received_at"] = "yesterday"; },
-         "received_at: expected an RFC 3339 date-time"},
         {"method_missing", [](json& d) { d.erase("method"); }, "method: missing"},
         {"method_space", [](json& d) { d["method"] = "GET X"; },
          "method: expected an HTTP method token"},
         {"uri_null", [](json& d) { d["uri"] = nullptr; }, "uri: expected a string"},
         {"uri_space", [](json& d) { d["uri"] = "/a b"; },
          "uri: expected a request-target without spaces or control characters"},
-        {"http_version_2", [](json& d) { d["http_version"] = "2"; },
-         "http_version: expected \"1.1\" or \"1.0\""},
         {"headers_missing", [](json& d) { d.erase("headers"); }, "headers: missing"},
         {"headers_object", [](json& d) { d["headers"] = json::object(); },
          "headers: expected an array of [name, value] pairs"},
@@ -270,30 +326,6 @@ std::vector<mutation> mutations() {
              d["body"] = "not base64!";
          },
          "body: invalid base64"},
-        {"client_ip_missing", [](json& d) { d.erase("client_ip"); }, "client_ip: missing"},
-        {"upstream_number", [](json& d) { d["upstream"] = 3000; }, "upstream: expected a string"},
-        {"failure_string", [](json& d) { d["failure"] = "connect_error"; },
-         "failure: expected an object"},
-        {"failure_kind_unknown", [](json& d) { d["failure"]["kind"] = "gremlins"; },
-         "failure.kind: unknown failure kind \"gremlins\""},
-        {"failure_kind_missing", [](json& d) { d["failure"].erase("kind"); },
-         "failure.kind: missing"},
-        {"failure_status_missing", [](json& d) { d["failure"].erase("status"); },
-         "failure.status: missing"},
-        {"failure_status_string", [](json& d) { d["failure"]["status"] = "503"; },
-         "failure.status: expected an HTTP status (100-599) or null"},
-        {"failure_status_without_kind", [](json& d) { d["failure"]["status"] = 503; },
-         "failure.status: must be null unless kind is upstream_status"},
-        {"failure_status_required", [](json& d) { d["failure"]["kind"] = "upstream_status"; },
-         "failure.status: required for upstream_status"},
-        {"failure_sent_upstream_string", [](json& d) { d["failure"]["sent_upstream"] = "no"; },
-         "failure.sent_upstream: expected true or false"},
-        {"failure_detail_missing", [](json& d) { d["failure"].erase("detail"); },
-         "failure.detail: missing"},
-        {"attempts_negative", [](json& d) { d["attempts"] = -1; },
-         "attempts: expected a non-negative integer"},
-        {"attempts_float", [](json& d) { d["attempts"] = 1.5; },
-         "attempts: expected a non-negative integer"},
         {"dlq_array", [](json& d) { d["dlq"] = json::array(); }, "dlq: expected an object"},
         {"dlq_reason_missing",
          [](json& d) {
@@ -316,6 +348,35 @@ std::vector<mutation> mutations() {
     };
 }
 
+// Mistakes in the information members (DESIGN.md "The envelope"): the replay needs none of them,
+// so each is read as unknown and the request is replayed, not dead-lettered.
+std::vector<std::pair<std::string, std::function<void(json&)>>> information_mutations() {
+    return {
+        {"received_at_bad", [](json& d) { d["received_at"] = "yesterday"; }},
+        {"received_at_missing", [](json& d) { d.erase("received_at"); }},
+        {"http_version_2", [](json& d) { d["http_version"] = "2"; }},
+        {"http_version_missing", [](json& d) { d.erase("http_version"); }},
+        {"client_ip_missing", [](json& d) { d.erase("client_ip"); }},
+        {"client_ip_number", [](json& d) { d["client_ip"] = 127; }},
+        {"upstream_number", [](json& d) { d["upstream"] = 3000; }},
+        {"scheme_number", [](json& d) { d["scheme"] = 1; }},
+        {"scheme_gopher", [](json& d) { d["scheme"] = "gopher"; }},
+        {"redrives_string", [](json& d) { d["redrives"] = "many"; }},
+        {"failure_missing", [](json& d) { d.erase("failure"); }},
+        {"failure_string", [](json& d) { d["failure"] = "connect_error"; }},
+        {"failure_kind_unknown", [](json& d) { d["failure"]["kind"] = "gremlins"; }},
+        {"failure_kind_missing", [](json& d) { d["failure"].erase("kind"); }},
+        {"failure_status_string", [](json& d) { d["failure"]["status"] = "503"; }},
+        {"failure_status_without_kind", [](json& d) { d["failure"]["status"] = 503; }},
+        {"failure_status_required", [](json& d) { d["failure"]["kind"] = "upstream_status"; }},
+        {"failure_sent_upstream_string", [](json& d) { d["failure"]["sent_upstream"] = "no"; }},
+        {"failure_detail_missing", [](json& d) { d["failure"].erase("detail"); }},
+        {"attempts_missing", [](json& d) { d.erase("attempts"); }},
+        {"attempts_negative", [](json& d) { d["attempts"] = -1; }},
+        {"attempts_float", [](json& d) { d["attempts"] = 1.5; }},
+    };
+}
+
 TEST(EnvelopeParseTest, EveryMistakeNamesItsField) {
     const json valid = json::parse(to_json(sample()));
     for (const auto& m : mutations()) {
@@ -323,6 +384,49 @@ TEST(EnvelopeParseTest, EveryMistakeNamesItsField) {
         m.apply(doc);
         EXPECT_EQ(reason_of(doc.dump()), m.reason) << m.name;
     }
+}
+
+TEST(EnvelopeParseTest, InformationThatIsAbsentOrMalformedIsUnknownNotARejection) {
+    envelope e = sample();
+    e.attempts = 4;
+    const json valid = json::parse(to_json(e));
+    for (const auto& [name, apply] : information_mutations()) {
+        json doc = valid;
+        apply(doc);
+        auto result = parse_envelope(doc.dump());
+        ASSERT_TRUE(std::holds_alternative<envelope>(result))
+            << name << ": " << std::get<parse_error>(result).reason;
+        const auto& got = std::get<envelope>(result);
+        // What a replay needs is whole.
+        EXPECT_EQ(got.id, e.id) << name;
+        EXPECT_EQ(got.method, e.method) << name;
+        EXPECT_EQ(got.uri, e.uri) << name;
+        EXPECT_EQ(got.headers, e.headers) << name;
+        EXPECT_EQ(got.body, e.body) << name;
+        EXPECT_TRUE(got.scheme.empty()) << name;
+        if (name.rfind("failure_", 0) == 0) {
+            // Unknown: the replay must assume the backend may have acted on it.
+            EXPECT_TRUE(got.failure.sent_upstream) << name;
+            EXPECT_EQ(got.failure.detail.rfind("unknown", 0), 0u) << name;
+        }
+        if (name.rfind("attempts_", 0) == 0) {
+            EXPECT_EQ(got.attempts, 0u) << name;
+        } else {
+            EXPECT_EQ(got.attempts, 4u) << name;
+        }
+    }
+}
+
+TEST(EnvelopeParseTest, SchemeIsWrittenWhenKnownAndReadBack) {
+    envelope e = sample();
+    EXPECT_EQ(to_json(e).find("\"scheme\""), std::string::npos);  // older writers: absent
+    e.scheme = "http";
+    const std::string text = to_json(e);
+    EXPECT_NE(text.find("\"client_ip\":\"127.0.0.1\",\"scheme\":\"http\""), std::string::npos)
+        << text;
+    EXPECT_EQ(parsed(text).scheme, "http");
+    e.scheme = "https";
+    EXPECT_EQ(parsed(to_json(e)).scheme, "https");
 }
 
 TEST(EnvelopeParseTest, RejectsWhatIsNotAJsonObject) {

@@ -157,6 +157,44 @@ TEST(UpstreamRequestHead, ForwardedForAppendsToEveryClientValue) {
     EXPECT_EQ(head.value("X-Forwarded-Host"), "h");
 }
 
+TEST(UpstreamRequestHead, ForwardedForNamedInConnectionIsNotPartOfTheChain) {
+    // Never sent, and left out of the envelope: the replay derives the same chain.
+    auto req = make_request(http::verb::get, "/");
+    req.set(http::field::host, "h");
+    req.insert("Connection", "X-Forwarded-For");
+    req.insert("X-Forwarded-For", "1.1.1.1");
+    EXPECT_EQ(upstream_head(req).value("X-Forwarded-For"), "10.0.0.9");
+}
+
+parsed_head head_with_key(const client_request& req, std::string_view key_header) {
+    std::string out;
+    forward_context ctx{"10.0.0.9", "the-request-id", "backend:3000"};
+    ctx.idempotency_header = key_header;
+    build_upstream_request_head(out, req, ctx);
+    return parse_head(out);
+}
+
+TEST(UpstreamRequestHead, IdempotencyKeyIsTheRequestIdUnlessTheClientSentOne) {
+    auto req = make_request(http::verb::post, "/slow");
+    req.set(http::field::host, "h");
+    EXPECT_EQ(head_with_key(req, "Idempotency-Key").value("Idempotency-Key"), "the-request-id");
+    EXPECT_EQ(head_with_key(req, "X-Dedupe").value("X-Dedupe"), "the-request-id");
+    EXPECT_FALSE(head_with_key(req, "X-Dedupe").has("Idempotency-Key"));
+    EXPECT_FALSE(head_with_key(req, "").has("Idempotency-Key"));  // "" turns it off
+
+    req.insert("idempotency-KEY", "client-key");
+    const auto head = head_with_key(req, "Idempotency-Key");
+    EXPECT_EQ(head.value("Idempotency-Key"), "client-key");  // the client's, once
+}
+
+TEST(UpstreamRequestHead, AClientKeyNamedInConnectionWasNotSentSoTheIdIs) {
+    auto req = make_request(http::verb::post, "/");
+    req.set(http::field::host, "h");
+    req.insert("Connection", "Idempotency-Key");
+    req.insert("Idempotency-Key", "client-key");
+    EXPECT_EQ(head_with_key(req, "Idempotency-Key").value("Idempotency-Key"), "the-request-id");
+}
+
 TEST(UpstreamRequestHead, RequestIdIsTheClientsOrTheGeneratedOne) {
     auto req = make_request(http::verb::get, "/");
     req.set(http::field::host, "h");
