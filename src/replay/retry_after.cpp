@@ -1,5 +1,7 @@
 #include "spillway/replay/retry_after.hpp"
 
+#include "spillway/http/hop_by_hop.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -12,16 +14,6 @@ using namespace std::chrono;
 
 // More than any backoff_max_ms, far from overflowing milliseconds.
 constexpr std::uint64_t max_seconds = 100ull * 365 * 24 * 3600;
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
@@ -89,17 +81,23 @@ std::optional<system_clock::time_point> at(int y, unsigned mon, int d, seconds t
 
 // The part after the weekday and its separator, for each form. The weekday itself is not checked
 // against the date: RFC 9110 lets a recipient ignore it.
-std::optional<system_clock::time_point> imf_fixdate(
-    std::string_view s) {  // "06 Nov 1994 08:49:37 GMT"
+//
+// IMF-fixdate "06 Nov 1994 08:49:37 GMT" and RFC 850 "06-Nov-94 08:49:37 GMT" differ only in the
+// separator and the year's digits. A two-digit year (RFC 9110: one that looks over 50 years ahead
+// is in the past century): 70 as the pivot; a date read as 19xx is in the past, which only means
+// "no wait".
+std::optional<system_clock::time_point> day_month_year_date(std::string_view s,
+                                                            std::string_view separator,
+                                                            std::size_t year_digits) {
     const auto d = take_digits(s, 2);
-    if (!d || !take(s, " ")) {
+    if (!d || !take(s, separator)) {
         return std::nullopt;
     }
     const auto mon = take_month(s);
-    if (!mon || !take(s, " ")) {
+    if (!mon || !take(s, separator)) {
         return std::nullopt;
     }
-    const auto y = take_digits(s, 4);
+    const auto y = take_digits(s, year_digits);
     if (!y || !take(s, " ")) {
         return std::nullopt;
     }
@@ -107,29 +105,16 @@ std::optional<system_clock::time_point> imf_fixdate(
     if (!t || s != " GMT") {
         return std::nullopt;
     }
-    return at(*y, *mon, *d, *t);
+    const int full_year = year_digits == 4 ? *y : (*y < 70 ? 2000 + *y : 1900 + *y);
+    return at(full_year, *mon, *d, *t);
 }
 
-std::optional<system_clock::time_point> rfc850(std::string_view s) {  // "06-Nov-94 08:49:37 GMT"
-    const auto d = take_digits(s, 2);
-    if (!d || !take(s, "-")) {
-        return std::nullopt;
-    }
-    const auto mon = take_month(s);
-    if (!mon || !take(s, "-")) {
-        return std::nullopt;
-    }
-    const auto yy = take_digits(s, 2);
-    if (!yy || !take(s, " ")) {
-        return std::nullopt;
-    }
-    const auto t = take_time_of_day(s);
-    if (!t || s != " GMT") {
-        return std::nullopt;
-    }
-    // A two-digit year (RFC 9110: one that looks over 50 years ahead is in the past century):
-    // 70 as the pivot; a date read as 19xx is in the past, which only means "no wait".
-    return at(*yy < 70 ? 2000 + *yy : 1900 + *yy, *mon, *d, *t);
+std::optional<system_clock::time_point> imf_fixdate(std::string_view s) {
+    return day_month_year_date(s, " ", 4);
+}
+
+std::optional<system_clock::time_point> rfc850(std::string_view s) {
+    return day_month_year_date(s, "-", 2);
 }
 
 std::optional<system_clock::time_point> asctime_date(
@@ -188,7 +173,7 @@ std::optional<system_clock::time_point> http_date(std::string_view s) {
 
 std::optional<milliseconds> parse_retry_after(std::string_view value,
                                               system_clock::time_point now) {
-    value = trim(value);
+    value = http_util::trim_ows(value);
     if (value.empty()) {
         return std::nullopt;
     }
