@@ -94,16 +94,24 @@ void group_consumer::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
             assigned_.clear();
         }
         assigned_.insert(assigned_.end(), changed.begin(), changed.end());
-        if (paused_) {
-            pause_list(parts, true);
-        }
+        // librdkafka keeps a partition's pause flag across revocation and re-assignment. A
+        // partition paused before a rebalance and resumed while it was not ours (set_paused()
+        // only touches assigned partitions) would come back paused and never be fetched again:
+        // so every assignment states the pause it must have, resume included.
+        pause_list(parts, paused_);
         return;
     }
-    log->info("revoked partitions {}", fmt::join(changed, ","));
+    const bool lost = rd_kafka_assignment_lost(rk_.get()) != 0;
+    log->info("{} partitions {}", lost ? "lost" : "revoked", fmt::join(changed, ","));
     // What is finished of the revoked partitions is committed before another member takes them.
-    if (auto cerr = rd_kafka_commit(rk_.get(), nullptr, 0);
-        cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        log->warn("commit on revoke: {}", kafka::error_string(cerr));
+    // Lost partitions (our membership ended: session timeout, broker unreachable) may already be
+    // another member's, and the coordinator refuses a commit from a member it no longer knows:
+    // their finished messages are re-delivered (at least once, never skipped).
+    if (!lost) {
+        if (auto cerr = rd_kafka_commit(rk_.get(), nullptr, 0);
+            cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            log->warn("commit on revoke: {}", kafka::error_string(cerr));
+        }
     }
     if (handlers_.revoked) {
         handlers_.revoked(changed);

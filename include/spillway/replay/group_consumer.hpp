@@ -58,7 +58,7 @@ public:
     // Stores `next_offset` for the partition; auto-commit will commit it.
     void store(std::int32_t partition, std::int64_t next_offset);
 
-    // Pauses or resumes every assigned partition (and those assigned later while paused).
+    // Pauses or resumes every assigned partition; partitions assigned later take the same state.
     void set_paused(bool paused);
     bool paused() const { return paused_; }
 
