@@ -9,12 +9,12 @@
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
-
 #include <librdkafka/rdkafka.h>
 
 #include <fstream>
 #include <memory>
 #include <regex>
+#include <vector>
 
 namespace spillway::test {
 namespace {
@@ -52,8 +52,8 @@ TEST(DevbrokerControl, ThreeBrokersWithReplicationThreeAppearInMetadata) {
     const auto text = metadata(broker);
     EXPECT_NE(text.find(" 3 brokers:"), std::string::npos) << text;
     for (int id = 1; id <= 3; ++id) {
-        EXPECT_NE(text.find("broker " + std::to_string(id) + " at 127.0.0.1:" +
-                            std::to_string(broker.port_of(id))),
+        EXPECT_NE(text.find("broker " + std::to_string(id) +
+                            " at 127.0.0.1:" + std::to_string(broker.port_of(id))),
                   std::string::npos)
             << text;
     }
@@ -95,7 +95,8 @@ TEST(DevbrokerControl, LeaderMovesAPartitionsLeaderAsMetadataShows) {
         EXPECT_EQ(control.command("leader failed-requests 0 " + std::to_string(target)), "ok");
         EXPECT_EQ(leader_of(broker, 0), target);
     }
-    EXPECT_TRUE(broker.proc().wait_for_output("control: leader of failed-requests [0] -> broker 1"));
+    EXPECT_TRUE(
+        broker.proc().wait_for_output("control: leader of failed-requests [0] -> broker 1"));
     // The records stay readable wherever the leader went.
     kcat::produce(broker.bootstrap(), "failed-requests", "k", "v");
     EXPECT_EQ(kcat::total_end_offset(broker.bootstrap(), "failed-requests"), 1);
@@ -113,9 +114,21 @@ TEST(DevbrokerControl, PushedProduceErrorsAreRetriedByAnIdempotentProducerThatDe
     std::ofstream(file) << "one\ntwo\nthree\nfour\nfive\n";
     process_options options;
     options.path = "kcat";
-    options.args = {"-P", "-b", broker.bootstrap(), "-t", "failed-requests", "-p", "0",
-                    "-X", "enable.idempotence=true", "-X", "retry.backoff.ms=50",
-                    "-d", "msg", "-l", file.string()};
+    options.args = {"-P",
+                    "-b",
+                    broker.bootstrap(),
+                    "-t",
+                    "failed-requests",
+                    "-p",
+                    "0",
+                    "-X",
+                    "enable.idempotence=true",
+                    "-X",
+                    "retry.backoff.ms=50",
+                    "-d",
+                    "msg",
+                    "-l",
+                    file.string()};
     auto result = run_command(options, 60s);
     EXPECT_EQ(result.exit_status, 0) << result.err;
     // The producer saw the broker's errors (its debug log names them) and retried.
@@ -157,10 +170,10 @@ std::chrono::milliseconds timed_produce(rd_kafka_t* rk) {
     auto* delivery = static_cast<rd_kafka_resp_err_t*>(rd_kafka_opaque(rk));
     *delivery = RD_KAFKA_RESP_ERR__BEGIN;
     const auto start = std::chrono::steady_clock::now();
-    const auto err = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC("failed-requests"), RD_KAFKA_V_PARTITION(0),
-        RD_KAFKA_V_VALUE(const_cast<char*>("timed"), 5), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_END);
+    const auto err =
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("failed-requests"), RD_KAFKA_V_PARTITION(0),
+                          RD_KAFKA_V_VALUE(const_cast<char*>("timed"), 5),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     EXPECT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(err);
     EXPECT_EQ(rd_kafka_flush(rk, 20000), RD_KAFKA_RESP_ERR_NO_ERROR);
     EXPECT_EQ(*delivery, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(*delivery);
@@ -186,10 +199,10 @@ TEST(DevbrokerControl, BadCommandsAnswerErrorAndTheConnectionStaysUsable) {
     devbroker broker(three_brokers());
     control_client control(broker.control_port());
     control_client other(broker.control_port());  // several clients at once
-    for (const auto* bad : {"bogus", "down 4", "down 0", "up", "leader nope 0 1",
-                            "leader failed-requests 9 1", "rtt 1 99999", "error Produce NOPE 1",
-                            "error Produce NOT_ENOUGH_REPLICAS 0", "clear Nothing",
-                            "coordinator group g 7", "", "status please"}) {
+    for (const auto* bad :
+         {"bogus", "down 4", "down 0", "up", "leader nope 0 1", "leader failed-requests 9 1",
+          "rtt 1 99999", "error Produce NOPE 1", "error Produce NOT_ENOUGH_REPLICAS 0",
+          "clear Nothing", "coordinator group g 7", "", "status please"}) {
         const auto answer = control.command(bad);
         EXPECT_TRUE(answer.starts_with("error ")) << bad << " -> " << answer;
     }
@@ -198,6 +211,16 @@ TEST(DevbrokerControl, BadCommandsAnswerErrorAndTheConnectionStaysUsable) {
     EXPECT_EQ(control.command("coordinator group spillway-replay 2"), "ok");
     EXPECT_EQ(control.command("error OffsetCommit NOT_COORDINATOR 2"), "ok");
     EXPECT_EQ(control.command("clear OffsetCommit"), "ok");
+
+    // What a client can make the mock hold is bounded too: 100,000 pushed errors per API
+    // between two clears (ApiKey 50: no client here sends it, so none are consumed).
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_EQ(control.command("error 50 NOT_ENOUGH_REPLICAS 10000"), "ok");
+    }
+    EXPECT_EQ(control.command("error 50 NOT_ENOUGH_REPLICAS 1"),
+              "error at most 100000 errors for ApiKey 50 until clear ApiKey 50 (100000 pushed)");
+    EXPECT_EQ(control.command("clear 50"), "ok");
+    EXPECT_EQ(control.command("error 50 NOT_ENOUGH_REPLICAS 1"), "ok");
 
     // Many commands in one write: one answer each, in order.
     other.send_raw("status\nbogus\nhelp\n");
@@ -210,6 +233,26 @@ TEST(DevbrokerControl, BadCommandsAnswerErrorAndTheConnectionStaysUsable) {
     EXPECT_EQ(control.read_line(), "error line longer than 1024 bytes: closing");
     EXPECT_EQ(control.read_line(), std::nullopt);
     EXPECT_EQ(other.command("status"), "ok brokers=3 up=1,2,3 down=");
+}
+
+TEST(DevbrokerControl, ClientsBeyondSixteenAreToldWhyAndClosedWhileTheOthersWork) {
+    devbroker broker(three_brokers());
+    std::vector<std::unique_ptr<control_client>> clients;
+    for (int i = 0; i < 16; ++i) {
+        clients.push_back(std::make_unique<control_client>(broker.control_port()));
+        ASSERT_EQ(clients.back()->command("help").substr(0, 2), "ok");
+    }
+    control_client extra(broker.control_port());
+    EXPECT_EQ(extra.read_line(), "error too many control connections (at most 16)");
+    EXPECT_EQ(extra.read_line(), std::nullopt);
+    EXPECT_EQ(clients.front()->command("status"), "ok brokers=3 up=1,2,3 down=");
+    clients.pop_back();  // a slot frees up once the listener sees the close
+    EXPECT_TRUE(wait_until(
+        [&] {
+            control_client again(broker.control_port());
+            return again.command("status").starts_with("ok");
+        },
+        5s, 50ms));
 }
 
 TEST(DevbrokerControl, SignalsTakeEveryBrokerDownAndBringThemBack) {
@@ -248,9 +291,12 @@ TEST(DevbrokerControl, AFixedPortWithThreeBrokersBindsThreeConsecutivePorts) {
 }
 
 TEST(DevbrokerControl, BadClusterFlagsExitWithStatus2) {
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {"--brokers", "0"}, {"--brokers", "10"}, {"--brokers", "3", "--replication", "4"},
-             {"--replication", "0"}, {"--control-port", "70000"}}) {
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"--brokers", "0"},
+                                               {"--brokers", "10"},
+                                               {"--brokers", "3", "--replication", "4"},
+                                               {"--replication", "0"},
+                                               {"--control-port", "70000"}}) {
         process_options options;
         options.path = bin_path("spillway-devbroker");
         options.args = args;
