@@ -70,9 +70,13 @@ std::optional<int> parse_int(std::string_view word, int lo, int hi) {
     return value;
 }
 
-parsed_command refuse(std::string why) { return {std::nullopt, std::move(why)}; }
+parsed_command refuse(std::string why) {
+    return {std::nullopt, std::move(why)};
+}
 
-parsed_command accept(control_command command) { return {std::move(command), {}}; }
+parsed_command accept(control_command command) {
+    return {std::move(command), {}};
+}
 
 // A broker id in 1..N; `all` when `allow_all`. Sets `why` when refused.
 std::optional<std::int32_t> parse_broker(std::string_view word, const cluster_shape& shape,
@@ -235,8 +239,7 @@ parsed_command parse_coordinator(const std::vector<std::string_view>& words,
         return refuse("usage: coordinator group GROUP BROKER");
     }
     const auto group = words[2];
-    if (group.size() > max_group_bytes ||
-        !std::all_of(group.begin(), group.end(), [](char c) {
+    if (group.size() > max_group_bytes || !std::all_of(group.begin(), group.end(), [](char c) {
             return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
         })) {
         return refuse("bad group \"" + printable(group) + "\" (printable ASCII, at most " +
@@ -296,7 +299,9 @@ parsed_command parse_control_command(std::string_view line, const cluster_shape&
     return refuse("unknown command \"" + printable(verb) + "\" (try help)");
 }
 
-std::string help_answer() { return "ok down up leader rtt error clear coordinator status help"; }
+std::string help_answer() {
+    return "ok down up leader rtt error clear coordinator status help";
+}
 
 std::string api_name(std::int16_t api_key) {
     for (const auto& api : known_apis) {
@@ -307,7 +312,9 @@ std::string api_name(std::int16_t api_key) {
     return "ApiKey " + std::to_string(api_key);
 }
 
-std::string error_name(rd_kafka_resp_err_t code) { return rd_kafka_err2name(code); }
+std::string error_name(rd_kafka_resp_err_t code) {
+    return rd_kafka_err2name(code);
+}
 
 std::string printable(std::string_view text) {
     constexpr std::size_t max_bytes = 64;

@@ -18,8 +18,7 @@ std::optional<std::string> control_lines::next_line() {
         return std::nullopt;
     }
     const auto newline = buffer_.find('\n', start_);
-    const std::size_t length =
-        (newline == std::string::npos ? buffer_.size() : newline) - start_;
+    const std::size_t length = (newline == std::string::npos ? buffer_.size() : newline) - start_;
     if (length > max_line_bytes) {
         overflowed_ = true;
         buffer_.clear();

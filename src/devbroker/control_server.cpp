@@ -56,8 +56,9 @@ void answer_lines(client& c, const control_server::handler& on_line) {
         c.out += '\n';
     }
     if (c.lines.overflowed() && !c.closing) {
-        runtime::logger("devbroker")->warn("control: a line over {} bytes: connection closed",
-                                           control_lines::max_line_bytes);
+        runtime::logger("devbroker")
+            ->warn("control: a line over {} bytes: connection closed",
+                   control_lines::max_line_bytes);
         c.out += "error line longer than " + std::to_string(control_lines::max_line_bytes) +
                  " bytes: closing\n";
         c.closing = true;
@@ -112,8 +113,7 @@ void accept_clients(int listen_fd, std::vector<std::unique_ptr<client>>& clients
 
 }  // namespace
 
-control_server::control_server(std::uint16_t port, handler on_line)
-    : on_line_(std::move(on_line)) {
+control_server::control_server(std::uint16_t port, handler on_line) : on_line_(std::move(on_line)) {
     try {
         listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (listen_fd_ < 0) {
@@ -161,8 +161,8 @@ void control_server::run() {
     for (;;) {
         fds.assign({{wake_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}});
         for (const auto& c : clients) {
-            const short events = static_cast<short>((wants_input(*c) ? POLLIN : 0) |
-                                                    (c->out.empty() ? 0 : POLLOUT));
+            const short events =
+                static_cast<short>((wants_input(*c) ? POLLIN : 0) | (c->out.empty() ? 0 : POLLOUT));
             fds.push_back({c->fd, events, 0});
         }
         if (::poll(fds.data(), fds.size(), -1) < 0) {

@@ -44,8 +44,8 @@ mock_cluster::mock_cluster(cluster_shape shape, int replication)
     }
     auto log = runtime::logger("devbroker");
     for (const auto& topic : shape_.topics) {
-        auto err = rd_kafka_mock_topic_create(cluster_.get(), topic.name.c_str(),
-                                              topic.partitions, replication);
+        auto err = rd_kafka_mock_topic_create(cluster_.get(), topic.name.c_str(), topic.partitions,
+                                              replication);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             throw std::runtime_error("cannot create topic " + topic.name + ": " +
                                      rd_kafka_err2str(err));
@@ -61,7 +61,9 @@ std::string mock_cluster::bootstraps() const {
     return rd_kafka_mock_cluster_bootstraps(cluster_.get());
 }
 
-void mock_cluster::set_all(bool up, std::string_view why) { set_state(all_brokers, up, why); }
+void mock_cluster::set_all(bool up, std::string_view why) {
+    set_state(all_brokers, up, why);
+}
 
 std::string mock_cluster::set_state(std::int32_t broker, bool up, std::string_view why) {
     std::lock_guard lock(mutex_);
@@ -78,11 +80,9 @@ std::string mock_cluster::set_state(std::int32_t broker, bool up, std::string_vi
     const auto target = shape_.brokers == 1 ? broker_text(1) : broker_text(broker);
     const auto* state = up ? "up" : "down";
     if (why == "control") {
-        runtime::logger("devbroker")
-            ->warn("control: {} {}{}", target, state, outcome(err));
+        runtime::logger("devbroker")->warn("control: {} {}{}", target, state, outcome(err));
     } else {
-        runtime::logger("devbroker")
-            ->warn("{} {} ({}){}", target, state, why, outcome(err));
+        runtime::logger("devbroker")->warn("{} {} ({}){}", target, state, why, outcome(err));
     }
     return answer(err);
 }
@@ -95,8 +95,7 @@ std::string mock_cluster::status() const {
         auto& list = up_[i] ? up_list : down_list;
         list += (list.empty() ? "" : ",") + std::to_string(i + 1);
     }
-    return "ok brokers=" + std::to_string(shape_.brokers) + " up=" + up_list +
-           " down=" + down_list;
+    return "ok brokers=" + std::to_string(shape_.brokers) + " up=" + up_list + " down=" + down_list;
 }
 
 std::string mock_cluster::execute(const control_command& command) {
@@ -107,8 +106,8 @@ std::string mock_cluster::execute(const control_command& command) {
             [&](const set_broker_state& c) { return set_state(c.broker, c.up, "control"); },
             [&](const move_leader& c) {
                 std::lock_guard lock(mutex_);
-                auto err = rd_kafka_mock_partition_set_leader(cluster, c.topic.c_str(),
-                                                              c.partition, c.broker);
+                auto err = rd_kafka_mock_partition_set_leader(cluster, c.topic.c_str(), c.partition,
+                                                              c.broker);
                 log->warn("control: leader of {} [{}] -> broker {}{}", c.topic, c.partition,
                           c.broker, outcome(err));
                 return answer(err);
@@ -116,8 +115,7 @@ std::string mock_cluster::execute(const control_command& command) {
             [&](const set_rtt& c) {
                 std::lock_guard lock(mutex_);
                 auto err = rd_kafka_mock_broker_set_rtt(cluster, c.broker, c.rtt_ms);
-                log->warn("control: {} rtt {} ms{}", broker_text(c.broker), c.rtt_ms,
-                          outcome(err));
+                log->warn("control: {} rtt {} ms{}", broker_text(c.broker), c.rtt_ms, outcome(err));
                 return answer(err);
             },
             [&](const push_errors& c) {

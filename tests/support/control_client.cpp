@@ -34,14 +34,15 @@ control_client::control_client(std::uint16_t port, std::chrono::milliseconds tim
     }
 }
 
-control_client::~control_client() { ::close(fd_); }
+control_client::~control_client() {
+    ::close(fd_);
+}
 
 void control_client::send_raw(std::string_view bytes) {
     while (!bytes.empty()) {
         const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
         if (n <= 0) {
-            throw std::runtime_error(std::string("control client: send: ") +
-                                     std::strerror(errno));
+            throw std::runtime_error(std::string("control client: send: ") + std::strerror(errno));
         }
         bytes.remove_prefix(static_cast<std::size_t>(n));
     }

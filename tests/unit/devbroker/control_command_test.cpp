@@ -61,8 +61,7 @@ TEST(ControlCommand, LeaderNamesAKnownTopicPartitionAndBroker) {
     EXPECT_EQ(leader.topic, "failed-requests");
     EXPECT_EQ(leader.partition, 2);
     EXPECT_EQ(leader.broker, 3);
-    EXPECT_EQ(parse_as<move_leader>("leader failed-requests.dlq 0 1").topic,
-              "failed-requests.dlq");
+    EXPECT_EQ(parse_as<move_leader>("leader failed-requests.dlq 0 1").topic, "failed-requests.dlq");
 
     // The mock would create a topic it does not know: a typo must not.
     EXPECT_TRUE(mentions(refusal("leader failed-request 0 1"), "unknown topic"));
@@ -107,10 +106,10 @@ TEST(ControlCommand, ErrorTakesAnApiByNameOrKeyACodeByNameOrNumberAndACount) {
               RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
 
     const std::pair<const char*, const char*> apis[] = {
-        {"Produce", "0"},         {"Fetch", "1"},        {"ListOffsets", "2"},
-        {"Metadata", "3"},        {"OffsetCommit", "8"}, {"OffsetFetch", "9"},
+        {"Produce", "0"},          {"Fetch", "1"},        {"ListOffsets", "2"},
+        {"Metadata", "3"},         {"OffsetCommit", "8"}, {"OffsetFetch", "9"},
         {"FindCoordinator", "10"}, {"JoinGroup", "11"},   {"Heartbeat", "12"},
-        {"LeaveGroup", "13"},     {"SyncGroup", "14"},   {"InitProducerId", "22"}};
+        {"LeaveGroup", "13"},      {"SyncGroup", "14"},   {"InitProducerId", "22"}};
     for (const auto& [name, key] : apis) {
         EXPECT_EQ(parse_as<push_errors>(std::string("error ") + name + " 7 1").api_key,
                   std::stoi(key))
@@ -147,9 +146,11 @@ TEST(ControlCommand, CoordinatorTakesAGroupAndABroker) {
     EXPECT_TRUE(mentions(refusal("coordinator transaction t 1"), "usage: coordinator group"));
     EXPECT_TRUE(mentions(refusal("coordinator group g all"), "unknown broker"));
     EXPECT_TRUE(mentions(refusal("coordinator group g"), "usage"));
-    EXPECT_TRUE(mentions(refusal("coordinator group " + std::string(256, 'g') + " 1"),
-                         "bad group"));
-    EXPECT_TRUE(mentions(refusal("coordinator group a\x01" "b 1"), "bad group \"a\\x01b\""));
+    EXPECT_TRUE(
+        mentions(refusal("coordinator group " + std::string(256, 'g') + " 1"), "bad group"));
+    EXPECT_TRUE(mentions(refusal("coordinator group a\x01"
+                                 "b 1"),
+                         "bad group \"a\\x01b\""));
 }
 
 TEST(ControlCommand, StatusAndHelpTakeNoArguments) {
