@@ -21,6 +21,7 @@ declare -A allowed=(
     [proxy]="core config runtime metrics net http upstream"
     [capture]="core config runtime metrics net http envelope kafka spool upstream proxy"
     [replay]="core config runtime metrics net http envelope kafka upstream"
+    [devbroker]="core config runtime kafka"
     [sample_api]="core config runtime net http"
     [daemon]="core config runtime metrics net http admin envelope kafka spool upstream proxy capture"
 )

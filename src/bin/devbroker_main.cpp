@@ -1,20 +1,23 @@
-// spillway-devbroker: a one-broker Kafka cluster in memory for development, demos and tests,
-// built on librdkafka's mock cluster. Clients speak the real Kafka protocol to it on loopback.
-// docs/devbroker.md describes its flags, signals and limits.
+// spillway-devbroker: a Kafka cluster of 1..9 brokers in memory for development, demos and tests,
+// built on librdkafka's mock cluster. Clients speak the real Kafka protocol to it on loopback; a
+// control listener (and SIGUSR1/SIGUSR2) make it misbehave on command.
+// docs/devbroker.md describes its flags, signals, control protocol and limits.
 
-#include "spillway/kafka/handles.hpp"
+#include "spillway/devbroker/control_command.hpp"
+#include "spillway/devbroker/control_server.hpp"
+#include "spillway/devbroker/mock_cluster.hpp"
 #include "spillway/runtime/cli.hpp"
 #include "spillway/runtime/exit_status.hpp"
 #include "spillway/runtime/logging.hpp"
 #include "spillway/runtime/signals.hpp"
 
-#include <librdkafka/rdkafka_mock.h>
-
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <arpa/inet.h>
@@ -26,23 +29,25 @@
 
 namespace {
 
-// The port the next mock listener should bind instead of an ephemeral one (0 = leave it).
-// librdkafka 2.0.2's mock cluster always binds 127.0.0.1:0 and has no option for a fixed port,
-// so --port interposes bind() for the mock's listener only. The mock keeps the bound address and
-// rebinds the same one after SIGUSR2, so the broker comes back where clients expect it.
-std::atomic<std::uint16_t> fixed_port{0};
+// The port the next mock listener should bind instead of an ephemeral one (0 = leave it); each
+// such bind takes the next port, so brokers 1..N get PORT..PORT+N-1 in the order the mock
+// creates them. librdkafka 2.0.2's mock cluster always binds 127.0.0.1:0 and has no option for a
+// fixed port, so --port interposes bind() while the cluster is being created. The mock keeps each
+// bound address and rebinds it after a broker comes back up, where clients expect it.
+std::atomic<std::uint32_t> next_fixed_port{0};
 
 }  // namespace
 
 extern "C" int bind(int fd, const struct sockaddr* addr, socklen_t len) {
     using bind_fn = int (*)(int, const struct sockaddr*, socklen_t);
     static const auto real_bind = reinterpret_cast<bind_fn>(dlsym(RTLD_NEXT, "bind"));
-    const std::uint16_t port = fixed_port.load();
+    std::uint32_t port = next_fixed_port.load();
     if (port != 0 && addr != nullptr && addr->sa_family == AF_INET &&
         len >= static_cast<socklen_t>(sizeof(sockaddr_in)) &&
-        reinterpret_cast<const sockaddr_in*>(addr)->sin_port == 0) {
+        reinterpret_cast<const sockaddr_in*>(addr)->sin_port == 0 &&
+        next_fixed_port.compare_exchange_strong(port, port + 1)) {
         sockaddr_in fixed = *reinterpret_cast<const sockaddr_in*>(addr);
-        fixed.sin_port = htons(port);
+        fixed.sin_port = htons(static_cast<std::uint16_t>(port));
         return real_bind(fd, reinterpret_cast<const sockaddr*>(&fixed), sizeof fixed);
     }
     return real_bind(fd, addr, len);
@@ -50,15 +55,8 @@ extern "C" int bind(int fd, const struct sockaddr* addr, socklen_t len) {
 
 namespace {
 
-namespace kafka = spillway::kafka;
+namespace devbroker = spillway::devbroker;
 namespace runtime = spillway::runtime;
-
-constexpr std::int32_t broker_id = 1;
-
-struct mock_cluster_deleter {
-    void operator()(rd_kafka_mock_cluster_t* p) const noexcept { rd_kafka_mock_cluster_destroy(p); }
-};
-using mock_cluster_handle = std::unique_ptr<rd_kafka_mock_cluster_t, mock_cluster_deleter>;
 
 int int_flag(const runtime::cli_result& cli, const std::string& name, int fallback, int lo,
              int hi) {
@@ -113,87 +111,97 @@ bool port_is_free(std::uint16_t port) {
     return free;
 }
 
-// Serves signals until SIGTERM or SIGINT: SIGUSR1 takes the broker down, SIGUSR2 brings it back.
-void serve_signals(rd_kafka_mock_cluster_t* cluster, runtime::signal_waiter& signals) {
-    auto log = runtime::logger("devbroker");
+// "127.0.0.1:PORT,127.0.0.1:PORT+1,..." for `brokers` brokers.
+std::string fixed_bootstraps(int port, int brokers) {
+    std::string list;
+    for (int i = 0; i < brokers; ++i) {
+        list += (i == 0 ? "" : ",") + std::string("127.0.0.1:") + std::to_string(port + i);
+    }
+    return list;
+}
+
+// Serves signals until SIGTERM or SIGINT: SIGUSR1 takes every broker down, SIGUSR2 brings them
+// back. Control clients are served on their own thread meanwhile.
+void serve_signals(devbroker::mock_cluster& cluster, runtime::signal_waiter& signals) {
     for (;;) {
         const int sig = signals.wait();
-        if (sig == SIGUSR1) {
-            auto err = rd_kafka_mock_broker_set_down(cluster, broker_id);
-            log->warn("broker {} down (SIGUSR1): {}", broker_id, rd_kafka_err2str(err));
-        } else if (sig == SIGUSR2) {
-            auto err = rd_kafka_mock_broker_set_up(cluster, broker_id);
-            log->info("broker {} up (SIGUSR2): {}", broker_id, rd_kafka_err2str(err));
+        if (sig == SIGUSR1 || sig == SIGUSR2) {
+            cluster.set_all(sig == SIGUSR2, runtime::signal_name(sig));
         } else {
-            log->info("stopping ({})", runtime::signal_name(sig));
+            runtime::logger("devbroker")->info("stopping ({})", runtime::signal_name(sig));
             return;
         }
     }
 }
 
-bool create_topic(rd_kafka_mock_cluster_t* cluster, const std::string& topic, int partitions) {
-    auto err = rd_kafka_mock_topic_create(cluster, topic.c_str(), partitions, 1);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        runtime::logger("devbroker")
-            ->critical("cannot create topic {}: {}", topic, rd_kafka_err2str(err));
+// Prints the address, and writes it to the file named by `file_flag` when given.
+bool publish(const runtime::cli_result& cli, const std::string& file_flag,
+             const std::string& address) {
+    if (!cli.has(file_flag)) {
+        return true;
+    }
+    const auto& path = cli.flags.at(file_flag);
+    if (!write_atomically(path, address)) {
+        runtime::logger("devbroker")->critical("cannot write {}", path);
         return false;
     }
-    runtime::logger("devbroker")->info("topic {} ({} partitions)", topic, partitions);
     return true;
 }
 
-// The cluster and the handle that hosts its thread; the cluster is destroyed first.
-struct mock_broker {
-    kafka::kafka_handle host;
-    mock_cluster_handle cluster;
-};
-
-// Empty cluster on failure (logged). `port` 0 means a free port.
-mock_broker start_mock(std::uint16_t port) {
+// The mock cluster with its brokers on PORT.. when `port` is set; null on failure (logged).
+std::unique_ptr<devbroker::mock_cluster> start_cluster(devbroker::cluster_shape shape, int port,
+                                                       int replication) {
     auto log = runtime::logger("devbroker");
-    mock_broker mock;
-    kafka::conf_handle conf(rd_kafka_conf_new());
-    kafka::forward_logs(conf.get());
-    // Without bootstrap.servers the host handle warns at notice level; the mock's own warnings
-    // and errors still come through.
-    rd_kafka_conf_set(conf.get(), "log_level", "4", nullptr, 0);
+    const int brokers = shape.brokers;
+    std::unique_ptr<devbroker::mock_cluster> cluster;
+    next_fixed_port.store(static_cast<std::uint32_t>(port));
     try {
-        mock.host = kafka::make_client(RD_KAFKA_PRODUCER, std::move(conf));
+        cluster = std::make_unique<devbroker::mock_cluster>(std::move(shape), replication);
     } catch (const std::exception& e) {
+        next_fixed_port.store(0);
         log->critical("{}", e.what());
-        return mock;
+        return nullptr;
     }
-    fixed_port.store(port);
-    mock.cluster.reset(rd_kafka_mock_cluster_new(mock.host.get(), 1));
-    fixed_port.store(0);
-    if (!mock.cluster) {
-        log->critical("cannot start the mock cluster");
+    next_fixed_port.store(0);
+    if (port != 0 && cluster->bootstraps() != fixed_bootstraps(port, brokers)) {
+        log->critical("brokers listen on {}, not on the ports asked for", cluster->bootstraps());
+        return nullptr;
     }
-    return mock;
+    return cluster;
 }
 
-// Prints the bootstrap address, and writes it to --bootstrap-file when asked.
-bool publish_bootstrap(const runtime::cli_result& cli, const std::string& bootstrap) {
-    std::cout << bootstrap << std::endl;
-    if (cli.has("--bootstrap-file")) {
-        const auto& path = cli.flags.at("--bootstrap-file");
-        if (!write_atomically(path, bootstrap)) {
-            runtime::logger("devbroker")->critical("cannot write {}", path);
-            return false;
+// The control listener on `port` (0 = a free one); throws std::system_error when it cannot
+// listen.
+std::unique_ptr<devbroker::control_server> start_control(std::uint16_t port,
+                                                         devbroker::mock_cluster& cluster) {
+    return std::make_unique<devbroker::control_server>(port, [&cluster](std::string_view line) {
+        auto parsed = devbroker::parse_control_command(line, cluster.shape());
+        if (!parsed.command) {
+            return "error " + parsed.error;
         }
-    }
-    runtime::logger("devbroker")->info("listening on {}", bootstrap);
-    return true;
+        return cluster.execute(*parsed.command);
+    });
 }
 
 int run(const runtime::cli_result& cli) {
-    const int partitions = int_flag(cli, "--partitions", 3, 1, 1000);
-    const int dlq_partitions = int_flag(cli, "--dlq-partitions", 1, 1, 1000);
-    const auto port = static_cast<std::uint16_t>(int_flag(cli, "--port", 0, 0, 65535));
-    if (port != 0 && !port_is_free(port)) {
-        runtime::logger("devbroker")
-            ->critical("cannot listen on 127.0.0.1:{}: the port is in use", port);
-        return runtime::exit_failure;
+    auto log = runtime::logger("devbroker");
+    const int brokers = int_flag(cli, "--brokers", 1, 1, 9);
+    const int replication = int_flag(cli, "--replication", std::min(brokers, 3), 1, brokers);
+    const int port = int_flag(cli, "--port", 0, 0, 65536 - brokers);
+    devbroker::cluster_shape shape;
+    shape.brokers = brokers;
+    shape.topics = {{cli.cfg.kafka.topic, int_flag(cli, "--partitions", 3, 1, 1000)},
+                    {cli.cfg.replay.dlq_topic, int_flag(cli, "--dlq-partitions", 1, 1, 1000)}};
+    std::optional<std::uint16_t> control_port;
+    if (cli.has("--control-port")) {
+        control_port = static_cast<std::uint16_t>(int_flag(cli, "--control-port", 0, 0, 65535));
+    }
+    for (int i = 0; port != 0 && i < brokers; ++i) {
+        if (!port_is_free(static_cast<std::uint16_t>(port + i))) {
+            log->critical("cannot listen on 127.0.0.1:{} (broker {}): the port is in use", port + i,
+                          i + 1);
+            return runtime::exit_failure;
+        }
     }
 
     runtime::signal_waiter signals({SIGTERM, SIGINT, SIGUSR1, SIGUSR2});
@@ -205,13 +213,28 @@ int run(const runtime::cli_result& cli) {
         return runtime::exit_ok;
     }
 
-    auto mock = start_mock(port);
-    if (!mock.cluster || !create_topic(mock.cluster.get(), cli.cfg.kafka.topic, partitions) ||
-        !create_topic(mock.cluster.get(), cli.cfg.replay.dlq_topic, dlq_partitions) ||
-        !publish_bootstrap(cli, rd_kafka_mock_cluster_bootstraps(mock.cluster.get()))) {
+    auto cluster = start_cluster(std::move(shape), port, replication);
+    if (!cluster) {
         return runtime::exit_failure;
     }
-    serve_signals(mock.cluster.get(), signals);
+    // The control address is published before the bootstrap address: a fixture that waits for
+    // the bootstrap file finds both.
+    std::unique_ptr<devbroker::control_server> control;
+    if (control_port) {
+        control = start_control(*control_port, *cluster);
+        const auto address = "127.0.0.1:" + std::to_string(control->port());
+        if (!publish(cli, "--control-file", address)) {
+            return runtime::exit_failure;
+        }
+        log->info("control listener on {}", address);
+    }
+    const auto bootstrap = cluster->bootstraps();
+    std::cout << bootstrap << std::endl;
+    if (!publish(cli, "--bootstrap-file", bootstrap)) {
+        return runtime::exit_failure;
+    }
+    log->info("listening on {} ({} broker(s), replication {})", bootstrap, brokers, replication);
+    serve_signals(*cluster, signals);
     return runtime::exit_ok;
 }
 
@@ -220,12 +243,16 @@ int run(const runtime::cli_result& cli) {
 int main(int argc, char** argv) {
     const runtime::program_info info{
         "spillway-devbroker",
-        "an in-memory Kafka broker for development and tests (librdkafka mock cluster)",
+        "an in-memory Kafka cluster for development and tests (librdkafka mock cluster)",
         {
+            {"--brokers", "N", "brokers in the cluster, ids 1..N (1..9, default 1)"},
+            {"--replication", "R", "replication factor of both topics (1..N, default min(N, 3))"},
             {"--partitions", "N", "partitions of kafka.topic (default 3)"},
             {"--dlq-partitions", "N", "partitions of replay.dlq_topic (default 1)"},
-            {"--port", "PORT", "listen on 127.0.0.1:PORT instead of a free port"},
+            {"--port", "PORT", "broker i listens on 127.0.0.1:PORT+i-1 instead of a free port"},
             {"--bootstrap-file", "FILE", "write the bootstrap address to FILE (atomically)"},
+            {"--control-port", "PORT", "control listener on 127.0.0.1:PORT (0 = a free port)"},
+            {"--control-file", "FILE", "write the control address to FILE (atomically)"},
             {"--exit-with-parent", "", "stop when the parent process dies (test fixtures)"},
         }};
     const auto cli = runtime::parse_command_line(argc, argv, info);
