@@ -69,6 +69,9 @@ class ControlBroker:
     def error(self, api, code, count):
         self.command(f"error {api} {code} {count}")
 
+    def coordinator(self, group, broker):
+        self.command(f"coordinator group {group} {broker}")
+
     def heal(self):
         self.up("all")
         self.rtt("all", 0)

@@ -5,7 +5,8 @@
         [--devbroker PATH] [--work-dir DIR] [--rate N]
 
 See docs/chaos.md. Exit status: 0 when nothing queued was lost and nothing was applied twice,
-1 when the checker found a loss, an undelivered request or a duplicate, 2 when the harness itself
+1 when the checker found a loss, an undelivered request, a duplicate or an anomaly (a proxy that
+did not exit 0 within its shutdown timeout after SIGTERM), 2 when the harness itself
 could not run (a process did not start or come back).
 """
 import argparse
@@ -17,6 +18,7 @@ import signal
 import sys
 import shutil
 import time
+import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree (ctest runs from it)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -85,6 +87,9 @@ def main(argv):
         f"{args.rate:g} requests/s, run directory {run_dir}")
 
     def interrupt(signum, _frame):
+        # Once: a second signal must not cut the stopping of the processes short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise Interrupted(signal.Signals(signum).name)
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)
@@ -124,6 +129,10 @@ def main(argv):
     except HarnessError as e:
         say(f"harness error: {e}")
         return 2
+    except Exception:  # noqa: BLE001 - a bug in the harness is not a verdict on Spillway
+        traceback.print_exc()
+        say("harness error (above): the run cannot be judged")
+        return 2
     finally:
         if nemesis is not None and nemesis._heap:
             nemesis.finish()
@@ -139,6 +148,9 @@ def main(argv):
         failures.append(f"{len(duplicates)} chaos ids applied under two keys")
     if mixups:
         failures.append(f"{len(mixups)} request ids delivered with another request's body")
+    if nemesis.anomalies:
+        failures.append(f"{len(nemesis.anomalies)} anomalies (a proxy that did not stop as "
+                        f"DESIGN.md says on SIGTERM)")
     if stuck:
         failures.append(f"{len(stuck)} client workers never got an answer nor an error")
     for o in lost:

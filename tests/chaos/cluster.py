@@ -35,6 +35,7 @@ class Cluster:
         self.procs, self.ports, self.admin_ports = {}, {}, {}
         self.backend = self.broker = self.bootstrap = None
         self.leaders = {}
+        self.group_id = self.base_config["replay"]["group_id"]
 
     def proxy_names(self):
         return ["proxy-a", "proxy-b"]

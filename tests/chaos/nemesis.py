@@ -150,6 +150,11 @@ class Nemesis:
                     b.leader(topic, part, to)
                     self.c.leaders[(topic, part)] = to
                     self._say(f"      leader {topic}/{part} {victim} -> {to}")
+            # The group's coordinator may have been on it too: a controller moves that as well.
+            if ups:
+                to = self.rng.choice(ups)
+                b.coordinator(self.c.group_id, to)
+                self._say(f"      coordinator of group {self.c.group_id} -> {to}")
 
         def end():
             b.up(victim)
