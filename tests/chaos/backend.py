@@ -94,6 +94,17 @@ class RecordingBackend:
             except OSError:
                 pass
 
+    # ---- what the checker reads (copies: the handlers go on adding while it reads)
+
+    def replayed_keys(self):
+        with self._lock:
+            return set(self.replayed_ok)
+
+    def ledger(self):
+        """(key -> chaos id first applied under it, chaos id -> keys it was applied under)."""
+        with self._lock:
+            return dict(self.applied), {c: set(k) for c, k in self.applications.items()}
+
     # ---- recording
 
     def _record(self, method, path, headers, body, mode):

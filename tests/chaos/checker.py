@@ -18,12 +18,13 @@ def drain(outcomes, backend, dead_letters, timeout_s, say):
     dlq = {}
     last_report = 0.0
     while True:
-        pending = queued - backend.replayed_ok
+        replayed = backend.replayed_keys()
+        pending = queued - replayed
         if pending:
             dlq = dead_letters()
             pending -= dlq.keys()
         if not pending or time.monotonic() >= deadline:
-            return queued & backend.replayed_ok, dlq, pending
+            return queued & replayed, dlq, pending
         if time.monotonic() - last_report > 10:
             say(f"drain: {len(pending)} of {len(queued)} queued still pending")
             last_report = time.monotonic()
@@ -48,15 +49,16 @@ def classify(outcomes, backend, delivered, dlq, pending):
                 counts["dead_lettered"] += 1
     lost = [o for o in outcomes if o.queued and o.request_id in pending]
     # What the backend applied: once per chaos id is the promise of the idempotency key.
+    applied, applications = backend.ledger()
     duplicates = {cid: sorted(k or "(no key)" for k in keys)
-                  for cid, keys in backend.applications.items() if len(keys) > 1}
+                  for cid, keys in applications.items() if len(keys) > 1}
     # A request id delivered with another request's body would be a mix-up, not a delivery.
     by_id = {o.request_id: o.chaos_id for o in outcomes if o.queued}
-    mixups = [(rid, cid, backend.applied.get(rid)) for rid, cid in by_id.items()
-              if rid in backend.applied and backend.applied[rid] != cid]
+    mixups = [(rid, cid, applied[rid]) for rid, cid in by_id.items()
+              if rid in applied and applied[rid] != cid]
     counts["lost"] = len(lost)
     counts["duplicates"] = len(duplicates)
-    counts["applied_once"] = sum(1 for keys in backend.applications.values() if len(keys) == 1)
+    counts["applied_once"] = sum(1 for keys in applications.values() if len(keys) == 1)
     return counts, lost, duplicates, mixups
 
 
