@@ -57,6 +57,7 @@ def parse_args(argv):
 
 
 MARKER = ".chaos-run"
+LOSSES_PRINTED = 20  # on the terminal; summary.json has them all
 
 
 def prepare_run_dir(path):
@@ -153,11 +154,15 @@ def main(argv):
                         f"DESIGN.md says on SIGTERM)")
     if stuck:
         failures.append(f"{len(stuck)} client workers never got an answer nor an error")
-    for o in lost:
+    said = checker.evidence(run_dir, lost)
+    for i, o in enumerate(lost):
+        if i == LOSSES_PRINTED:
+            print(f"... and {len(lost) - i} more lost: every one, with its log lines, in "
+                  f"summary.json")
+            break
         print(f"lost: {o.request_id} (chaos id {o.chaos_id}, {o.proxy}, answered at "
               f"{o.done_at:.3f}); the logs say:")
-        print("\n".join(checker.evidence(run_dir, [o.request_id, o.chaos_id]) or
-                        ["  (nothing)"]))
+        print("\n".join(said[o.request_id] or ["  (nothing)"]))
     for cid, keys in duplicates.items():
         print(f"duplicate: chaos id {cid} applied under keys {', '.join(keys)}")
     for rid, cid, other in mixups:
@@ -167,7 +172,7 @@ def main(argv):
     dump(os.path.join(run_dir, "summary.json"), {
         "summary": line, "seed": seed, "duration_s": args.duration, "rate": args.rate,
         "counts": counts, "drain_s": round(drain_s, 1), "failures": failures,
-        "lost": [o.to_json() for o in lost], "duplicates": duplicates,
+        "lost": [dict(o.to_json(), logs=said[o.request_id]) for o in lost], "duplicates": duplicates,
         "anomalies": nemesis.anomalies, "faults": nemesis.summary(),
         "statuses": _statuses(load.outcomes), "errors": _errors(load.outcomes),
         "devbroker": "control" if cluster.broker.can_control else "signals"})

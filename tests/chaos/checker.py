@@ -69,18 +69,25 @@ def summary_line(seed, c):
             f"duplicates at the backend {c['duplicates']} (applied once: {c['applied_once']})")
 
 
-def evidence(run_dir, needles, max_lines=40):
-    """Every log line in the run directory that names one of the needles, file by file."""
-    pattern = re.compile("|".join(re.escape(n) for n in needles if n))
-    found = []
+TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|c[0-9]{7}-[0-9a-f]{8}")
+
+
+def evidence(run_dir, lost, max_lines=20):
+    """{request id: the log lines of the run directory that name it or its chaos id}, in one pass
+    over the logs (a run with hundreds of losses must not read them hundreds of times)."""
+    owner = {}
+    for o in lost:
+        owner[o.request_id] = o.request_id
+        owner[o.chaos_id] = o.request_id
+    found = {o.request_id: [] for o in lost}
     for name in sorted(os.listdir(run_dir)):
         path = os.path.join(run_dir, name)
         if not os.path.isfile(path) or not name.endswith((".log", ".jsonl")):
             continue
         with open(path, "r", errors="replace") as f:
             for line in f:
-                if pattern.search(line):
-                    found.append(f"  {name}: {line.rstrip()[:400]}")
-                    if len(found) >= max_lines:
-                        return found + ["  ..."]
+                for token in set(TOKEN.findall(line)):
+                    rid = owner.get(token)
+                    if rid is not None and len(found[rid]) < max_lines:
+                        found[rid].append(f"  {name}: {line.rstrip()[:400]}")
     return found
