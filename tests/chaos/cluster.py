@@ -36,6 +36,7 @@ class Cluster:
         self.backend = self.broker = self.bootstrap = None
         self.leaders = {}
         self.group_id = self.base_config["replay"]["group_id"]
+        self.coordinator = None  # the replay group's coordinator broker, when we set it
 
     def proxy_names(self):
         return ["proxy-a", "proxy-b"]
@@ -77,6 +78,9 @@ class Cluster:
                        "the control file", proc=p)
             with open(ctl_file) as f:
                 self.broker = ControlBroker(p, f.read().strip(), brokers=3)
+            # A known coordinator, so that the nemesis moves it only when its broker goes down.
+            self.broker.coordinator(self.group_id, 1)
+            self.coordinator = 1
         else:
             self.broker = SignalBroker(p)
         self.leaders = partition_leaders(self.bootstrap)

@@ -150,11 +150,12 @@ class Nemesis:
                     b.leader(topic, part, to)
                     self.c.leaders[(topic, part)] = to
                     self._say(f"      leader {topic}/{part} {victim} -> {to}")
-            # The group's coordinator may have been on it too: a controller moves that as well.
-            if ups:
+            # The group's coordinator, if it was on that broker, moves too.
+            if self.c.coordinator == victim and ups:
                 to = self.rng.choice(ups)
                 b.coordinator(self.c.group_id, to)
-                self._say(f"      coordinator of group {self.c.group_id} -> {to}")
+                self.c.coordinator = to
+                self._say(f"      coordinator of group {self.c.group_id} {victim} -> {to}")
 
         def end():
             b.up(victim)
