@@ -57,7 +57,7 @@ KAFKA_BOOTSTRAP = $(if $(filter docker,$(STACK)),localhost:29092,$$($(STACK_ENV)
 USER_JSON = {"name":"John Doe","email":"john@example.com"}
 QUEUED_USER_JSON = {"name":"Jane Doe","email":"jane@example.com"}
 
-.PHONY: all deps build build-asan run check test-unit test-asan bench fuzz format format-check clean
+.PHONY: all deps build build-asan run check test-unit test-asan bench fuzz chaos format format-check clean
 .PHONY: up down test test-fail stop-api start-api consume-kafka logs tail status
 
 all: build
@@ -97,6 +97,17 @@ bench: build
 	@scripts/install-deps.sh --bench
 	bench/run.sh
 	BIN_DIR=$(BUILD_DIR)/bin bench/replay/run.sh
+
+# The chaos run (docs/chaos.md): the whole system under overlapping faults for DURATION, then every
+# request accounted for; fails on a loss. SEED repeats a run (default: random, printed);
+# DEVBROKER=PATH runs another devbroker; CHAOS_FLAGS adds flags (--rate N, --work-dir DIR).
+DURATION ?= 2m
+SEED ?=
+DEVBROKER ?=
+CHAOS_FLAGS ?=
+chaos: build
+	/usr/bin/python3 tests/chaos/chaos.py --duration $(DURATION) --bin-dir $(BUILD_DIR)/bin \
+	    $(if $(SEED),--seed $(SEED)) $(if $(DEVBROKER),--devbroker $(DEVBROKER)) $(CHAOS_FLAGS)
 
 # The libFuzzer targets (docs/fuzzing.md), built by clang 14 with ASan and UBSan in
 # $(FUZZ_BUILD_DIR), each run for FUZZ_SECONDS on its corpus; fails on a crash.
