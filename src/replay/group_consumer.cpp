@@ -94,15 +94,20 @@ void group_consumer::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
             assigned_.clear();
         }
         assigned_.insert(assigned_.end(), changed.begin(), changed.end());
-        // librdkafka keeps a partition's pause flag across revocation and re-assignment. A
-        // partition paused before a rebalance and resumed while it was not ours (set_paused()
-        // only touches assigned partitions) would come back paused and never be fetched again:
-        // so every assignment states the pause it must have, resume included.
-        pause_list(parts, paused_);
+        if (paused_) {
+            pause_list(parts, true);
+        }
         return;
     }
     const bool lost = rd_kafka_assignment_lost(rk_.get()) != 0;
     log->info("{} partitions {}", lost ? "lost" : "revoked", fmt::join(changed, ","));
+    // librdkafka keeps a partition's pause flag across revocation and re-assignment. A partition
+    // that leaves us paused, while set_paused(false) later touches only the partitions we own,
+    // would come back paused and never be fetched again: it leaves resumed. (Resuming here, not
+    // on the next assignment, keeps resume requests away from partitions whose fetch is starting.)
+    if (paused_) {
+        pause_list(parts, false);
+    }
     // What is finished of the revoked partitions is committed before another member takes them.
     // Lost partitions (our membership ended: session timeout, broker unreachable) may already be
     // another member's, and the coordinator refuses a commit from a member it no longer knows:
