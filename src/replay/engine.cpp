@@ -464,12 +464,14 @@ void engine::on_assigned(const std::vector<std::int32_t>& parts) {
     for (auto p : parts) {
         tracker_.assign(p);
     }
+    counters_.assigned_partitions.fetch_add(parts.size(), std::memory_order_relaxed);
 }
 
 void engine::on_revoked(const std::vector<std::int32_t>& parts) {
     for (auto p : parts) {
         tracker_.revoke(p);
     }
+    counters_.assigned_partitions.fetch_sub(parts.size(), std::memory_order_relaxed);
     // Waiting messages of those partitions belong to their new owner now.
     std::erase_if(backlog_, [this](const work& w) { return !tracker_.current(w.ref); });
     update_backlog();

@@ -32,6 +32,14 @@ group_consumer::group_consumer(netx::executor ex, const config::config& cfg,
     auto defaults = kafka::consumer_defaults(cfg.kafka, cfg.replay.group_id);
     defaults.emplace_back("enable.auto.commit", "true");
     defaults.emplace_back("auto.commit.interval.ms", "1000");
+    // A replay killed -9 leaves its member in the group until this long without heartbeats has
+    // passed; until then its partitions are nobody's and nothing is delivered, restarted replay
+    // or not. librdkafka's default, 45 s, is tuned against needless rebalances of consumers that
+    // pause for GC; ours heartbeats from librdkafka's own thread, so 10 s (Kafka's default until
+    // 3.0, and above brokers' group.min.session.timeout.ms, 6 s) costs no spurious rebalances and
+    // shortens that silence: found by the chaos checker, where four replay kills in a row left
+    // the partitions unowned for minutes. kafka.properties can set it.
+    defaults.emplace_back("session.timeout.ms", "10000");
     // The replay holds at most a backlog in memory; a deep prefetch only costs RSS.
     defaults.emplace_back("queued.max.messages.kbytes", "16384");
     auto conf = kafka::build_conf(cfg.kafka, defaults);

@@ -81,6 +81,10 @@ void write_flow(exposition& out, const replay_counters& c) {
                "1 while fetching is paused because the local backlog has stayed at its high "
                "watermark for 10 s (every replay.concurrency slot busy, e.g. with retries).");
     out.sample("spillway_replay_backlog_full", c.paused_backlog_full.load() ? 1 : 0);
+    out.family("spillway_replay_assigned_partitions", "gauge",
+               "Partitions of the topic this replay holds in its consumer group now. Summed over "
+               "the replays, 0 while the topic has lag means nothing is being delivered.");
+    out.sample("spillway_replay_assigned_partitions", value(c.assigned_partitions));
     out.family("spillway_replay_in_flight", "gauge", "Messages being replayed now.");
     out.sample("spillway_replay_in_flight", value(c.in_flight));
     out.family("spillway_replay_backlog", "gauge", "Fetched messages waiting for a slot.");

@@ -19,6 +19,9 @@ struct replay_counters {
     std::atomic<std::uint64_t> attempts{0};  // requests the backend received (a status or
                                              // a failure after connecting)
     std::atomic<std::uint64_t> backlog{0};  // fetched, waiting for a slot
+    // Partitions this replay holds in its group now. 0 with lag on the topic means nobody
+    // delivers: a restarted replay waiting for a dead predecessor's session to expire, say.
+    std::atomic<std::uint64_t> assigned_partitions{0};
     std::atomic<bool> paused_backend_down{false};
     std::atomic<bool> paused_backlog_full{false};
     metrics::histogram attempt_duration;  // one attempt: send -> status or failure
