@@ -37,6 +37,27 @@ void write_requests(exposition& out, const proxy::proxy_counters& c) {
     c.upstream_duration.write(out, "spillway_upstream_duration_seconds");
 }
 
+// Upgrade requests (WebSocket) and their tunnels: a tunneled or declined upgrade is also counted as
+// spillway_requests_total{outcome="proxied"}, a failed one as rejected.
+void write_tunnels(exposition& out, const proxy::tunnel_counters& t) {
+    out.family("spillway_upgrades_total", "counter",
+               "Requests that asked to switch protocols (Connection: Upgrade), by result: "
+               "tunneled (the backend answered 101), declined (it answered otherwise; relayed), "
+               "failed (it could not be reached or did not answer: 502, never captured).");
+    out.sample("spillway_upgrades_total", {{"result", "tunneled"}}, value(t.tunneled));
+    out.sample("spillway_upgrades_total", {{"result", "declined"}}, value(t.declined));
+    out.sample("spillway_upgrades_total", {{"result", "failed"}}, value(t.failed));
+    out.family("spillway_tunnels_open", "gauge", "Upgraded connections being tunneled now.");
+    out.sample("spillway_tunnels_open",
+               static_cast<double>(t.open.load(std::memory_order_relaxed)));
+    out.family("spillway_tunnel_bytes_total", "counter",
+               "Bytes copied through tunnels, by direction (to_backend, to_client).");
+    out.sample("spillway_tunnel_bytes_total", {{"direction", "to_backend"}},
+               value(t.bytes_to_backend));
+    out.sample("spillway_tunnel_bytes_total", {{"direction", "to_client"}},
+               value(t.bytes_to_client));
+}
+
 // Rate limiting (rate_limit.*): the 429s, also counted in spillway_requests_total{rejected}.
 void write_rate_limit(exposition& out, const proxy::proxy_counters& c) {
     out.family("spillway_rate_limited_total", "counter",
@@ -237,6 +258,7 @@ void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources s)
     registry.add([s](exposition& out) {
         write_requests(out, s.proxy);
         write_rate_limit(out, s.proxy);
+        write_tunnels(out, s.proxy.tunnels);
         write_self_protection(out, s.proxy, s.body_budget);
         write_logging(out);
         write_captures(out, s.capture);

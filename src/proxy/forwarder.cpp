@@ -144,12 +144,17 @@ forward_action admit(backend_endpoint& endpoint, failure_policy& policy,
 }
 
 void build_request_head(exchange& x, const backend_endpoint& endpoint, const request_record& record,
-                        const config::capture_config& capture) {
+                        const config::capture_config& capture, std::string_view upgrade = {}) {
     x.head.clear();  // (a relay may have used it for a client head)
-    build_upstream_request_head(x.head, x.req,
-                                forward_context{record.client_ip, record.id.view(), endpoint.name(),
-                                                record.trace.generated_header(),
-                                                capture.idempotency_header, record.scheme});
+    build_upstream_request_head(
+        x.head, x.req,
+        forward_context{record.client_ip, record.id.view(), endpoint.name(),
+                        record.trace.generated_header(), capture.idempotency_header, record.scheme,
+                        upgrade});
+}
+
+core::failure upgrade_failure(core::failure_kind kind, std::string detail, bool sent_upstream) {
+    return core::failure{kind, std::nullopt, sent_upstream, std::move(detail)};
 }
 
 forward_action relay_event(failure_policy& policy, const relay_end& end) {
@@ -308,7 +313,111 @@ task<forwarder::result> forwarder::forward(Stream& client, const client_request&
     }
 }
 
+template <client_stream Stream>
+task<forwarder::upgrade_result> forwarder::upgrade(Stream& client,
+                                                   beast::flat_buffer& client_buffer,
+                                                   const client_request& req,
+                                                   std::string_view protocol,
+                                                   request_record& record, bool keep_alive,
+                                                   std::string& scratch, tunnel_counters& tunnels) {
+    using how = upgrade_result::how;
+    upgrade_result out;
+    std::optional<circuit_guard> guard;
+    route* chosen = nullptr;
+    for (std::size_t i = 0; i < routes_.size() && chosen == nullptr; ++i) {
+        route& r = *routes_[(next_ + i) % routes_.size()];
+        const auto ticket = r.endpoint.admit();
+        if (ticket.how != admission::refuse) {
+            guard.emplace(r.endpoint, ticket);
+            chosen = &r;
+        }
+    }
+    next_ = (next_ + 1) % routes_.size();
+    if (chosen == nullptr) {
+        out.failure =
+            upgrade_failure(core::failure_kind::circuit_open, circuit_open_detail(), false);
+        co_return out;
+    }
+    record.upstream = chosen->endpoint.name();
+    // A new connection: an upgraded one is never given back, and a pooled one the backend closed
+    // meanwhile would fail a request that cannot be tried again once its bytes are out.
+    auto acquired = co_await chosen->pool.connect();
+    if (acquired.local) {
+        warn_overloaded(record, chosen->endpoint, acquired.error);
+        out.outcome = how::overloaded;
+        co_return out;
+    }
+    if (acquired.error) {
+        out.failure =
+            upgrade_failure(core::failure_kind::connect_error, error_text(acquired.error), false);
+        guard->report(verdict::failure, *out.failure);
+        co_return out;
+    }
+    exchange x{req, std::move(acquired.connection), std::nullopt, scratch};
+    ++x.conn->requests;
+    build_request_head(x, chosen->endpoint, record, cfg_.capture, protocol);
+    const auto started = std::chrono::steady_clock::now();
+    x.conn->stream.expires_after(cfg_.backend.response_timeout);
+    const std::array<net::const_buffer, 2> request{net::buffer(x.head), net::buffer(req.body())};
+    auto [wec, written] = co_await net::async_write(x.conn->stream, request, tuple_awaitable);
+    boost::system::error_code failed = x.conn->stream.translate(wec);
+    if (!failed) {
+        const auto read =
+            co_await upstream::read_response_head(x.conn->stream, x.conn->buffer, x.parser);
+        failed = read.error;
+    }
+    upstream_duration_.observe(std::chrono::steady_clock::now() - started);
+    if (failed) {
+        const auto kind = failed == beast::error::timeout ? core::failure_kind::timeout
+                                                          : core::failure_kind::upstream_reset;
+        out.failure = upgrade_failure(kind, error_text(failed), written > 0);
+        guard->report(verdict::failure, *out.failure);
+        co_return out;
+    }
+    guard->report(verdict::success, core::failure{});
+    if (x.parser->get().result_int() != 101) {
+        // The backend answered without switching (426, 400, 401, a 503 of its own...): relayed
+        // as any response, never captured.
+        const auto end = co_await relay(client, x, chosen->pool, record, keep_alive, cfg_);
+        out.outcome = how::declined;
+        out.client_keep_alive = end.keep_alive && !end.client_failed && !end.upstream;
+        tunnels.declined.fetch_add(1, std::memory_order_relaxed);
+        co_return out;
+    }
+    std::string& head = x.head;
+    head.clear();
+    if (!build_switching_protocols_head(head, x.parser->get())) {
+        out.failure = upgrade_failure(core::failure_kind::upstream_reset,
+                                      "101 Switching Protocols without an Upgrade header", true);
+        co_return out;
+    }
+    out.outcome = how::tunneled;
+    record.status = 101;
+    tunnels.tunneled.fetch_add(1, std::memory_order_relaxed);
+    deadline_layer(client).expires_after(cfg_.limits.idle_timeout);
+    auto [cec, sent] = co_await net::async_write(client, net::buffer(head), tuple_awaitable);
+    record.response_bytes += sent;
+    if (cec) {
+        co_return out;
+    }
+    tunnels.open.fetch_add(1, std::memory_order_relaxed);
+    const auto end = co_await run_tunnel(client, client_buffer, x.conn->stream, x.conn->buffer,
+                                         cfg_.limits.idle_timeout, tunnels);
+    tunnels.open.fetch_sub(1, std::memory_order_relaxed);
+    record.response_bytes += end.to_client;
+    runtime::logger("proxy")->debug(
+        "request {}: {} tunnel to {} ended ({}): {} bytes to the backend, {} to the client",
+        record.id.view(), protocol, chosen->endpoint.name(), end.ended_by, end.to_backend,
+        end.to_client);
+    co_return out;
+}
+
 template task<forwarder::result> forwarder::forward(netx::timed_socket&, const client_request&,
                                                     request_record&, bool, std::string&);
+template task<forwarder::upgrade_result> forwarder::upgrade(netx::timed_socket&,
+                                                            beast::flat_buffer&,
+                                                            const client_request&, std::string_view,
+                                                            request_record&, bool, std::string&,
+                                                            tunnel_counters&);
 
 }  // namespace spillway::proxy

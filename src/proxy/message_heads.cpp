@@ -105,6 +105,10 @@ void build_upstream_request_head(std::string& out, const client_request& req,
     if (!ctx.traceparent.empty()) {
         append_header(out, "traceparent", ctx.traceparent);
     }
+    if (!ctx.upgrade.empty()) {
+        append_header(out, "Connection", "Upgrade");
+        append_header(out, "Upgrade", ctx.upgrade);
+    }
     if (!req.body().empty() || method_expects_body(req.method())) {
         out.append("Content-Length: ");
         append_number(out, req.body().size());

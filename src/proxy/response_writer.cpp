@@ -50,6 +50,28 @@ void build_client_response_head(std::string& out, const http::response_header<>&
     out.append("\r\n");
 }
 
+bool build_switching_protocols_head(std::string& out, const http::response_header<>& res) {
+    const auto upgrade = res.find(http::field::upgrade);
+    if (upgrade == res.end() || http_util::trim_ows(upgrade->value()).empty()) {
+        return false;
+    }
+    const auto filter = connection_filter_of(res);
+    out.append("HTTP/1.1 101 ");
+    out.append(res.reason().empty() ? std::string_view("Switching Protocols")
+                                    : std::string_view(res.reason()));
+    out.append("\r\n");
+    for (const auto& f : res) {
+        if (f.name() == http::field::content_length || filter.drops(f.name_string())) {
+            continue;
+        }
+        append_header(out, f.name_string(), f.value());
+    }
+    append_header(out, "Connection", "Upgrade");
+    append_header(out, "Upgrade", http_util::trim_ows(upgrade->value()));
+    out.append("\r\n");
+    return true;
+}
+
 namespace {
 
 // The head of a response the proxy made itself: its fields are the proxy's own, Content-Length

@@ -6,6 +6,7 @@
 #include "spillway/http/request_parser.hpp"
 #include "spillway/http/request_reader.hpp"
 #include "spillway/http/request_rules.hpp"
+#include "spillway/http/upgrade.hpp"
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/rate_limiter.hpp"
 #include "spillway/proxy/response_writer.hpp"
@@ -197,10 +198,45 @@ task<void> answer_overloaded(Stream& stream, const client_request& req, request_
                             w.cfg, scratch);
 }
 
+// A request that asks to switch protocols (WebSocket): forwarded, and tunneled after the
+// backend's 101; never captured. Returns whether the connection stays open (only when the
+// backend answered without switching).
+template <client_stream Stream>
+task<bool> answer_upgrade(Stream& stream, beast::flat_buffer& buffer, const client_request& req,
+                          std::string_view protocol, request_record& record, worker_state& w,
+                          bool keep_alive, std::string& scratch) {
+    using how = forwarder::upgrade_result::how;
+    auto upgraded = co_await w.forward.upgrade(stream, buffer, req, protocol, record, keep_alive,
+                                               scratch, w.counters.tunnels);
+    switch (upgraded.outcome) {
+        case how::tunneled:
+        case how::declined:
+            w.counters.requests_proxied.fetch_add(1, std::memory_order_relaxed);
+            co_return upgraded.client_keep_alive;
+        case how::overloaded:
+            co_await answer_overloaded(stream, req, record, w, scratch);
+            co_return false;
+        case how::failed:
+            break;
+    }
+    // An upgrade cannot be stored and replayed: the client learns at once that it failed.
+    w.counters.tunnels.failed.fetch_add(1, std::memory_order_relaxed);
+    w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+    record.outcome = request_outcome::rejected;
+    runtime::logger("proxy")->warn(
+        "request {}: upgrade to {} failed, answered 502: {}: {}", record.id.view(), protocol,
+        core::to_string(upgraded.failure->kind), upgraded.failure->detail);
+    record.failure = std::move(upgraded.failure);
+    auto res = make_json_response(http::status::bad_gateway, R"({"error":"upgrade_failed"})",
+                                  req.version(), false);
+    co_await write_response(stream, res, record, w.cfg, scratch);
+    co_return false;
+}
+
 // Answers one request that was read whole. Returns whether the connection stays open.
 template <client_stream Stream>
-task<bool> answer(Stream& stream, const client_request& req, request_record& record,
-                  worker_state& w, std::string& scratch) {
+task<bool> answer(Stream& stream, beast::flat_buffer& buffer, const client_request& req,
+                  request_record& record, worker_state& w, std::string& scratch) {
     bool keep_alive = req.keep_alive() && !w.stopping;
     if (is_health_check(req, w.cfg)) {
         record.outcome = request_outcome::local;
@@ -224,6 +260,10 @@ task<bool> answer(Stream& stream, const client_request& req, request_record& rec
         }
     }
     record.trace.generate_if_absent();
+    if (const auto protocol = http_util::requested_upgrade(req)) {
+        co_return co_await answer_upgrade(stream, buffer, req, *protocol, record, w, keep_alive,
+                                          scratch);
+    }
     auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive, scratch);
     if (forwarded.overloaded) {
         co_await answer_overloaded(stream, req, record, w, scratch);
@@ -286,7 +326,7 @@ task<void> serve(Stream& stream, session_handle& handle, std::string_view client
         try {
             keep_alive = co_await read_request(stream, buffer, parser, lease, record, w, scratch);
             if (keep_alive) {
-                keep_alive = co_await answer(stream, parser.get(), record, w, scratch);
+                keep_alive = co_await answer(stream, buffer, parser.get(), record, w, scratch);
             }
         } catch (...) {
             // A bug of ours, not the client's: this connection ends, no other is touched.

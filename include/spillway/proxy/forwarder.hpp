@@ -13,6 +13,7 @@
 #include "spillway/proxy/failure_policy.hpp"
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/request_record.hpp"
+#include "spillway/proxy/tunnel.hpp"
 #include "spillway/upstream/pool.hpp"
 
 #include <chrono>
@@ -46,6 +47,28 @@ public:
     task<result> forward(Stream& client, const client_request& req, request_record& record,
                          bool keep_alive, std::string& scratch);
 
+    // What became of an upgrade request (http/upgrade.hpp).
+    struct upgrade_result {
+        enum class how : std::uint8_t {
+            tunneled,  // 101 relayed, then the tunnel ran to its end; the connection closes
+            declined,  // the backend's other answer was relayed, as any response
+            failed,  // nothing was answered: `failure` says why (the session answers 502)
+            overloaded,  // no descriptor for the backend connection (the session answers 503)
+        } outcome = how::failed;
+        std::optional<core::failure> failure;
+        bool client_keep_alive = false;
+    };
+
+    // Forwards a request that asks to switch protocols to `protocol`, on a new backend
+    // connection (round-robin over the endpoints whose circuit admits it), and tunnels after a
+    // 101: `client_buffer` holds what the client sent past its request. Never captured: a
+    // failure before the 101 is returned for a 502, not stored (an upgrade cannot be replayed).
+    template <client_stream Stream>
+    task<upgrade_result> upgrade(Stream& client, beast::flat_buffer& client_buffer,
+                                 const client_request& req, std::string_view protocol,
+                                 request_record& record, bool keep_alive, std::string& scratch,
+                                 tunnel_counters& tunnels);
+
     // Closes the idle connections of every pool (shutdown).
     void close_idle();
 
@@ -70,5 +93,8 @@ private:
 extern template task<forwarder::result> forwarder::forward(netx::timed_socket&,
                                                            const client_request&, request_record&,
                                                            bool, std::string&);
+extern template task<forwarder::upgrade_result> forwarder::upgrade(
+    netx::timed_socket&, beast::flat_buffer&, const client_request&, std::string_view,
+    request_record&, bool, std::string&, tunnel_counters&);
 
 }  // namespace spillway::proxy

@@ -32,6 +32,9 @@ struct forward_context {
     // replay sends the same key). Empty: none added.
     std::string_view idempotency_header = {};
     std::string_view scheme = http_util::default_scheme;  // the listener's: X-Forwarded-Proto
+    // The protocol the client asked to switch to (http/upgrade.hpp): sent as Upgrade with
+    // "Connection: Upgrade", which are otherwise hop-by-hop and dropped. Empty: no upgrade.
+    std::string_view upgrade = {};
 };
 
 // Appends the HTTP/1.1 request head for the backend to `out` (the body follows it as is).

@@ -44,6 +44,12 @@ void build_client_response_head(std::string& out, const http::response_header<>&
                                 body_framing framing, std::optional<std::uint64_t> content_length,
                                 bool keep_alive, bool client_http11);
 
+// Appends the 101 Switching Protocols head for the client to `out`: the backend's end-to-end
+// headers, then "Connection: Upgrade" and the backend's Upgrade value (hop-by-hop headers, so
+// written for this hop). Returns false when the 101 names no protocol (RFC 9110 §15.2.2 requires
+// Upgrade): not a switch the proxy can relay.
+bool build_switching_protocols_head(std::string& out, const http::response_header<>& res);
+
 // The buffers of one write to the client: the head (first write only), then a piece of the
 // body, framed as a chunk when the client gets the body re-chunked.
 // Neither copied nor moved: its buffers may point into its own size line.

@@ -46,6 +46,7 @@ struct proxy_counters {
     // Failures of the proxy itself inside a connection (an exception): the connection ended.
     std::atomic<std::uint64_t> internal_errors{0};
     std::atomic<std::int64_t> open_connections{0};
+    tunnel_counters tunnels;  // upgrade requests (WebSocket) and their tunnels
     metrics::histogram upstream_duration;  // request sent -> response head, or failure
 };
 

@@ -97,6 +97,53 @@ TEST(UpstreamRequestHead, HopByHopHeadersAreDropped) {
     EXPECT_EQ(head.value("X-Kept"), "1");
 }
 
+TEST(UpstreamRequestHead, AnUpgradeIsSentWithConnectionUpgradeOnce) {
+    auto req = make_request(http::verb::get, "/chat");
+    req.set(http::field::host, "chat.test");
+    req.insert(http::field::connection, "keep-alive, Upgrade, X-Secret");
+    req.insert(http::field::upgrade, "websocket");
+    req.insert("X-Secret", "hidden");
+    req.insert("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+    std::string out;
+    build_upstream_request_head(out, req,
+                                forward_context{.client_ip = "10.0.0.9",
+                                                .request_id = "id",
+                                                .backend_host = "backend:3000",
+                                                .upgrade = "websocket"});
+    const auto head = parse_head(out);
+    EXPECT_EQ(head.value("Connection"), "Upgrade");
+    EXPECT_EQ(head.value("Upgrade"), "websocket");
+    EXPECT_EQ(head.value("Sec-WebSocket-Key"), "dGhlIHNhbXBsZSBub25jZQ==");
+    EXPECT_FALSE(head.has("X-Secret")) << "other headers Connection names are still dropped";
+}
+
+TEST(SwitchingProtocolsHead, BackendHeadersPassWithConnectionAndUpgradeForThisHop) {
+    http::response_header<> res;
+    res.result(http::status::switching_protocols);
+    res.version(11);
+    res.insert(http::field::connection, "Upgrade, X-Hop");
+    res.insert(http::field::upgrade, "websocket");
+    res.insert("X-Hop", "private");
+    res.insert("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    std::string out;
+    ASSERT_TRUE(build_switching_protocols_head(out, res));
+    const auto head = parse_head(out);
+    EXPECT_EQ(head.first_line, "HTTP/1.1 101 Switching Protocols");
+    EXPECT_EQ(head.value("Connection"), "Upgrade");
+    EXPECT_EQ(head.value("Upgrade"), "websocket");
+    EXPECT_EQ(head.value("Sec-WebSocket-Accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    EXPECT_FALSE(head.has("X-Hop"));
+    EXPECT_TRUE(head.terminated);
+}
+
+TEST(SwitchingProtocolsHead, A101WithoutUpgradeIsRefused) {
+    http::response_header<> res;
+    res.result(http::status::switching_protocols);
+    res.insert(http::field::connection, "Upgrade");
+    std::string out;
+    EXPECT_FALSE(build_switching_protocols_head(out, res));
+}
+
 TEST(UpstreamRequestHead, ConnectionCannotRemoveHost) {
     auto req = make_request(http::verb::get, "/");
     req.set(http::field::host, "shop.test");

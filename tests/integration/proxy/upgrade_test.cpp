@@ -1,0 +1,172 @@
+// Upgrade requests (WebSocket) through the real proxy: forwarded with their Upgrade headers, and
+// after the backend's 101 the bytes are tunneled both ways, byte for byte, until a side closes or
+// the tunnel is idle; a backend that cannot be reached gets the client a 502, and nothing of an
+// upgrade is ever captured.
+
+#include "support/fake_backend.hpp"
+#include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
+#include "support/upgrade_backend.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace spillway::test {
+namespace {
+
+const header_list websocket_headers = {{"Connection", "Upgrade"},
+                                       {"Upgrade", "websocket"},
+                                       {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                       {"Sec-WebSocket-Version", "13"}};
+
+std::string websocket_handshake() {
+    return make_request("GET", "/chat", websocket_headers);
+}
+
+// Everything counted of upgrades and captures, read once the tunnel count is back to `open`.
+void expect_counts(const spillway_proxy& proxy, double tunneled, double declined, double failed) {
+    EXPECT_EQ(proxy.metric("spillway_upgrades_total", {{"result", "tunneled"}}), tunneled);
+    EXPECT_EQ(proxy.metric("spillway_upgrades_total", {{"result", "declined"}}), declined);
+    EXPECT_EQ(proxy.metric("spillway_upgrades_total", {{"result", "failed"}}), failed);
+    EXPECT_EQ(proxy.metric("spillway_requests_total", {{"outcome", "captured"}}), 0.0)
+        << "an upgrade is never captured";
+}
+
+TEST(ProxyUpgrade, WebSocketHandshakeIsTunneledBothWaysByteForByte) {
+    upgrade_backend backend;
+    spillway_proxy proxy(backend.url());
+    http_client client(proxy.port(), 10s);
+    // A first frame right behind the handshake, before the 101: it must not be lost.
+    ASSERT_FALSE(client.send(websocket_handshake() + "early-frame|"));
+    std::string received;
+    ASSERT_TRUE(client.read_until("server-hello", received)) << received;
+    EXPECT_EQ(received.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << received;
+    EXPECT_NE(received.find("\r\nUpgrade: websocket\r\n"), std::string::npos) << received;
+    EXPECT_NE(received.find("\r\nConnection: Upgrade\r\n"), std::string::npos) << received;
+    EXPECT_NE(received.find("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+              std::string::npos)
+        << received;
+    received.clear();
+    ASSERT_TRUE(client.read_until("early-frame|", received)) << received;
+
+    // 1 MiB each way, in 64 KiB messages, each echoed whole before the next.
+    std::size_t sent = std::string("early-frame|").size();
+    for (int i = 0; i < 16; ++i) {
+        std::string message(64 * 1024 - 16, static_cast<char>('a' + i));
+        message += "#end-" + std::to_string(i) + "#";
+        ASSERT_FALSE(client.send(message));
+        sent += message.size();
+        received.clear();
+        ASSERT_TRUE(client.read_until("#end-" + std::to_string(i) + "#", received)) << i;
+        ASSERT_EQ(received, message) << "message " << i << " came back changed";
+    }
+    EXPECT_TRUE(proxy.wait_for_metric("spillway_tunnels_open", {}, 1.0));
+
+    const auto heads = backend.heads();
+    ASSERT_EQ(heads.size(), 1u);
+    EXPECT_EQ(heads[0].rfind("GET /chat HTTP/1.1\r\n", 0), 0u) << heads[0];
+    for (const char* line : {"\r\nConnection: Upgrade\r\n", "\r\nUpgrade: websocket\r\n",
+                             "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+                             "\r\nSec-WebSocket-Version: 13\r\n", "\r\nX-Forwarded-For: "}) {
+        EXPECT_NE(heads[0].find(line), std::string::npos) << line << " missing in " << heads[0];
+    }
+
+    // The client closes: the backend reads its end of stream, the tunnel is gone.
+    client.close();
+    ASSERT_TRUE(backend.wait_for_closed(1));
+    EXPECT_EQ(backend.echoed(), sent);
+    EXPECT_TRUE(proxy.wait_for_metric("spillway_tunnels_open", {}, 0.0));
+    expect_counts(proxy, 1, 0, 0);
+    EXPECT_GE(proxy.metric("spillway_tunnel_bytes_total", {{"direction", "to_backend"}}),
+              static_cast<double>(sent));
+    EXPECT_GE(proxy.metric("spillway_tunnel_bytes_total", {{"direction", "to_client"}}),
+              static_cast<double>(sent + std::string("server-hello").size()));
+}
+
+TEST(ProxyUpgrade, BackendClosingEndsTheTunnelAndTheClientConnection) {
+    upgrade_backend backend({.greeting = "last-words", .echo = false});
+    spillway_proxy proxy(backend.url());
+    http_client client(proxy.port(), 10s);
+    ASSERT_FALSE(client.send(websocket_handshake()));
+    std::string received;
+    // Every byte the backend sent before it closed reaches the client, then the end of stream.
+    ASSERT_TRUE(client.wait_closed(5s, &received));
+    EXPECT_EQ(received.substr(received.size() - 10), "last-words") << received;
+    EXPECT_TRUE(proxy.wait_for_metric("spillway_tunnels_open", {}, 0.0));
+    expect_counts(proxy, 1, 0, 0);
+}
+
+TEST(ProxyUpgrade, IdleTunnelIsClosedAfterTheIdleTimeout) {
+    upgrade_backend backend;
+    spillway_proxy proxy(backend.url(), {{"limits", {{"idle_timeout_ms", 300}}}});
+    http_client client(proxy.port(), 10s);
+    ASSERT_FALSE(client.send(websocket_handshake()));
+    std::string received;
+    ASSERT_TRUE(client.read_until("server-hello", received));
+    // Traffic keeps it open past the timeout...
+    for (int i = 0; i < 4; ++i) {
+        const std::string ping = "ping-" + std::to_string(i);
+        ASSERT_FALSE(client.send(ping));
+        received.clear();
+        ASSERT_TRUE(client.read_until(ping, received, 2s)) << i;
+        std::this_thread::sleep_for(150ms);  // under the idle timeout, on purpose
+    }
+    // ... silence closes it: both sides see their connection end.
+    EXPECT_TRUE(client.wait_closed(5s));
+    EXPECT_TRUE(backend.wait_for_closed(1));
+    EXPECT_TRUE(proxy.wait_for_metric("spillway_tunnels_open", {}, 0.0));
+    expect_counts(proxy, 1, 0, 0);
+}
+
+TEST(ProxyUpgrade, UnreachableBackendAnswers502AndCapturesNothing) {
+    spillway_proxy proxy(dead_backend_url());
+    http_client client(proxy.port(), 10s);
+    const auto res = client.request(websocket_handshake());
+    EXPECT_EQ(res.status, 502u) << res.body;
+    EXPECT_EQ(res.body, R"({"error":"upgrade_failed"})");
+    EXPECT_TRUE(client.wait_closed(5s));
+    expect_counts(proxy, 0, 0, 1);
+    EXPECT_NE(proxy.proc().stderr_text().find("upgrade to websocket failed, answered 502: "
+                                              "connect_error"),
+              std::string::npos)
+        << proxy.proc().stderr_text();
+}
+
+TEST(ProxyUpgrade, BackendDecliningWithItsOwn503IsRelayedNotQueued) {
+    upgrade_backend backend(
+        {.head = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\n",
+         .greeting = "busy",
+         .echo = false});
+    spillway_proxy proxy(backend.url());
+    http_client client(proxy.port(), 10s);
+    const auto res = client.request(websocket_handshake());
+    EXPECT_EQ(res.status, 503u);
+    EXPECT_EQ(res.body, "busy") << "the backend's own answer, not the proxy's queued answer";
+    expect_counts(proxy, 0, 1, 0);
+}
+
+TEST(ProxyUpgrade, A101WithoutUpgradeHeaderIsA502) {
+    upgrade_backend backend(
+        {.head = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n",
+         .greeting = "",
+         .echo = false});
+    spillway_proxy proxy(backend.url());
+    http_client client(proxy.port(), 10s);
+    const auto res = client.request(websocket_handshake());
+    EXPECT_EQ(res.status, 502u) << res.body;
+    expect_counts(proxy, 0, 0, 1);
+}
+
+TEST(ProxyUpgrade, PlainRequestsStillDropUpgradeAsHopByHop) {
+    fake_backend backend;
+    spillway_proxy proxy(backend.url());
+    const auto res = fetch(proxy.port(), "GET", "/plain", {{"Upgrade", "websocket"}});
+    EXPECT_EQ(res.status, 200u);
+    ASSERT_EQ(backend.requests().size(), 1u);
+    EXPECT_FALSE(backend.requests()[0].header("Upgrade").has_value());
+    expect_counts(proxy, 0, 0, 0);
+}
+
+}  // namespace
+}  // namespace spillway::test
