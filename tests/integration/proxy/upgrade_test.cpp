@@ -119,6 +119,20 @@ TEST(ProxyUpgrade, IdleTunnelIsClosedAfterTheIdleTimeout) {
     expect_counts(proxy, 1, 0, 0);
 }
 
+TEST(ProxyUpgrade, SigtermCutsAnOpenTunnelAtTheShutdownTimeoutAndExitsZero) {
+    upgrade_backend backend;
+    spillway_proxy proxy(backend.url(), {{"shutdown_timeout_ms", 500}});
+    http_client client(proxy.port(), 10s);
+    ASSERT_FALSE(client.send(websocket_handshake()));
+    std::string received;
+    ASSERT_TRUE(client.read_until("server-hello", received));
+    // A tunnel is a request in flight: it goes on until the shutdown timeout, then is cut, and
+    // the proxy still exits 0.
+    EXPECT_EQ(proxy.terminate(10s), std::optional<int>(0));
+    EXPECT_TRUE(client.wait_closed(5s));
+    EXPECT_TRUE(backend.wait_for_closed(1));
+}
+
 TEST(ProxyUpgrade, UnreachableBackendAnswers502AndCapturesNothing) {
     spillway_proxy proxy(dead_backend_url());
     http_client client(proxy.port(), 10s);
