@@ -35,6 +35,9 @@ CANDIDATE_ADMIN_PORT=${CANDIDATE_ADMIN_PORT:-19085}
 DEAD_PORT=${DEAD_PORT:-19099}      # "backend down": nothing may listen here
 SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-1}  # metrics: seconds between scrapes (Prometheus' default is 15)
 RUN_DIR=$BENCH_DIR/.run/$(date -u +%Y%m%d-%H%M%S)
+TLS_DIR=$RUN_DIR/tls   # the tls scenario's certificate, made below when it runs
+TLS_ON=""              # set by the tls scenario while it runs
+WRK_EXTRA=()           # extra wrk arguments of the running scenario
 RUNS=$RUN_DIR/runs.jsonl
 OUT=${OUT:-$BENCH_DIR/results/latest.txt}
 
@@ -63,7 +66,7 @@ esac
 if [[ -z ${SCENARIOS:-} ]]; then
     SCENARIOS="happy idle"
     [[ -x $DEVBROKER ]] && SCENARIOS="happy fail circuit outage idle"
-    [[ -x $DEVBROKER && $CANDIDATE == spillway ]] && SCENARIOS="happy fail circuit outage metrics idle"
+    [[ -x $DEVBROKER && $CANDIDATE == spillway ]] && SCENARIOS="happy fail circuit outage metrics tls idle"
 fi
 for s in $SCENARIOS; do
     [[ -n ${SCENARIO_ROLES[$s]:-} ]] || die "unknown scenario '$s' (known: ${!SCENARIO_ROLES[*]})"
@@ -77,6 +80,14 @@ for p in $NGINX_PORT $BACKEND_PORT $CANDIDATE_PORT $CANDIDATE_ADMIN_PORT $DEAD_P
     port_in_use "$p" && die "port $p is in use; stop what listens there or set the *_PORT variables"
 done
 mkdir -p "$RUN_DIR" "$(dirname "$OUT")"
+if [[ " $SCENARIOS " == *" tls "* ]]; then
+    command -v openssl >/dev/null || die "missing tool: openssl (scenario tls)"
+    mkdir -p "$TLS_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" 2>"$TLS_DIR/openssl.log" ||
+        die "openssl could not make the certificate: $(tail -n 3 "$TLS_DIR/openssl.log")"
+fi
 : >"$RUNS"
 
 header() {

@@ -15,6 +15,7 @@ REQ_RATIO_MIN = 1.0     # candidate req/s / nginx req/s
 P99_RATIO_MAX = 1.2     # candidate p99 / nginx p99
 IDLE_RSS_MAX_MIB = 30.0
 METRICS_RATIO_MIN = 0.97  # req/s with /metrics on and scraped / with admin.listen "off"
+TLS_RATIO_MIN = 0.9      # candidate req/s / nginx req/s over TLS, keep-alive and handshakes (issue 14)
 
 
 def mib(kb):
@@ -181,6 +182,36 @@ def circuit_table(runs, methods):
     return out
 
 
+def tls_table(runs, methods):
+    """TLS termination, keep-alive and one handshake per request: candidate / nginx, paired."""
+    out = ["TLS termination (ECDSA P-256, same certificate; backend plain HTTP): medians over rounds;"
+           " ratio = candidate / nginx req/s, paired by round",
+           f"{'variant':<11}{'method':<7}{'nginx req/s':>12}{'cand req/s':>12}{'p99 ms nginx':>14}"
+           f"{'p99 ms cand':>13}{'ratio':>8}"]
+    for variant in ("keepalive", "handshake"):
+        scen = "tls_" + variant
+        for method in methods:
+            ref = ok_runs(runs, scenario=scen, role="ref", method=method)
+            cand = ok_runs(runs, scenario=scen, role="cand", method=method)
+            if not ref or not cand:
+                continue
+            ratios = []
+            for c in cand:
+                pair = [r for r in ref if r["round"] == c["round"]]
+                if pair and rps(pair[0]):
+                    ratios.append(rps(c) / rps(pair[0]))
+            ratio = median_or_none(ratios)
+            line = (f"{variant:<11}{method:<7}{fmt(median_or_none(rps(r) for r in ref), 12, '.0f')}"
+                    f"{fmt(median_or_none(rps(r) for r in cand), 12, '.0f')}"
+                    f"{fmt(median_or_none(r['p99_us'] / 1000 for r in ref), 14, '.2f')}"
+                    f"{fmt(median_or_none(r['p99_us'] / 1000 for r in cand), 13, '.2f')}"
+                    f"{fmt(ratio, 8, '.2f')}")
+            if ratio is not None:
+                line += f"   bar: ratio >= {TLS_RATIO_MIN}: {bar(ratio >= TLS_RATIO_MIN)}"
+            out.append(line)
+    return out
+
+
 def idle_table(runs):
     out = ["Idle keep-alive connections: each client sent one request, read the reply, stays open",
            f"{'proxy':<20}{'held':>6}{'RSS before MiB':>16}{'RSS holding MiB':>17}{'KiB/conn':>10}"]
@@ -235,6 +266,8 @@ def main():
         sections.append(circuit_table(runs, methods))
     if any(r.get("scenario") == "metrics" for r in runs):
         sections.append(metrics_table(runs, methods))
+    if any(r.get("scenario", "").startswith("tls_") for r in runs):
+        sections.append(tls_table(runs, methods))
     if any(r.get("scenario") == "idle" for r in runs):
         sections.append(idle_table(runs))
     loads = [r["load1"] for r in runs if "load1" in r]

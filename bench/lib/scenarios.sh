@@ -7,7 +7,7 @@
 # SCENARIO_ROLES[name] says which roles a scenario runs; `idle` runs once, the others every round.
 
 declare -A SCENARIO_ROLES=([happy]="ref cand" [fail]="cand" [outage]="cand" [idle]="ref cand"
-    [circuit]="cand"
+    [circuit]="cand" [tls]="ref cand"
     [metrics]="on off")
 
 PROXY_PID=""
@@ -49,8 +49,14 @@ start_proxy() {
     if [[ $role == ref || $CANDIDATE == nginx ]]; then
         PROXY_PORT=$NGINX_PORT
         [[ $role == cand ]] && PROXY_PORT=$CANDIDATE_PORT
+        local tls_listen="" tls_settings=""
+        if [[ -n $TLS_ON ]]; then
+            tls_listen=" ssl"
+            tls_settings="        ssl_certificate $TLS_DIR/cert.pem; ssl_certificate_key $TLS_DIR/key.pem; ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache off; ssl_session_tickets off;"
+        fi
         start_nginx "$(role_label "$role")" "$d/nginx" "$BENCH_DIR/conf/nginx-proxy.conf.in" "$PROXY_PORT" \
-            "LISTEN=127.0.0.1:$PROXY_PORT" "BACKEND=$backend"
+            "LISTEN=127.0.0.1:$PROXY_PORT" "BACKEND=$backend" "TLS_LISTEN=$tls_listen" \
+            "TLS_SETTINGS=$tls_settings"
     else
         PROXY_PORT=$CANDIDATE_PORT
         start_spillway "$d/spillway" "http://$backend" "$brokers"
@@ -62,10 +68,11 @@ start_proxy() {
 # run_wrk OUTFILE METHOD DURATION [--latency]: in the background + `wait`, so that SIGTERM to
 # the script is handled at once.
 run_wrk() {
-    local outf=$1 method=$2 dur=$3 rc=0 pid
+    local outf=$1 method=$2 dur=$3 rc=0 pid scheme=http
+    [[ -z $TLS_ON ]] || scheme=https
     shift 3
     start_bg wrk "$outf" env WRK_METHOD="$method" wrk -t1 -c"$CONNS" -d"$dur" --timeout "$WRK_TIMEOUT" \
-        "$@" -s "$BENCH_DIR/lib/wrk.lua" "http://127.0.0.1:$PROXY_PORT$URL_PATH"
+        "$@" "${WRK_EXTRA[@]}" -s "$BENCH_DIR/lib/wrk.lua" "$scheme://127.0.0.1:$PROXY_PORT$URL_PATH"
     pid=$LAST_PID
     wait "$pid" || rc=$?
     unset "RUNNING[$pid]"
@@ -115,7 +122,9 @@ load_run() {
     local scen=$1 role=$2 method=$3 round=$4 d backend=127.0.0.1:$BACKEND_PORT
     d=$RUN_DIR/r$round-$scen-$(role_label "$role")-$method
     mkdir -p "$d"
-    if [[ $scen != happy ]]; then
+    local backend_up=0
+    [[ $scen == happy || $scen == tls_* ]] && backend_up=1
+    if ((!backend_up)); then
         backend=127.0.0.1:$DEAD_PORT
         port_in_use "$DEAD_PORT" && die "something listens on the dead-backend port $DEAD_PORT"
     fi
@@ -128,7 +137,7 @@ load_run() {
     start_proxy "$role" "$d" "$backend" "$brokers"
     local load1 counting=0
     load1=$(cut -d' ' -f1 /proc/loadavg)
-    [[ $scen != happy && -n $BROKER_ADDR ]] && counting=1
+    ((!backend_up)) && [[ -n $BROKER_ADDR ]] && counting=1
 
     [[ $WARMUP == 0 || $WARMUP == 0s ]] || run_wrk "$d/warmup.txt" "$method" "$WARMUP" || log "  warm-up wrk failed"
     local k_before=ERR k_after=ERR q_before=null q_after=null timer="" probe=""
@@ -140,7 +149,7 @@ load_run() {
         start_outage_timer "$d"
         timer=$LAST_PID
     fi
-    if [[ $scen != happy ]]; then
+    if ((!backend_up)); then
         start_bg probe "$d/probe.txt" python3 "$BENCH_DIR/lib/probe.py" 127.0.0.1 "$PROXY_PORT" "$URL_PATH" "$DURATION"
         probe=$LAST_PID
     fi
@@ -184,6 +193,24 @@ scenario_circuit() {  # ROLE METHOD ROUND
         load_run "circuit_$v" "$@"
     done
     SPILLWAY_JQ_EXTRA=""
+}
+
+# TLS termination: the happy path over HTTPS, with keep-alive connections (the record layer's
+# cost per request) and with a new connection per request, so a full handshake each
+# (Connection: close; wrk does not resume sessions). Both proxies serve the same ECDSA P-256
+# certificate (TLS_DIR, made by run.sh); the backend stays plain HTTP. Odd rounds run keep-alive
+# first.
+scenario_tls() {  # ROLE METHOD ROUND
+    local variants=(keepalive handshake) v
+    (($3 % 2)) || variants=(handshake keepalive)
+    TLS_ON=1
+    SPILLWAY_JQ_EXTRA=".tls = {cert_file: \"$TLS_DIR/cert.pem\", key_file: \"$TLS_DIR/key.pem\"}"
+    for v in "${variants[@]}"; do
+        WRK_EXTRA=()
+        [[ $v == keepalive ]] || WRK_EXTRA=(-H "Connection: close")
+        load_run "tls_$v" "$@"
+    done
+    TLS_ON="" SPILLWAY_JQ_EXTRA="" WRK_EXTRA=()
 }
 
 # The proxy's RSS while 1,000 (IDLE_CONNS) keep-alive clients, each after one request, sit idle.
