@@ -8,7 +8,8 @@ build_packages=(
     libboost1.81-dev librdkafka-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
     libgtest-dev libgmock-dev libsqlite3-dev libgoogle-perftools-dev libssl-dev
 )
-test_packages=(kcat curl jq docker-compose python3-jsonschema clang-format)
+# prometheus: its promtool checks docs/alerts.yml and the daemons' /metrics (make check)
+test_packages=(kcat curl jq docker-compose python3-jsonschema clang-format prometheus)
 bench_packages=(wrk nginx-light)
 fuzz_packages=(clang-14 libclang-rt-14-dev)  # libFuzzer and the sanitizer runtimes (make fuzz)
 

@@ -1,13 +1,18 @@
-// docs/grafana-dashboard.json against the daemons themselves: it is well-formed, every panel
-// uses the Prometheus datasource variable, and every spillway_* series its queries name is one
-// that a running proxy or replay exposes on /metrics. A renamed metric fails here, not on an
-// operator's empty graph.
+// docs/grafana-dashboard.json and docs/alerts.yml against the daemons themselves: the dashboard
+// is well-formed, every panel uses the Prometheus datasource variable, and every spillway_* series
+// the dashboard's queries or the alerting rules name is one that a running proxy or replay
+// exposes on /metrics. A renamed metric fails here, not on an operator's empty graph or an alert
+// that can never fire. And both daemons' /metrics pass `promtool check metrics` (Prometheus'
+// own parser and naming lint).
 
 #include "integration/replay/replay_fixture.hpp"
 #include "support/prometheus.hpp"
+#include "support/http_client.hpp"
 #include "support/proxy_fixture.hpp"
 
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <regex>
 
 namespace spillway::test::replay {
@@ -27,6 +32,29 @@ const std::set<std::string> required_on_the_dashboard = {
     "spillway_replay_consumer_lag",
     "spillway_replay_paused",
     "spillway_replay_attempts_total"};
+
+// The spillway_* names in a query or a rules file.
+std::set<std::string> spillway_names_in(const std::string& text) {
+    static const std::regex metric_name("spillway_[a-z0-9_]+");
+    std::set<std::string> out;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), metric_name);
+         it != std::sregex_iterator(); ++it) {
+        out.insert(it->str());
+    }
+    return out;
+}
+
+// Runs `promtool check metrics` on one /metrics answer; returns what it printed, with its status.
+std::string promtool_check_metrics(const std::string& exposition, const temp_dir& dir) {
+    const auto input = dir.path() / "metrics.txt";
+    const auto output = dir.path() / "promtool.txt";
+    std::ofstream(input) << exposition;
+    const int status = std::system(
+        ("promtool check metrics < " + input.string() + " > " + output.string() + " 2>&1").c_str());
+    std::ifstream in(output);
+    std::string printed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return status == 0 ? printed : "exit status " + std::to_string(status) + ": " + printed;
+}
 
 void collect_exprs(const nlohmann::json& node, std::vector<std::string>& out) {
     if (node.is_object()) {
@@ -78,22 +106,33 @@ TEST_F(ReplayTest, GrafanaDashboardQueriesOnlyMetricsTheDaemonsExpose) {
     std::vector<std::string> exprs;
     collect_exprs(dashboard["panels"], exprs);
     ASSERT_FALSE(exprs.empty());
-    const std::regex metric_name("spillway_[a-z0-9_]+");
     std::set<std::string> queried;
     for (const auto& e : exprs) {
-        for (auto it = std::sregex_iterator(e.begin(), e.end(), metric_name);
-             it != std::sregex_iterator(); ++it) {
-            queried.insert(it->str());
-        }
+        queried.merge(spillway_names_in(e));
     }
     for (const auto& name : queried) {
-        if (exposed.contains(name)) {
-            continue;
-        }
-        ADD_FAILURE() << "the dashboard queries " << name << ", which no daemon exposes";
+        EXPECT_TRUE(exposed.contains(name))
+            << "the dashboard queries " << name << ", which no daemon exposes";
     }
     for (const auto& name : required_on_the_dashboard) {
         EXPECT_TRUE(queried.contains(name)) << "the dashboard does not show " << name;
+    }
+
+    std::ifstream rules_file(std::string(SPILLWAY_SOURCE_DIR) + "/docs/alerts.yml");
+    const std::string rules((std::istreambuf_iterator<char>(rules_file)),
+                            std::istreambuf_iterator<char>());
+    const auto alerted = spillway_names_in(rules);
+    EXPECT_GE(alerted.size(), 10u) << "docs/alerts.yml lost its rules";
+    for (const auto& name : alerted) {
+        EXPECT_TRUE(exposed.contains(name))
+            << "docs/alerts.yml queries " << name << ", which no daemon exposes";
+    }
+
+    temp_dir scratch("spillway-promtool");
+    for (const auto port : {proxy.admin_port(), admin_port_}) {
+        const auto res = fetch(port, "GET", "/metrics");
+        ASSERT_EQ(res.status, 200u);
+        EXPECT_EQ(promtool_check_metrics(res.body, scratch), "") << "port " << port;
     }
 }
 
