@@ -24,6 +24,7 @@ declare -A allowed=(
     [devbroker]="core config runtime kafka"
     [sample_api]="core config runtime net http"
     [daemon]="core config runtime metrics net http admin envelope kafka spool upstream proxy capture"
+    [ctl]="core config runtime net http envelope kafka upstream replay"
 )
 
 violations=0

@@ -184,6 +184,7 @@ void read_replay(object_reader& r, replay_config& rp) {
     r.read("concurrency", rp.concurrency);
     r.read("rate_limit", rp.rate_limit);
     r.read("max_attempts", rp.max_attempts);
+    r.read("max_redrives", rp.max_redrives);
     r.read("backoff_initial_ms", rp.backoff_initial);
     r.read("backoff_max_ms", rp.backoff_max);
     r.read("probe_interval_ms", rp.probe_interval);

@@ -42,22 +42,22 @@ int run_tail(const config::config& cfg, const tail_options& options, std::ostrea
     auto rk = kafka::make_client(RD_KAFKA_CONSUMER, kafka::build_conf(cfg.kafka, defaults));
     rd_kafka_poll_set_consumer(rk.get());
 
-    auto parts = topic_partitions(rk.get(), cfg.kafka.topic, stop);
+    const std::string& topic = options.topic.empty() ? cfg.kafka.topic : options.topic;
+    auto parts = topic_partitions(rk.get(), topic, stop);
     if (parts.empty()) {
         return stop ? 0 : 1;
     }
     kafka::partition_list_handle list(
         rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
     for (auto p : parts) {
-        rd_kafka_topic_partition_list_add(list.get(), cfg.kafka.topic.c_str(), p)->offset =
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
             options.from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
     }
     if (auto err = rd_kafka_assign(rk.get(), list.get()); err) {
         runtime::logger("replay")->error("tail: assign: {}", kafka::error_string(err));
         return 1;
     }
-    runtime::logger("replay")->info("tail: reading {} partitions of {}", parts.size(),
-                                    cfg.kafka.topic);
+    runtime::logger("replay")->info("tail: reading {} partitions of {}", parts.size(), topic);
     while (!stop) {
         kafka::message_handle msg(rd_kafka_consumer_poll(rk.get(), 200));
         if (!msg) {
@@ -70,6 +70,9 @@ int run_tail(const config::config& cfg, const tail_options& options, std::ostrea
             continue;
         }
         std::string_view value(static_cast<const char*>(msg->payload), msg->len);
+        if (options.keep && !options.keep(value)) {
+            continue;
+        }
         out << format_tail_line(options.format, value, {msg->partition, msg->offset},
                                 cfg.backend.url)
             << std::endl;  // one line at a time: operators pipe it into grep and less

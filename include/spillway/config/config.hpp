@@ -118,6 +118,8 @@ struct replay_config {
     unsigned concurrency = 16;
     double rate_limit = 0;  // requests per second, 0 = none
     unsigned max_attempts = 10;
+    // `spillway-ctl redrive` skips a dead letter already sent back this often (unless --force).
+    unsigned max_redrives = 3;
     milliseconds backoff_initial{500};
     milliseconds backoff_max{60000};
     milliseconds probe_interval{1000};

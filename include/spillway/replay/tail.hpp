@@ -7,6 +7,7 @@
 #include "spillway/replay/tail_format.hpp"
 
 #include <atomic>
+#include <functional>
 #include <ostream>
 
 namespace spillway::replay {
@@ -14,6 +15,9 @@ namespace spillway::replay {
 struct tail_options {
     tail_format format = tail_format::text;
     bool from_beginning = false;
+    std::string topic;  // empty: kafka.topic (spillway-ctl tail --topic reads others)
+    // Set: only the records it keeps are printed (spillway-ctl tail's filters); it gets the value.
+    std::function<bool(std::string_view)> keep;
 };
 
 // Prints one line per record to `out` until `stop` becomes true. Returns the exit status

@@ -6,8 +6,8 @@
 // own parser and naming lint).
 
 #include "integration/replay/replay_fixture.hpp"
-#include "support/prometheus.hpp"
 #include "support/http_client.hpp"
+#include "support/prometheus.hpp"
 #include "support/proxy_fixture.hpp"
 
 #include <cstdlib>
