@@ -22,11 +22,12 @@ KAFKA_PORT ?= 29092
 RUN_DIR ?= .run
 COMPOSE_FILE ?= docker-compose.yml
 TOPIC ?= failed-requests
+DLQ_TOPIC ?= failed-requests.dlq
 # NO_BUILD=1: operate the stack with the binaries already in $(BUILD_DIR)/bin (the end-to-end
 # test sets it so nothing is rebuilt under it).
 NO_BUILD ?=
 
-STACK_GOALS := up down test test-fail stop-api start-api consume-kafka logs tail status clean
+STACK_GOALS := up down test test-fail stop-api start-api consume-kafka logs tail dlq redrive status clean
 ifneq ($(filter $(STACK_GOALS),$(MAKECMDGOALS)),)
   ifeq ($(origin STACK),undefined)
     # The stack that is up, else docker when an engine answers, else local processes.
@@ -58,7 +59,7 @@ USER_JSON = {"name":"John Doe","email":"john@example.com"}
 QUEUED_USER_JSON = {"name":"Jane Doe","email":"jane@example.com"}
 
 .PHONY: all deps build build-asan run check test-unit test-asan bench fuzz chaos format format-check clean
-.PHONY: up down test test-fail stop-api start-api consume-kafka logs tail status
+.PHONY: up down test test-fail stop-api start-api consume-kafka logs tail dlq redrive status
 
 all: build
 
@@ -211,6 +212,26 @@ else
 	@brokers=$(KAFKA_BOOTSTRAP) || exit 1; \
 	SPILLWAY_KAFKA_BROKERS=$$brokers $(BUILD_DIR)/bin/spillway-replay --config $(CONFIG) \
 	    --tail --from-beginning $(if $(FORMAT),--format $(FORMAT))
+endif
+
+# The dead-letter topic, one line per dead letter, from the beginning, until Ctrl-C.
+dlq:
+ifeq ($(STACK),docker)
+	$(COMPOSE) exec replay spillway-ctl tail --topic $(DLQ_TOPIC) --from-beginning $(if $(FORMAT),--format $(FORMAT))
+else
+	@brokers=$(KAFKA_BOOTSTRAP) || exit 1; \
+	SPILLWAY_KAFKA_BROKERS=$$brokers $(BUILD_DIR)/bin/spillway-ctl --config $(CONFIG) \
+	    tail --topic $(DLQ_TOPIC) --from-beginning $(if $(FORMAT),--format $(FORMAT))
+endif
+
+# Sends dead letters back to the queue, each at most once (docs/operations.md, "Redrive"):
+# ARGS="--reason 'status 500' --dry-run" passes spillway-ctl's filters and options.
+redrive:
+ifeq ($(STACK),docker)
+	$(COMPOSE) exec replay spillway-ctl redrive $(ARGS)
+else
+	@brokers=$(KAFKA_BOOTSTRAP) || exit 1; \
+	SPILLWAY_KAFKA_BROKERS=$$brokers $(BUILD_DIR)/bin/spillway-ctl --config $(CONFIG) redrive $(ARGS)
 endif
 
 logs:

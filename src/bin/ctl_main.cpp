@@ -93,6 +93,6 @@ int main(int argc, char** argv) {
     auto log_settings = cli.cfg.log;
     log_settings.level = "warn";  // the tool's output is its answer; librdkafka's chatter is not
     runtime::setup_logging(log_settings);
-    return runtime::run_guarded(
-        "ctl", [&] { return run(cli.cfg, std::get<ctl::ctl_request>(request)); });
+    return runtime::run_guarded("ctl",
+                                [&] { return run(cli.cfg, std::get<ctl::ctl_request>(request)); });
 }

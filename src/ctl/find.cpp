@@ -3,6 +3,8 @@
 #include "spillway/replay/dead_letter.hpp"
 #include "spillway/replay/tail_format.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace spillway::ctl {
 
 namespace {
@@ -44,9 +46,16 @@ int run_find(const command_context& ctx, const std::string& id) {
               passed ? " replay: passed (delivered or dead-lettered)" : " replay: waiting");
     });
     scanner.scan(dlq_topic, [&](const scanned_record& r) {
-        if (holds(r, id)) {
-            print(dlq_topic, r, "");
+        if (!holds(r, id)) {
+            return;
         }
+        const auto doc = nlohmann::json::parse(r.value, nullptr, false);
+        std::string note;
+        if (doc.is_object() && doc.contains("dlq") && doc["dlq"].is_object() &&
+            doc["dlq"].contains("reason") && doc["dlq"]["reason"].is_string()) {
+            note = " dlq: " + doc["dlq"]["reason"].get<std::string>();
+        }
+        print(dlq_topic, r, note);
     });
     if (found == 0) {
         ctx.err << "find: no record of " << id << " in " << main_topic << " or " << dlq_topic

@@ -109,8 +109,7 @@ public:
               const std::string& id, const std::string& redrive_of) {
         for (;;) {
             const auto err = rd_kafka_producev(
-                rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                RD_KAFKA_V_KEY(key.data(), key.size()),
+                rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
                 RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_HEADER("spillway-id", id.data(), static_cast<ssize_t>(id.size())),
@@ -168,10 +167,9 @@ int run_redrive(const command_context& ctx, const ctl_request& request) {
     if (!request.dry_run) {
         producer.emplace(ctx.cfg);
     }
-    const auto interval = request.rate > 0
-                              ? std::chrono::duration_cast<clock::duration>(
-                                    std::chrono::duration<double>(1.0 / request.rate))
-                              : clock::duration::zero();
+    const auto interval = request.rate > 0 ? std::chrono::duration_cast<clock::duration>(
+                                                 std::chrono::duration<double>(1.0 / request.rate))
+                                           : clock::duration::zero();
     auto next_send = clock::now();
     std::uint64_t matched = 0;
     std::uint64_t sending = 0;
@@ -207,8 +205,8 @@ int run_redrive(const command_context& ctx, const ctl_request& request) {
             return;
         }
         const auto value = redriven_value(r.value, redrives);
-        if (!value || std::holds_alternative<envelope::parse_error>(
-                          envelope::parse_envelope(*value))) {
+        if (!value ||
+            std::holds_alternative<envelope::parse_error>(envelope::parse_envelope(*value))) {
             ++skipped.invalid;
             return;
         }
@@ -228,9 +226,8 @@ int run_redrive(const command_context& ctx, const ctl_request& request) {
     });
 
     if (request.dry_run) {
-        ctx.out << "redrive (dry run): " << matched << " matched, " << sending
-                << " would be sent, " << skipped.total() << " skipped" << skipped.describe()
-                << '\n';
+        ctx.out << "redrive (dry run): " << matched << " matched, " << sending << " would be sent, "
+                << skipped.total() << " skipped" << skipped.describe() << '\n';
         return 0;
     }
     const auto& d = producer->finish(std::max(ctx.timeout, ctx.cfg.kafka.delivery_timeout * 2));

@@ -2,6 +2,7 @@
 #include "spillway/ctl/topic_scan.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
 #include <map>
@@ -16,7 +17,7 @@ void print_counts(std::ostream& out, const std::map<std::string, std::uint64_t>&
     std::stable_sort(rows.begin(), rows.end(),
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     for (const auto& [name, n] : rows) {
-        out << "    " << n << "  " << name << '\n';
+        out << fmt::format("  {:>9}  {}\n", n, name);
     }
 }
 
@@ -39,7 +40,8 @@ int run_stats(const command_context& ctx) {
     const auto committed = scanner.committed(group, main_topic, extents);
     ctx.out << main_topic << ": " << extents.size() << " partitions, " << records_in(extents)
             << " records\n";
-    ctx.out << "  partition  oldest  end  committed  lag   (replay group " << group << ")\n";
+    ctx.out << fmt::format("  {:>9} {:>12} {:>12} {:>12} {:>10}   (replay group {})\n", "partition",
+                           "oldest", "end", "committed", "lag", group);
     std::int64_t total_lag = 0;
     for (const auto& e : extents) {
         const auto c = committed.find(e.partition);
@@ -47,9 +49,8 @@ int run_stats(const command_context& ctx) {
         const auto from = c != committed.end() ? std::max(c->second, e.low) : e.low;
         const auto lag = std::max<std::int64_t>(e.high - from, 0);
         total_lag += lag;
-        ctx.out << "  " << e.partition << "  " << e.low << "  " << e.high << "  "
-                << (c != committed.end() ? std::to_string(c->second) : std::string("-")) << "  "
-                << lag << '\n';
+        ctx.out << fmt::format("  {:>9} {:>12} {:>12} {:>12} {:>10}\n", e.partition, e.low, e.high,
+                               c != committed.end() ? std::to_string(c->second) : "-", lag);
     }
     ctx.out << "  lag " << total_lag << '\n';
 

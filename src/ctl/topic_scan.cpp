@@ -58,17 +58,17 @@ std::vector<partition_extent> topic_scanner::extents(const std::string& topic) {
         throw kafka_unavailable("metadata of " + topic + ": " + kafka::error_string(err));
     }
     if (md->topic_cnt != 1 || md->topics[0].err) {
-        throw kafka_unavailable(
-            "topic " + topic + ": " +
-            kafka::error_string(md->topic_cnt ? md->topics[0].err
-                                              : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+        throw kafka_unavailable("topic " + topic + ": " +
+                                kafka::error_string(md->topic_cnt
+                                                        ? md->topics[0].err
+                                                        : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
     }
     std::vector<partition_extent> out;
     for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
         partition_extent e{md->topics[0].partitions[i].id};
-        const auto werr = rd_kafka_query_watermark_offsets(
-            rk, topic.c_str(), e.partition, &e.low, &e.high,
-            static_cast<int>(impl_->timeout.count()));
+        const auto werr =
+            rd_kafka_query_watermark_offsets(rk, topic.c_str(), e.partition, &e.low, &e.high,
+                                             static_cast<int>(impl_->timeout.count()));
         if (werr) {
             throw kafka_unavailable("offsets of " + topic + " [" + std::to_string(e.partition) +
                                     "]: " + kafka::error_string(werr));
@@ -103,8 +103,8 @@ std::vector<partition_extent> topic_scanner::scan(
             if (!msg) {
                 if (clock::now() - last_progress > impl_->timeout) {
                     throw kafka_unavailable("reading " + topic + " [" +
-                                            std::to_string(part.partition) + "] stalled at offset " +
-                                            std::to_string(next));
+                                            std::to_string(part.partition) +
+                                            "] stalled at offset " + std::to_string(next));
                 }
                 continue;
             }
@@ -133,14 +133,12 @@ std::vector<partition_extent> topic_scanner::scan(
                 const char* name = nullptr;
                 const void* value = nullptr;
                 std::size_t size = 0;
-                for (std::size_t i = 0;
-                     rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR;
+                for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                                        RD_KAFKA_RESP_ERR_NO_ERROR;
                      ++i) {
-                    r.headers.emplace_back(name, value ? std::string(static_cast<const char*>(
-                                                                         value),
-                                                                     size)
-                                                       : std::string());
+                    r.headers.emplace_back(
+                        name,
+                        value ? std::string(static_cast<const char*>(value), size) : std::string());
                 }
             }
             next = msg->offset + 1;

@@ -126,8 +126,10 @@ TEST_F(CtlTest, RedriveByReasonSendsExactlyTheMatchesOnceWithTheirFieldsAndHeade
 
 TEST_F(CtlTest, EachFilterSelectsItsDeadLetters) {
     const auto id = dead_letter({.method = "PUT", .uri = "/api/users/7"});
-    dead_letter({.reason = "timed out", .last_status = std::nullopt,
-                 .kind = core::failure_kind::timeout, .received_at = "2026-12-02T10:00:00.000Z"});
+    dead_letter({.reason = "timed out",
+                 .last_status = std::nullopt,
+                 .kind = core::failure_kind::timeout,
+                 .received_at = "2026-12-02T10:00:00.000Z"});
     dead_letter({.last_status = 503u, .uri = "/other"});
     const auto matched = [&](std::vector<std::string> filter) {
         filter.insert(filter.begin(), {"redrive", "--dry-run"});
@@ -175,8 +177,7 @@ TEST_F(CtlTest, KilledMidwayAndRunAgainSendsEveryDeadLetterExactlyOnce) {
     o.args = {"--config", config_path(), "redrive", "--rate", "10"};
     auto first = process::start(std::move(o));
     ASSERT_TRUE(wait_until(
-        [&] { return kcat::total_end_offset(broker_->bootstrap(), "failed-requests") >= 5; },
-        30s));
+        [&] { return kcat::total_end_offset(broker_->bootstrap(), "failed-requests") >= 5; }, 30s));
     first.signal(SIGKILL);
     ASSERT_EQ(first.wait_exit(10s), std::optional<int>(128 + SIGKILL));
     const auto before = redriven().size();
@@ -208,10 +209,10 @@ TEST_F(CtlTest, FindAndStatsOnKnownData) {
     const auto queued = make_envelope("/api/queued");
     produce_envelopes(broker_->bootstrap(), "failed-requests", {queued});
     const auto dead = dead_letter({.reason = "backend answered 500"});
-    dead_letter({.reason = "timed out", .last_status = std::nullopt,
-                 .kind = core::failure_kind::timeout});
-    dead_letter({.reason = "timed out", .last_status = std::nullopt,
-                 .kind = core::failure_kind::timeout});
+    dead_letter(
+        {.reason = "timed out", .last_status = std::nullopt, .kind = core::failure_kind::timeout});
+    dead_letter(
+        {.reason = "timed out", .last_status = std::nullopt, .kind = core::failure_kind::timeout});
 
     auto r = ctl({"find", queued.id});
     EXPECT_EQ(r.exit_status, 0) << r.err;
@@ -221,6 +222,7 @@ TEST_F(CtlTest, FindAndStatsOnKnownData) {
     r = ctl({"find", dead});
     EXPECT_EQ(r.exit_status, 0) << r.err;
     EXPECT_NE(r.out.find("failed-requests.dlq "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" dlq: backend answered 500\n"), std::string::npos) << r.out;
     r = ctl({"find", "no-such-id"});
     EXPECT_EQ(r.exit_status, 1);
     EXPECT_NE(r.err.find("no record of no-such-id"), std::string::npos) << r.err;
@@ -229,11 +231,15 @@ TEST_F(CtlTest, FindAndStatsOnKnownData) {
     EXPECT_EQ(r.exit_status, 0) << r.err;
     EXPECT_NE(r.out.find("failed-requests: 3 partitions, 1 records"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("  lag 1\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("- " + std::string(10 - 1, ' ') + "1\n"), std::string::npos)
+        << "one partition with 1 record and nothing committed: " << r.out;
     EXPECT_NE(r.out.find("failed-requests.dlq: 1 partitions, 3 dead letters"), std::string::npos)
         << r.out;
-    EXPECT_NE(r.out.find("    2  timed out\n    1  backend answered 500\n"), std::string::npos)
+    EXPECT_NE(r.out.find("          2  timed out\n          1  backend answered 500\n"),
+              std::string::npos)
         << r.out;
-    EXPECT_NE(r.out.find("    2  timeout\n    1  upstream_status\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("          2  timeout\n          1  upstream_status\n"), std::string::npos)
+        << r.out;
 }
 
 TEST_F(CtlTest, UsageMistakesExitTwoAndKafkaDownExitsOne) {

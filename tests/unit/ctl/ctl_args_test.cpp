@@ -25,11 +25,31 @@ std::string refused(std::vector<std::string> args) {
 }
 
 TEST(CtlArgs, RedriveWithEveryFilterAndOption) {
-    const auto r = parsed({"redrive", "--id", "a", "--id", "b", "--kind", "upstream_status",
-                           "--reason", "status 500", "--status", "500", "--method", "POST",
-                           "--path-prefix", "/api/", "--since", "2026-12-01T00:00:00Z", "--until",
-                           "2026-12-02T00:00:00+01:00", "--dry-run", "--rate", "2.5", "--limit",
-                           "10", "--force"});
+    const auto r = parsed({"redrive",
+                           "--id",
+                           "a",
+                           "--id",
+                           "b",
+                           "--kind",
+                           "upstream_status",
+                           "--reason",
+                           "status 500",
+                           "--status",
+                           "500",
+                           "--method",
+                           "POST",
+                           "--path-prefix",
+                           "/api/",
+                           "--since",
+                           "2026-12-01T00:00:00Z",
+                           "--until",
+                           "2026-12-02T00:00:00+01:00",
+                           "--dry-run",
+                           "--rate",
+                           "2.5",
+                           "--limit",
+                           "10",
+                           "--force"});
     EXPECT_EQ(r.command, ctl_command::redrive);
     EXPECT_EQ(r.filter.ids, (std::vector<std::string>{"a", "b"}));
     EXPECT_EQ(r.filter.kind, core::failure_kind::upstream_status);
@@ -45,8 +65,8 @@ TEST(CtlArgs, RedriveWithEveryFilterAndOption) {
 }
 
 TEST(CtlArgs, TailFindStats) {
-    const auto t = parsed({"tail", "--topic", "failed-requests.dlq", "--from-beginning",
-                           "--format", "json", "--kind", "timeout"});
+    const auto t = parsed({"tail", "--topic", "failed-requests.dlq", "--from-beginning", "--format",
+                           "json", "--kind", "timeout"});
     EXPECT_EQ(t.command, ctl_command::tail);
     EXPECT_EQ(t.topic, "failed-requests.dlq");
     EXPECT_TRUE(t.from_beginning);
@@ -82,10 +102,11 @@ TEST(CtlArgs, EachMistakeSaysWhatWasWrong) {
               "--path-prefix: api does not start with /");
     EXPECT_EQ(refused({"redrive", "--since", "yesterday"}),
               "--since: yesterday is not an RFC 3339 time (2026-12-01T10:00:00Z)");
-    EXPECT_EQ(refused({"redrive", "--since", "2026-12-02T00:00:00Z", "--until",
-                       "2026-12-01T00:00:00Z"}),
-              "--since must be before --until");
-    EXPECT_EQ(refused({"tail", "--format", "xml"}), "--format: expected text, json or curl, not xml");
+    EXPECT_EQ(
+        refused({"redrive", "--since", "2026-12-02T00:00:00Z", "--until", "2026-12-01T00:00:00Z"}),
+        "--since must be before --until");
+    EXPECT_EQ(refused({"tail", "--format", "xml"}),
+              "--format: expected text, json or curl, not xml");
 }
 
 }  // namespace

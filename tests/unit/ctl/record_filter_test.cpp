@@ -30,9 +30,10 @@ TEST(Rfc3339Parsing, ZuluOffsetsAndFractions) {
 }
 
 TEST(Rfc3339Parsing, RefusesWhatIsNotOne) {
-    for (const char* bad : {"", "2026-12-01", "2026-12-01T10:00:00", "2026-13-01T10:00:00Z",
-                            "2026-02-30T10:00:00Z", "2026-12-01T24:00:00Z", "2026-12-01T10:00Z",
-                            "2026-12-01T10:00:00.Z", "2026-12-01T10:00:00Z ", "2026-12-01T10:00:00+1:00"}) {
+    for (const char* bad :
+         {"", "2026-12-01", "2026-12-01T10:00:00", "2026-13-01T10:00:00Z", "2026-02-30T10:00:00Z",
+          "2026-12-01T24:00:00Z", "2026-12-01T10:00Z", "2026-12-01T10:00:00.Z",
+          "2026-12-01T10:00:00Z ", "2026-12-01T10:00:00+1:00"}) {
         EXPECT_FALSE(parse_rfc3339(bad)) << bad;
     }
 }
@@ -53,9 +54,8 @@ TEST(RecordFilter, EveryFilterMustHold) {
     EXPECT_FALSE(matches(record_filter{.method = "post"}, e));
     EXPECT_TRUE(matches(record_filter{.path_prefix = "/api/"}, e));
     EXPECT_FALSE(matches(record_filter{.path_prefix = "/apix"}, e));
-    EXPECT_FALSE(matches(record_filter{.kind = core::failure_kind::upstream_status,
-                                       .method = "GET"},
-                         e));
+    EXPECT_FALSE(
+        matches(record_filter{.kind = core::failure_kind::upstream_status, .method = "GET"}, e));
 }
 
 TEST(RecordFilter, SinceIsInclusiveUntilExclusive) {
