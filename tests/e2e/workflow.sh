@@ -3,8 +3,8 @@
 # runs it (DESIGN.md, "The demo workflow"):
 #   up -> test (through the proxy) -> stop-api -> test-fail (503 "queued":true) -> consume-kafka
 #   shows the request -> tail shows it too -> start-api -> the replay consumer delivers it ->
-#   GET /api/users through the proxy shows the user exactly once -> logs -> down, leaving no
-#   process behind.
+#   GET /api/users through the proxy shows the user exactly once -> redrive (a dry run) -> logs ->
+#   down, leaving no process behind.
 # Every step's output is checked, not only its exit status. Free ports and a run directory of
 # its own, so it collides with no other test and no developer's stack; `down` always runs.
 #
@@ -165,6 +165,11 @@ echo "$users"
 # (John Doe, created before stop-api, went with the API's memory when it stopped.)
 expect "POST /api/users 201 idempotency-key=$request_id replay-attempt=1" \
     "$(cat "$run_dir/api.log")" "the API log shows the replayed request with its key"
+
+step "make redrive (nothing was dead-lettered: a dry run finds nothing to send)"
+out=$(mk redrive ARGS="--dry-run" 2>&1) || { echo "$out"; fail "make redrive"; }
+echo "$out"
+expect "redrive (dry run): 0 matched, 0 would be sent, 0 skipped" "$out" "make redrive ARGS=--dry-run"
 
 step "make logs (follows every log; stopped here by its process group)"
 setsid bash -c 'exec "$@"' _ make -s --no-print-directory -C "$src_dir" STACK=local \
