@@ -1,6 +1,7 @@
 #include "spillway/proxy/forwarder.hpp"
 
 #include "spillway/proxy/response_writer.hpp"
+#include "spillway/proxy/tls_stream.hpp"
 #include "spillway/runtime/logging.hpp"
 #include "spillway/upstream/response_body.hpp"
 #include "spillway/upstream/response_head.hpp"
@@ -309,6 +310,8 @@ task<forwarder::result> forwarder::forward(Stream& client, const client_request&
 }
 
 template task<forwarder::result> forwarder::forward(netx::timed_socket&, const client_request&,
+                                                    request_record&, bool, std::string&);
+template task<forwarder::result> forwarder::forward(tls_stream&, const client_request&,
                                                     request_record&, bool, std::string&);
 
 }  // namespace spillway::proxy
