@@ -178,6 +178,7 @@ void read_kafka(object_reader& r, kafka_config& k) {
     r.read("delivery_timeout_ms", k.delivery_timeout);
     r.read("properties", k.properties);
     check_kafka_properties(k.properties);
+    check_kafka_features(k.properties);
     require(!k.brokers.empty(), r.key("brokers"), "must not be empty");
     require(!k.topic.empty(), r.key("topic"), "must not be empty");
     require(k.key == "id" || k.key == "client_ip" ||
