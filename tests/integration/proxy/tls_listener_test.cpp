@@ -140,6 +140,25 @@ TEST_F(TlsListener, AClientThatNeverHandshakesIsCutOffAtTheHeaderTimeout) {
     EXPECT_FALSE(client.error()) << "the worker was not stalled: " << client.error().message();
 }
 
+// SIGTERM wakes a TLS session that waits for its next request (and one still in its handshake)
+// like a plain one: the proxy exits at once, not after shutdown_timeout_ms.
+TEST_F(TlsListener, IdleTlsSessionsDoNotHoldUpShutdown) {
+    nlohmann::json settings = tls_settings(cert_);
+    settings["shutdown_timeout_ms"] = 20000;
+    spillway_proxy proxy(backend_.url(), settings);
+    tls_client idle(proxy.port(), verified());
+    ASSERT_FALSE(idle.error()) << idle.error().message();
+    ASSERT_EQ(idle.request(make_request("GET", "/")).status, 200u);
+    http_client handshaking(proxy.port());  // connected, never says hello
+    ASSERT_FALSE(handshaking.connect_error());
+    ASSERT_TRUE(proxy.wait_for_metric("spillway_open_connections", {}, 2.0));
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(proxy.terminate(10s), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s)
+        << "an idle TLS session held the shutdown up";
+    EXPECT_TRUE(handshaking.wait_closed(1s));
+}
+
 // The configuration errors: the proxy exits 2 and names the key.
 class TlsConfigErrors : public ::testing::Test {
 protected:
