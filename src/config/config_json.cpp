@@ -47,6 +47,20 @@ void read_top_level(object_reader& top, config& c) {
             "must start with / (or be empty to turn it off)");
 }
 
+// tls.*: both files or neither; whether they load (and match) is checked when the listener
+// starts, where the key that is wrong is named too.
+void read_tls(object_reader& r, tls_config& t) {
+    r.read("cert_file", t.cert_file);
+    r.read("key_file", t.key_file);
+    r.read("min_version", t.min_version);
+    require(t.key_file.empty() || !t.cert_file.empty(), r.key("cert_file"),
+            "required with tls.key_file");
+    require(t.cert_file.empty() || !t.key_file.empty(), r.key("key_file"),
+            "required with tls.cert_file");
+    require(t.min_version == "1.2" || t.min_version == "1.3", r.key("min_version"),
+            "expected \"1.2\" or \"1.3\"");
+}
+
 // backend.endpoints (several endpoints, round-robin) and backend.url (one): the proxy uses the
 // list when it is given, else the url. The url stays the replay consumer's single target; when
 // only the list is given, that is its first endpoint.
@@ -164,6 +178,7 @@ void read_kafka(object_reader& r, kafka_config& k) {
     r.read("delivery_timeout_ms", k.delivery_timeout);
     r.read("properties", k.properties);
     check_kafka_properties(k.properties);
+    check_kafka_features(k.properties);
     require(!k.brokers.empty(), r.key("brokers"), "must not be empty");
     require(!k.topic.empty(), r.key("topic"), "must not be empty");
     require(k.key == "id" || k.key == "client_ip" ||
@@ -232,6 +247,7 @@ config from_json(const json& doc) {
     config c;
     object_reader top(doc, "");
     read_top_level(top, c);
+    top.section("tls", [&](object_reader& r) { read_tls(r, c.tls); });
     read_backend(top, c.backend);
     top.section("circuit_breaker",
                 [&](object_reader& r) { read_circuit_breaker(r, c.circuit_breaker); });

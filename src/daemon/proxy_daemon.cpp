@@ -152,11 +152,13 @@ bool proxy_daemon::start() {
     }
     const auto ep = p.server.local_endpoint();
     log->info(
-        "spillway {} listening on {}:{} ({} worker thread(s)), backend {}, kafka {} topic {}, "
+        "spillway {} listening on {}:{}{} ({} worker thread(s)), backend {}, kafka {} topic {}, "
         "spool {} ({} records waiting)",
-        SPILLWAY_VERSION, ep.address().to_string(), ep.port(), p.cfg.worker_threads(),
-        describe_backend(p.cfg), p.cfg.kafka.brokers, p.cfg.kafka.topic, p.spool.path(),
-        p.spool.records());
+        SPILLWAY_VERSION, ep.address().to_string(), ep.port(),
+        p.cfg.tls.enabled() ? " (TLS " + p.cfg.tls.min_version + "+, " + p.cfg.tls.cert_file + ")"
+                            : std::string(),
+        p.cfg.worker_threads(), describe_backend(p.cfg), p.cfg.kafka.brokers, p.cfg.kafka.topic,
+        p.spool.path(), p.spool.records());
     log_sealing(p.cfg.capture);
     return true;
 }

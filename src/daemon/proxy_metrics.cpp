@@ -58,6 +58,23 @@ void write_tunnels(exposition& out, const proxy::tunnel_counters& t) {
                value(t.bytes_to_client));
 }
 
+// The TLS listener (tls.*): zero on a plain one.
+void write_tls(exposition& out, const proxy::proxy_counters& c) {
+    out.family("spillway_tls_handshakes_total", "counter",
+               "TLS handshakes completed on the proxy's listener.");
+    out.sample("spillway_tls_handshakes_total", value(c.tls_handshakes));
+    out.family("spillway_tls_handshake_errors_total", "counter",
+               "TLS handshakes on the proxy's listener that failed, by reason: timeout (not done "
+               "within limits.header_timeout_ms), plain_http (an HTTP request on the TLS port), "
+               "protocol_version (below tls.min_version, or not TLS), closed (the client went "
+               "away), other. The connection is closed; details are logged at debug.");
+    for (std::size_t i = 0; i < proxy::tls_handshake_failure_count; ++i) {
+        out.sample("spillway_tls_handshake_errors_total",
+                   {{"reason", proxy::tls_handshake_failure_names[i]}},
+                   value(c.tls_handshake_errors[i]));
+    }
+}
+
 // Rate limiting (rate_limit.*): the 429s, also counted in spillway_requests_total{rejected}.
 void write_rate_limit(exposition& out, const proxy::proxy_counters& c) {
     out.family("spillway_rate_limited_total", "counter",
@@ -259,6 +276,7 @@ void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources s)
         write_requests(out, s.proxy);
         write_rate_limit(out, s.proxy);
         write_tunnels(out, s.proxy.tunnels);
+        write_tls(out, s.proxy);
         write_self_protection(out, s.proxy, s.body_budget);
         write_logging(out);
         write_captures(out, s.capture);

@@ -1,6 +1,7 @@
 #include "spillway/proxy/forwarder.hpp"
 
 #include "spillway/proxy/response_writer.hpp"
+#include "spillway/proxy/tls_stream.hpp"
 #include "spillway/runtime/logging.hpp"
 #include "spillway/upstream/response_body.hpp"
 #include "spillway/upstream/response_head.hpp"
@@ -414,8 +415,14 @@ task<forwarder::upgrade_result> forwarder::upgrade(Stream& client,
 
 template task<forwarder::result> forwarder::forward(netx::timed_socket&, const client_request&,
                                                     request_record&, bool, std::string&);
+template task<forwarder::result> forwarder::forward(tls_stream&, const client_request&,
+                                                    request_record&, bool, std::string&);
 template task<forwarder::upgrade_result> forwarder::upgrade(netx::timed_socket&,
                                                             beast::flat_buffer&,
+                                                            const client_request&, std::string_view,
+                                                            request_record&, bool, std::string&,
+                                                            tunnel_counters&);
+template task<forwarder::upgrade_result> forwarder::upgrade(tls_stream&, beast::flat_buffer&,
                                                             const client_request&, std::string_view,
                                                             request_record&, bool, std::string&,
                                                             tunnel_counters&);

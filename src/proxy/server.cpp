@@ -80,6 +80,7 @@ struct server::worker {
 server::server(const config::config& cfg, failure_handler& handler)
     : cfg_(cfg),
       handler_(handler),
+      tls_(cfg.tls.enabled() ? std::make_unique<tls_server_context>(cfg.tls) : nullptr),
       body_budget_(cfg.limits.max_buffered_bytes),
       endpoints_(make_endpoints(cfg)),
       rate_limit_(rate_limiter::from_config(cfg.rate_limit)) {}
@@ -95,6 +96,7 @@ void server::start() {
         auto w = std::make_unique<worker>(cfg_, handler_, counters_, endpoints_, i);
         w->state.rate_limit = rate_limit_.get();
         w->state.body_budget = &body_budget_;
+        w->state.tls = tls_.get();
         w->acceptor.open(endpoint_.protocol());
         w->acceptor.set_option(net::socket_base::reuse_address(true));
         w->acceptor.set_option(reuse_port(true));

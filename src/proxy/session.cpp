@@ -10,6 +10,7 @@
 #include "spillway/proxy/message_heads.hpp"
 #include "spillway/proxy/rate_limiter.hpp"
 #include "spillway/proxy/response_writer.hpp"
+#include "spillway/proxy/tls_stream.hpp"
 #include "spillway/runtime/logging.hpp"
 
 #include <boost/asio/write.hpp>
@@ -302,7 +303,7 @@ task<bool> await_request(Stream& stream, beast::flat_buffer& buffer,
 // alive. Pipelined requests are answered in order: the next is read only after this answer.
 template <client_stream Stream>
 task<void> serve(Stream& stream, session_handle& handle, std::string_view client_ip,
-                 worker_state& w) {
+                 std::string_view scheme, worker_state& w) {
     auto buffer = http_util::read_buffer(w.cfg.limits.max_header_bytes);
     std::string scratch;
     for (bool first = true;; first = false) {
@@ -319,6 +320,7 @@ task<void> serve(Stream& stream, session_handle& handle, std::string_view client
         handle.idle = false;
         request_record record;
         record.client_ip = client_ip;
+        record.scheme = scheme;
         request_parser parser;
         http_util::body_lease lease(w.body_budget);
         bool keep_alive = false;
@@ -347,6 +349,41 @@ task<void> serve(Stream& stream, session_handle& handle, std::string_view client
             break;
         }
     }
+}
+
+// Bounds the wait for the client's close_notify after ours (a client that never answers it).
+constexpr std::chrono::milliseconds tls_close_timeout{1000};
+
+void note_handshake_failure(worker_state& w, const boost::system::error_code& ec,
+                            std::string_view client_ip) {
+    const auto reason = classify_handshake_error(ec);
+    w.counters.tls_handshake_errors[static_cast<std::size_t>(reason)].fetch_add(
+        1, std::memory_order_relaxed);
+    static const auto log = runtime::logger("proxy");
+    log->debug("TLS handshake with {} failed ({}): {}", client_ip,
+               tls_handshake_failure_names[static_cast<std::size_t>(reason)], ec.message());
+}
+
+// The TLS listener: the handshake, bounded like a request's head (limits.header_timeout_ms), then
+// the same phases over the ssl stream, then close_notify. The context is the one current at the
+// handshake, held for the connection's life (a reload serves new connections only).
+task<void> serve_tls(netx::timed_socket& socket, session_handle& handle, std::string_view client_ip,
+                     worker_state& w) {
+    const auto context = w.tls->current();
+    tls_stream stream(socket, *context);
+    socket.expires_after(w.cfg.limits.header_timeout);
+    auto [ec] = co_await stream.async_handshake(tls_stream::server, tuple_awaitable);
+    ec = socket.translate(ec);
+    socket.expires_never();
+    if (ec) {
+        note_handshake_failure(w, ec, client_ip);
+        co_return;
+    }
+    w.counters.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+    co_await serve(stream, handle, client_ip, "https", w);
+    socket.expires_after(tls_close_timeout);
+    auto [closed] = co_await stream.async_shutdown(tuple_awaitable);
+    socket.expires_never();
 }
 
 }  // namespace
@@ -384,7 +421,11 @@ task<void> run_session(netx::tcp_socket socket, worker_state& w) {
     session_handle handle;
     handle.stream = &stream;
     session_registration registration(w, handle);
-    co_await serve(stream, handle, client_ip, w);
+    if (w.tls == nullptr) {
+        co_await serve(stream, handle, client_ip, http_util::default_scheme, w);
+    } else {
+        co_await serve_tls(stream, handle, client_ip, w);
+    }
     stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
 }
 

@@ -1,11 +1,14 @@
 #include "spillway/proxy/tunnel.hpp"
 
+#include "spillway/proxy/tls_stream.hpp"
+
 #include <boost/asio/error.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include <array>
+#include <type_traits>
 
 namespace spillway::proxy {
 
@@ -59,10 +62,15 @@ netx::task<std::string_view> pump(In& in, Out& out, direction d, tunnel_sides& s
         auto [rec, n] = co_await in.async_read_some(net::buffer(chunk), netx::use_task);
         if (rec) {
             const auto ec = d.in_layer.translate(rec);
-            if (ec == net::error::eof) {
+            // A TLS peer that closes without close_notify (most browsers) has closed all the same.
+            if (ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
                 // Pass the close on: the other side reads its end of stream after every byte.
-                boost::system::error_code ignored;
-                d.out_layer.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+                // A TLS client is told by close_notify, which the session sends as soon as the
+                // tunnel has ended (a TCP half-close under TLS would read as a truncation).
+                if constexpr (std::is_same_v<Out, netx::timed_socket>) {
+                    boost::system::error_code ignored;
+                    d.out_layer.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+                }
                 co_return d.from_client ? "client closed" : "backend closed";
             }
             if (ec == beast::error::timeout) {
@@ -110,5 +118,8 @@ netx::task<tunnel_end> run_tunnel(Stream& client, beast::flat_buffer& from_clien
 template netx::task<tunnel_end> run_tunnel(netx::timed_socket&, beast::flat_buffer&,
                                            netx::timed_socket&, beast::flat_buffer&,
                                            std::chrono::milliseconds, tunnel_counters&);
+template netx::task<tunnel_end> run_tunnel(tls_stream&, beast::flat_buffer&, netx::timed_socket&,
+                                           beast::flat_buffer&, std::chrono::milliseconds,
+                                           tunnel_counters&);
 
 }  // namespace spillway::proxy

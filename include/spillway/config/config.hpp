@@ -134,6 +134,16 @@ struct admin_config {
     bool enabled = true;
 };
 
+// The proxy listener's TLS (README, "TLS"): on when cert_file and key_file are set. The files are
+// read when the listener starts (proxy/tls_server_context.hpp), and again on a reload.
+struct tls_config {
+    std::string cert_file;  // PEM: the server's certificate, then its chain
+    std::string key_file;  // PEM: its private key (RSA or ECDSA), unencrypted
+    std::string min_version = "1.2";  // "1.2" | "1.3"
+
+    bool enabled() const { return !cert_file.empty(); }
+};
+
 struct log_config {
     std::string level = "info";  // trace debug info warn error critical off
     std::string format = "text";  // text | json
@@ -145,6 +155,7 @@ struct config {
     unsigned threads = 0;  // 0 = one per core
     milliseconds shutdown_timeout{10000};
     std::string health_path = "/health";
+    tls_config tls;
     backend_config backend;
     circuit_breaker_config circuit_breaker;
     limits_config limits;

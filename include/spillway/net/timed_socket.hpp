@@ -34,12 +34,15 @@ class deadline_sweeper;
 class timed_socket : public auto_unlink_hook {
 public:
     using executor_type = executor;
+    // For a stream layered on this one (Asio's ssl::stream asks its next layer for these).
+    using lowest_layer_type = tcp_socket;
 
     timed_socket(tcp_socket socket, deadline_sweeper& sweeper);
     explicit timed_socket(deadline_sweeper& sweeper);
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
     tcp_socket& socket() noexcept { return socket_; }
+    tcp_socket& lowest_layer() noexcept { return socket_; }
 
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {

@@ -47,6 +47,8 @@ public:
     const http_util::body_budget& body_budget() const { return body_budget_; }
     // The backend endpoints with their circuits and pool gauges (for /metrics).
     const backend_endpoints& endpoints() const { return endpoints_; }
+    // The TLS listener's certificate (reload() it for new handshakes); null without tls.*.
+    tls_server_context* tls() { return tls_.get(); }
 
 private:
     struct worker;
@@ -54,6 +56,7 @@ private:
 
     const config::config& cfg_;
     failure_handler& handler_;
+    std::unique_ptr<tls_server_context> tls_;  // first: a bad certificate fails before the rest
     proxy_counters counters_;
     http_util::body_budget body_budget_;  // shared by the workers
     backend_endpoints endpoints_;  // shared by the workers, and outliving them

@@ -11,9 +11,11 @@
 #include "spillway/net/timed_socket.hpp"
 #include "spillway/proxy/failure_handler.hpp"
 #include "spillway/proxy/forwarder.hpp"
+#include "spillway/proxy/tls_server_context.hpp"
 
 #include <boost/intrusive/list.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -47,6 +49,9 @@ struct proxy_counters {
     std::atomic<std::uint64_t> internal_errors{0};
     std::atomic<std::int64_t> open_connections{0};
     tunnel_counters tunnels;  // upgrade requests (WebSocket) and their tunnels
+    // The TLS listener's handshakes: done, and failed by reason (tls_handshake_failure).
+    std::atomic<std::uint64_t> tls_handshakes{0};
+    std::array<std::atomic<std::uint64_t>, tls_handshake_failure_count> tls_handshake_errors{};
     metrics::histogram upstream_duration;  // request sent -> response head, or failure
 };
 
@@ -66,6 +71,7 @@ struct worker_state {
     bool stopping = false;  // no new requests on kept-alive connections
     rate_limiter* rate_limit = nullptr;  // shared by every worker; null when rate_limit is off
     http_util::body_budget* body_budget = nullptr;  // shared by every worker
+    tls_server_context* tls = nullptr;  // shared by every worker; null on a plain listener
 };
 
 // Counts and logs a failure of the proxy itself (spillway_internal_errors_total); `where` says

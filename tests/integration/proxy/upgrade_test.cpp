@@ -6,6 +6,8 @@
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
 #include "support/proxy_fixture.hpp"
+#include "support/test_ca.hpp"
+#include "support/tls_client.hpp"
 #include "support/upgrade_backend.hpp"
 
 #include <gtest/gtest.h>
@@ -82,6 +84,44 @@ TEST(ProxyUpgrade, WebSocketHandshakeIsTunneledBothWaysByteForByte) {
               static_cast<double>(sent));
     EXPECT_GE(proxy.metric("spillway_tunnel_bytes_total", {{"direction", "to_client"}}),
               static_cast<double>(sent + std::string("server-hello").size()));
+}
+
+// wss:// : the same tunnel behind the TLS listener, the client's bytes decrypted to the backend
+// and the backend's encrypted to the client; the client's close_notify ends it like a close.
+TEST(ProxyUpgrade, WebSocketOverTheTlsListenerIsTunneledBothWays) {
+    test_ca ca;
+    const auto cert = ca.issue("server");
+    upgrade_backend backend;
+    spillway_proxy proxy(backend.url(), {{"tls",
+                                          {{"cert_file", cert.cert_file.string()},
+                                           {"key_file", cert.key_file.string()}}}});
+    tls_client client(proxy.port(), {.ca_file = ca.ca_file()}, 10s);
+    ASSERT_FALSE(client.error()) << client.error().message();
+    ASSERT_FALSE(client.send(websocket_handshake() + "early-frame|"));
+    std::string received;
+    ASSERT_TRUE(client.read_until("server-hello", received)) << received;
+    EXPECT_EQ(received.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << received;
+    received.clear();
+    ASSERT_TRUE(client.read_until("early-frame|", received)) << received;
+    std::size_t sent = std::string("early-frame|").size();
+    for (int i = 0; i < 4; ++i) {
+        std::string message(64 * 1024 - 16, static_cast<char>('k' + i));
+        message += "#end-" + std::to_string(i) + "#";
+        ASSERT_FALSE(client.send(message));
+        sent += message.size();
+        received.clear();
+        ASSERT_TRUE(client.read_until("#end-" + std::to_string(i) + "#", received)) << i;
+        ASSERT_EQ(received, message) << "message " << i << " came back changed";
+    }
+    const auto heads = backend.heads();
+    ASSERT_EQ(heads.size(), 1u);
+    EXPECT_NE(heads[0].find("\r\nX-Forwarded-Proto: https\r\n"), std::string::npos) << heads[0];
+
+    EXPECT_FALSE(client.shutdown()) << "the proxy answers close_notify with its own";
+    ASSERT_TRUE(backend.wait_for_closed(1));
+    EXPECT_EQ(backend.echoed(), sent);
+    EXPECT_TRUE(proxy.wait_for_metric("spillway_tunnels_open", {}, 0.0));
+    expect_counts(proxy, 1, 0, 0);
 }
 
 TEST(ProxyUpgrade, BackendClosingEndsTheTunnelAndTheClientConnection) {
