@@ -62,13 +62,13 @@ bool wait_until(Predicate done, std::chrono::milliseconds bound) {
 }  // namespace
 
 struct server::worker {
-    worker(const config::config& cfg, failure_handler& handler, proxy_counters& counters,
-           backend_endpoints& endpoints, unsigned index)
+    worker(std::shared_ptr<const snapshot> initial, failure_handler& handler,
+           proxy_counters& counters, unsigned index)
         : index(index),
           ioc(1),
           guard(net::make_work_guard(ioc)),
           acceptor(ioc.get_executor()),
-          state(ioc.get_executor(), cfg, handler, counters, endpoints, index) {}
+          state(ioc.get_executor(), std::move(initial), handler, counters, index) {}
 
     unsigned index;
     net::io_context ioc;
@@ -77,23 +77,24 @@ struct server::worker {
     worker_state state;
 };
 
-server::server(const config::config& cfg, failure_handler& handler)
-    : cfg_(cfg),
+server::server(std::shared_ptr<const config::config> cfg, failure_handler& handler)
+    : current_(make_snapshot(std::move(cfg))),
       handler_(handler),
-      body_budget_(cfg.limits.max_buffered_bytes),
-      endpoints_(make_endpoints(cfg)),
-      rate_limit_(rate_limiter::from_config(cfg.rate_limit)) {}
+      body_budget_(current_->cfg->limits.max_buffered_bytes) {}
+
+server::server(const config::config& cfg, failure_handler& handler)
+    : server(std::make_shared<const config::config>(cfg), handler) {}
 
 server::~server() {
     stop();
 }
 
 void server::start() {
-    endpoint_ = resolve_listen(cfg_.listen);
-    const unsigned n = cfg_.worker_threads();
+    const auto initial = current();
+    endpoint_ = resolve_listen(initial->cfg->listen);
+    const unsigned n = initial->cfg->worker_threads();
     for (unsigned i = 0; i < n; ++i) {
-        auto w = std::make_unique<worker>(cfg_, handler_, counters_, endpoints_, i);
-        w->state.rate_limit = rate_limit_.get();
+        auto w = std::make_unique<worker>(initial, handler_, counters_, i);
         w->state.body_budget = &body_budget_;
         w->acceptor.open(endpoint_.protocol());
         w->acceptor.set_option(net::socket_base::reuse_address(true));
@@ -148,7 +149,7 @@ task<void> server::accept_loop(worker& w) {
             log->warn("accept: resumed (worker {}) after {} paused attempt(s)", w.index, attempts);
         }
         const auto open = counters_.open_connections.load(std::memory_order_relaxed);
-        if (open >= static_cast<std::int64_t>(cfg_.limits.max_connections)) {
+        if (open >= static_cast<std::int64_t>(w.state.cfg().limits.max_connections)) {
             counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
             socket.close(ec);
             continue;
@@ -159,6 +160,27 @@ task<void> server::accept_loop(worker& w) {
                               note_internal_error(counters, e, "session");
                           }
                       });
+    }
+}
+
+std::shared_ptr<const snapshot> server::current() const {
+    std::lock_guard lock(current_mutex_);
+    return current_;
+}
+
+void server::reload(std::shared_ptr<const config::config> next) {
+    const auto previous = current();
+    auto snap = make_snapshot(std::move(next), previous.get());
+    body_budget_.set_limit(snap->cfg->limits.max_buffered_bytes);
+    {
+        std::lock_guard lock(current_mutex_);
+        current_ = snap;
+    }
+    if (stopped_) {
+        return;
+    }
+    for (auto& w : workers_) {
+        net::post(w->ioc, [&state = w->state, snap] { state.adopt(snap); });
     }
 }
 
@@ -187,10 +209,10 @@ void server::stop() {
     }
     // In-flight requests finish, within shutdown_timeout; then the rest are cut off.
     auto drained = [this] { return counters_.open_connections.load() == 0; };
-    if (!wait_until(drained, cfg_.shutdown_timeout)) {
+    const auto shutdown_timeout = cfg().shutdown_timeout;
+    if (!wait_until(drained, shutdown_timeout)) {
         runtime::logger("proxy")->warn("shutdown: {} connections still open after {} ms, closing",
-                                       counters_.open_connections.load(),
-                                       cfg_.shutdown_timeout.count());
+                                       counters_.open_connections.load(), shutdown_timeout.count());
         for (auto& w : workers_) {
             net::post(w->ioc, [&w = *w] {
                 for (auto& s : w.state.sessions) {
@@ -202,7 +224,7 @@ void server::stop() {
     }
     for (auto& w : workers_) {
         net::post(w->ioc, [&w = *w] {
-            w.state.forward.close_idle();
+            w.state.view->forward.close_idle();
             w.state.sweeper.stop();
         });
         w->guard.reset();
