@@ -148,18 +148,44 @@ task<void> server::accept_loop(worker& w) {
         if (const auto attempts = exhausted.on_accepted(); attempts > 0) {
             log->warn("accept: resumed (worker {}) after {} paused attempt(s)", w.index, attempts);
         }
-        const auto open = counters_.open_connections.load(std::memory_order_relaxed);
-        if (open >= static_cast<std::int64_t>(w.state.cfg().limits.max_connections)) {
-            counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
-            socket.close(ec);
-            continue;
+        start_session(w, std::move(socket));
+    }
+}
+
+void server::start_session(worker& w, netx::tcp_socket socket) {
+    const auto open = counters_.open_connections.load(std::memory_order_relaxed);
+    if (open >= static_cast<std::int64_t>(w.state.cfg().limits.max_connections)) {
+        counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    net::co_spawn(w.ioc.get_executor(), run_session(std::move(socket), w.state),
+                  [&counters = counters_](std::exception_ptr e) {
+                      if (e) {
+                          note_internal_error(counters, e, "session");
+                      }
+                  });
+}
+
+// Closing a listener resets the connections the kernel queued on it and nobody accepted yet.
+// Alone, a proxy loses nothing by that (it stops taking connections anyway); beside a new
+// process on the same address (SO_REUSEPORT: the kernel spreads connections over both
+// processes' listeners) those were clients that would have been served. So accept what is queued
+// first, without waiting, and serve it; only the connections that arrive between the last accept
+// and the close (microseconds) are still reset, which net.ipv4.tcp_migrate_req = 1 avoids by
+// moving them to the new process's listeners (README, "Restarting without downtime").
+void server::accept_queued(worker& w) {
+    boost::system::error_code ec;
+    w.acceptor.non_blocking(true, ec);
+    for (int taken = 0; !ec && taken < listen_backlog; ++taken) {
+        netx::tcp_socket socket(w.ioc.get_executor());
+        w.acceptor.accept(socket, ec);
+        if (!ec) {
+            start_session(w, std::move(socket));
+        } else if (netx::is_per_connection_accept_error(ec)) {
+            ec.clear();  // that one went away: the next may be there
         }
-        net::co_spawn(w.ioc.get_executor(), run_session(std::move(socket), w.state),
-                      [&counters = counters_](std::exception_ptr e) {
-                          if (e) {
-                              note_internal_error(counters, e, "session");
-                          }
-                      });
     }
 }
 
@@ -196,13 +222,17 @@ void server::stop() {
     stopped_ = true;
     // Stop accepting, and close connections that wait for a next request.
     for (auto& w : workers_) {
-        net::post(w->ioc, [&w = *w] {
+        net::post(w->ioc, [this, &w = *w] {
+            w.state.stopping = true;
+            accept_queued(w);
             boost::system::error_code ec;
             w.acceptor.close(ec);
-            w.state.stopping = true;
+            // An idle client may be sending its next request right now: cancelling its read
+            // would lose it. It gets a short grace instead; a request that comes is answered
+            // with Connection: close, and the client opens its next connection elsewhere.
             for (auto& s : w.state.sessions) {
                 if (s.idle) {
-                    s.stream->cancel();
+                    s.stream->expires_after(stopping_idle_grace);
                 }
             }
         });

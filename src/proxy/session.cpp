@@ -271,9 +271,11 @@ task<void> serve(Stream& stream, session_handle& handle, std::string_view client
     std::string scratch;
     for (bool first = true;; first = false) {
         handle.idle = true;
-        const auto wait = first ? w.cfg().limits.header_timeout : w.cfg().limits.idle_timeout;
+        auto wait = first ? w.cfg().limits.header_timeout : w.cfg().limits.idle_timeout;
         if (w.stopping) {
-            break;
+            // The last answer may have promised keep-alive before the stop: the client may be
+            // sending its next request already. It gets a short grace, and the answer closes.
+            wait = std::min(wait, stopping_idle_grace);
         }
         // (co_await in a condition miscompiles with GCC 12: keep the result in a local.)
         const bool arrived = co_await await_request(stream, buffer, wait);

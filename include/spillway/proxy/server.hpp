@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -50,8 +51,11 @@ public:
     // The newest snapshot (any thread).
     std::shared_ptr<const snapshot> current() const;
 
-    // Graceful stop: stop accepting, close idle connections, let in-flight requests finish for
-    // up to shutdown_timeout, then cancel the rest and join the threads. Idempotent.
+    // Graceful stop: stop accepting (after serving what the kernel already queued for this
+    // process's listeners), give idle keep-alive connections a short grace to send one more
+    // request (answered with Connection: close), let in-flight requests finish for up to
+    // shutdown_timeout, then cancel the rest and join the threads. Idempotent.
+    // README, "Restarting without downtime".
     void stop();
 
     const proxy_counters& counters() const { return counters_; }
@@ -63,6 +67,8 @@ public:
 private:
     struct worker;
     task<void> accept_loop(worker& w);
+    void start_session(worker& w, netx::tcp_socket socket);
+    void accept_queued(worker& w);  // while stopping: what the kernel queued
 
     const config::config& cfg() const { return *current()->cfg; }
 

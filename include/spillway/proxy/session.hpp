@@ -16,6 +16,7 @@
 #include <boost/intrusive/list.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -84,6 +85,11 @@ struct worker_state {
     bool stopping = false;  // no new requests on kept-alive connections
     http_util::body_budget* body_budget = nullptr;  // shared by every worker
 };
+
+// Once the server stops, how long a kept-alive connection may still send its next request (it is
+// answered with Connection: close): a client that got a keep-alive answer just before the stop
+// may be sending it now, and closing under it would lose it.
+inline constexpr std::chrono::milliseconds stopping_idle_grace{1000};
 
 // Counts and logs a failure of the proxy itself (spillway_internal_errors_total); `where` says
 // what it ended (a request, a session, a worker's event loop).
