@@ -185,8 +185,7 @@ key_class proxy_key_class(std::string_view key) {
 }
 
 key_class replay_key_class(std::string_view key) {
-    if (key == "backend.url" || key == "replay.concurrency" || key == "replay.rate_limit" ||
-        key == "log.level") {
+    if (key == "replay.concurrency" || key == "replay.rate_limit" || key == "log.level") {
         return key_class::live;
     }
     for (std::string_view unused :

@@ -44,9 +44,10 @@ reload_plan plan_reload(const config& running, const config& loaded,
 // (listen, threads, admin.listen, kafka.*, spool.*, log.format, log.access_log) restart.
 key_class proxy_key_class(std::string_view key);
 
-// The replay consumer's: backend.url, replay.concurrency, replay.rate_limit and log.level live;
-// the proxy's own sections (limits, rate_limit, circuit_breaker, listen, threads, health_path,
-// backend.endpoints and the proxy's backend pool settings) unused; the rest restart.
+// The replay consumer's: replay.concurrency, replay.rate_limit and log.level live; the proxy's
+// own keys (limits, rate_limit, circuit_breaker, listen, threads, health_path, the capture
+// answer, backend.endpoints and the proxy's backend pool settings) unused; the rest restart,
+// backend.url included (the replay's connection pool and its outage probe are bound to it).
 key_class replay_key_class(std::string_view key);
 
 // Whether any key whose name starts with `prefix` ("rate_limit.") differs.

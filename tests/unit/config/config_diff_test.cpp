@@ -83,15 +83,16 @@ TEST(ConfigDiffTest, KeysABinaryDoesNotReadAreNotReported) {
     EXPECT_EQ(replay.effective.limits.max_connections, running.limits.max_connections);
 }
 
-TEST(ConfigDiffTest, TheReplayReloadsItsBackendRateAndConcurrencyOnly) {
+TEST(ConfigDiffTest, TheReplayReloadsItsRateAndConcurrencyOnly) {
     const auto running = parsed("{}");
     const auto loaded = parsed(R"({"backend": {"url": "http://127.0.0.1:4000"},
                                    "replay": {"rate_limit": 5, "max_attempts": 2,
                                               "group_id": "other"}})");
     const auto plan = plan_reload(running, loaded, replay_key_class);
-    EXPECT_EQ(plan.applied, (keys{"backend.url", "replay.rate_limit"}));
-    EXPECT_EQ(plan.ignored, (keys{"replay.group_id", "replay.max_attempts"}));
-    EXPECT_EQ(plan.effective.backend.address.port, 4000);
+    EXPECT_EQ(plan.applied, (keys{"replay.rate_limit"}));
+    EXPECT_EQ(plan.ignored, (keys{"backend.url", "replay.group_id", "replay.max_attempts"}));
+    EXPECT_EQ(plan.effective.backend.address.port, running.backend.address.port);
+    EXPECT_EQ(plan.effective.replay.rate_limit, 5);
     EXPECT_EQ(plan.effective.replay.group_id, running.replay.group_id);
 }
 
