@@ -116,6 +116,28 @@ TEST(ProxyReload, LimitsAndCaptureSettingsTakeEffect) {
     EXPECT_EQ(small.header("Retry-After"), "7");
 }
 
+TEST(ProxyReload, AnOpenCircuitStaysOpenUnlessTheBreakerSettingsChange) {
+    const auto dead = dead_backend_url();
+    const std::string endpoint = dead.substr(std::string("http://").size());
+    spillway_proxy proxy(
+        dead,
+        {{"circuit_breaker", {{"enabled", true}, {"failure_threshold", 1}, {"open_ms", 60000}}}});
+    EXPECT_EQ(fetch(proxy.port(), "GET", "/a").status, 503u);  // captured: the circuit opens
+    ASSERT_TRUE(proxy.wait_for_metric("spillway_circuit_state", {{"endpoint", endpoint}}, 1));
+
+    rewrite_config(proxy, {{"capture", {{"retry_after_s", 9}}}});
+    ASSERT_TRUE(reload(proxy, "ok"));
+    EXPECT_EQ(proxy.metric("spillway_circuit_state", {{"endpoint", endpoint}}), 1.0);
+
+    rewrite_config(
+        proxy, {{"capture", {{"retry_after_s", 9}}}, {"circuit_breaker", {{"open_ms", 30000}}}});
+    ASSERT_TRUE(reload(proxy, "ok", 2));
+    EXPECT_EQ(proxy.metric("spillway_circuit_state", {{"endpoint", endpoint}}), 0.0);
+    EXPECT_EQ(proxy.metric("spillway_circuit_transitions_total",
+                           {{"endpoint", endpoint}, {"to", "open"}}),
+              1.0);  // counters go on
+}
+
 TEST(ProxyReload, AnUnchangedFileReloadsAndChangesNothing) {
     fake_backend backend;
     spillway_proxy proxy(backend.url());
