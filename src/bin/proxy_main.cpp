@@ -47,12 +47,14 @@ std::unique_ptr<runtime::signal_waiter> make_signal_waiter(bool test_hooks) {
         runtime::logger("proxy")->warn(
             "SPILLWAY_TEST_HOOKS=1: SIGUSR2 raises a fatal Kafka producer error (tests only)");
         return std::make_unique<runtime::signal_waiter>(
-            std::initializer_list<int>{SIGTERM, SIGINT, SIGUSR2});
+            std::initializer_list<int>{SIGTERM, SIGINT, SIGHUP, SIGUSR2});
     }
-    return std::make_unique<runtime::signal_waiter>();
+    return std::make_unique<runtime::signal_waiter>(
+        std::initializer_list<int>{SIGTERM, SIGINT, SIGHUP});
 }
 
-int run(const config::config& cfg) {
+int run(const runtime::cli_result& cli) {
+    const auto& cfg = cli.cfg;
     check_descriptor_limit(cfg);
     // A file-size limit (ulimit -f) must fail the spool's write, which SQLite reports and the
     // capture answers "queued":false, not kill the proxy with SIGXFSZ.
@@ -66,9 +68,14 @@ int run(const config::config& cfg) {
         return runtime::exit_failure;
     }
     for (int sig = signals->wait(); sig != 0; sig = signals->wait()) {
+        if (sig == SIGHUP) {
+            log->info("received SIGHUP, reloading {}",
+                      cli.config_path ? *cli.config_path : std::string("the defaults"));
+            proxy.reload([&cli] { return runtime::reload_configuration(cli); });
+            continue;
+        }
         if (sig != SIGUSR2) {
-            log->info("received {}, shutting down (up to {} ms for in-flight requests)",
-                      runtime::signal_name(sig), cfg.shutdown_timeout.count());
+            log->info("received {}, shutting down", runtime::signal_name(sig));
             break;
         }
         log->warn("SIGUSR2: raising a fatal Kafka producer error (SPILLWAY_TEST_HOOKS)");
@@ -93,5 +100,5 @@ int main(int argc, char** argv) {
         {}};
     const auto cli = runtime::parse_command_line(argc, argv, info);
     runtime::setup_logging(cli.cfg.log);
-    return runtime::run_guarded("proxy", [&] { return run(cli.cfg); });
+    return runtime::run_guarded("proxy", [&] { return run(cli); });
 }

@@ -2,6 +2,7 @@
 // "The replay consumer"; docs/replay.md), or with --tail shows them to an operator.
 
 #include "spillway/admin/admin_server.hpp"
+#include "spillway/config/config_diff.hpp"
 #include "spillway/core/seal.hpp"
 #include "spillway/kafka/producer.hpp"
 #include "spillway/replay/engine.hpp"
@@ -16,7 +17,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <atomic>
+#include <csignal>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 namespace {
@@ -38,10 +42,68 @@ int tail(const runtime::cli_result& cli) {
     return replay::run_tail(cli.cfg, options, std::cout, runtime::stop_flag_on_signals());
 }
 
-// The engine runs on a thread of its own; this (main) thread waits for SIGTERM or SIGINT, or
-// for the engine to end by itself (a failure), like every other daemon's main thread.
-int replay_until_signalled(const config::config& cfg) {
-    runtime::signal_waiter signals;  // before librdkafka and the admin listener start threads
+// SIGHUP (docs/replay.md, "Reloading"): what the replay can change live goes to the engine on its
+// thread; what needs a restart is said in a warning and keeps its value.
+class replay_reloader {
+public:
+    explicit replay_reloader(const config::config& cfg)
+        : running_(std::make_shared<const config::config>(cfg)) {}
+
+    void reload(const runtime::cli_result& cli, net::io_context& ioc, replay::engine& engine) {
+        const auto log = runtime::logger("replay");
+        config::reload_plan plan;
+        try {
+            plan = config::plan_reload(*running_, runtime::reload_configuration(cli),
+                                       config::replay_key_class);
+        } catch (const config::config_error& e) {
+            ++failed_;
+            log->error("reload: configuration error: {}; nothing changed", e.what());
+            return;
+        }
+        ++ok_;
+        if (!plan.ignored.empty()) {
+            log->warn(
+                "reload: {} changed but need(s) a restart of spillway-replay; the running "
+                "value(s) stay",
+                config::join_keys(plan.ignored));
+        }
+        if (!plan.changes_anything()) {
+            log->info("reload: nothing to change");
+            return;
+        }
+        auto next = std::make_shared<const config::config>(std::move(plan.effective));
+        if (next->log.level != running_->log.level) {
+            runtime::set_log_level(next->log.level);
+        }
+        log->info("reload: {} changed", config::join_keys(plan.applied));
+        net::post(ioc, [&engine, next] { engine.reload(*next); });
+        running_ = std::move(next);
+    }
+
+    void write_metrics(metrics::exposition& out) const {
+        out.family("spillway_config_reloads_total", "counter",
+                   "Configuration reloads (SIGHUP): ok, or error when the file did not validate "
+                   "and nothing changed.");
+        out.sample("spillway_config_reloads_total", {{"result", "ok"}},
+                   static_cast<double>(ok_.load()));
+        out.sample("spillway_config_reloads_total", {{"result", "error"}},
+                   static_cast<double>(failed_.load()));
+    }
+
+private:
+    std::shared_ptr<const config::config> running_;
+    std::atomic<std::uint64_t> ok_{0};
+    std::atomic<std::uint64_t> failed_{0};
+};
+
+// The engine runs on a thread of its own; this (main) thread waits for SIGTERM or SIGINT (or
+// SIGHUP: a reload), or for the engine to end by itself (a failure), like every other daemon's
+// main thread.
+int replay_until_signalled(const runtime::cli_result& cli) {
+    const auto& cfg = cli.cfg;
+    // Before librdkafka and the admin listener start threads.
+    runtime::signal_waiter signals({SIGTERM, SIGINT, SIGHUP});
+    replay_reloader reloader(cfg);
     net::io_context ioc(1);
     auto engine = std::make_unique<replay::engine>(
         ioc, cfg, kafka::make_producer(replay::dead_letter_producer_config(cfg)));
@@ -52,6 +114,7 @@ int replay_until_signalled(const config::config& cfg) {
     // monitor's snapshots; it is stopped before the engine goes away.
     metrics::registry metrics;
     replay::register_replay_metrics(metrics, *engine);
+    metrics.add([&reloader](metrics::exposition& out) { reloader.write_metrics(out); });
     admin::admin_server admin_listener(admin::admin_address(cfg, 9902), metrics,
                                        [&engine] { return engine->readiness(); });
     if (!admin::start_admin(admin_listener, cfg)) {
@@ -72,9 +135,14 @@ int replay_until_signalled(const config::config& cfg) {
         signals.interrupt();
     });
     std::thread loop([&ioc] { ioc.run(); });
-    if (const auto sig = runtime::wait_for_termination(signals)) {
-        runtime::logger("replay")->info("received {}, stopping", *sig);
+    for (int sig = signals.wait(); sig != 0; sig = signals.wait()) {
+        if (sig == SIGHUP) {
+            reloader.reload(cli, ioc, *engine);
+            continue;
+        }
+        runtime::logger("replay")->info("received {}, stopping", runtime::signal_name(sig));
         net::post(ioc, [&engine] { engine->stop(); });
+        break;
     }
     loop.join();
     admin_listener.stop();
@@ -93,5 +161,5 @@ int main(int argc, char** argv) {
     const auto cli = runtime::parse_command_line(argc, argv, info);
     runtime::setup_logging(cli.cfg.log);
     return runtime::run_guarded(
-        "replay", [&] { return cli.has("--tail") ? tail(cli) : replay_until_signalled(cli.cfg); });
+        "replay", [&] { return cli.has("--tail") ? tail(cli) : replay_until_signalled(cli); });
 }

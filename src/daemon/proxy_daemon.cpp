@@ -3,6 +3,7 @@
 #include "spillway/admin/admin_server.hpp"
 #include "spillway/capture/capture_handler.hpp"
 #include "spillway/capture/durable_store.hpp"
+#include "spillway/config/config_diff.hpp"
 #include "spillway/core/seal.hpp"
 #include "spillway/daemon/proxy_metrics.hpp"
 #include "spillway/daemon/proxy_readiness.hpp"
@@ -19,6 +20,8 @@
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <vector>
 
 namespace spillway::daemon {
 
@@ -61,6 +64,36 @@ void log_sealing(const config::capture_config& cap) {
     }
 }
 
+// The running producer's message.max.bytes was set at start for the envelopes of the limits then
+// (producer_config). A reload that lets larger envelopes in (a larger capture.max_body_bytes or
+// limits.max_header_bytes) would make captures the producer refuses: those keys keep their value
+// until a restart, unless the operator set message.max.bytes (then it is theirs to keep right).
+void keep_envelopes_within_records(config::reload_plan& plan, const config::config& running,
+                                   const config::config& started) {
+    if (started.kafka.properties.contains("message.max.bytes")) {
+        return;
+    }
+    auto& next = plan.effective;
+    const auto limit = envelope::message_max_bytes_for(envelope::max_envelope_bytes(
+        started.capture.max_body_bytes, started.limits.max_header_bytes));
+    const auto needed = envelope::message_max_bytes_for(
+        envelope::max_envelope_bytes(next.capture.max_body_bytes, next.limits.max_header_bytes));
+    if (needed <= limit) {
+        return;
+    }
+    next.capture.max_body_bytes = running.capture.max_body_bytes;
+    next.limits.max_header_bytes = running.limits.max_header_bytes;
+    for (const std::string key : {"capture.max_body_bytes", "limits.max_header_bytes"}) {
+        const auto at = std::find(plan.applied.begin(), plan.applied.end(), key);
+        if (at != plan.applied.end()) {
+            plan.applied.erase(at);
+            plan.ignored.push_back(key +
+                                   " (larger envelopes than the Kafka producer was started "
+                                   "for)");
+        }
+    }
+}
+
 }  // namespace
 
 // librdkafka refuses records over message.max.bytes (1,000,000 by default), which a body well
@@ -89,15 +122,35 @@ struct proxy_daemon::parts {
           drainer(spool, *producer),
           store(*producer, spool),
           handler(c, store),
-          server(c, handler),
+          server(running, handler),
           admin_listener(admin::admin_address(c, 9901), metrics,
                          [this] { return proxy_readiness(storage()); }),
           reports(*producer),
           durability(c.kafka) {
         register_proxy_metrics(metrics, {server.counters(), server.body_budget(),
                                          handler.counters(), spool, drainer, *producer});
-        register_backend_metrics(metrics, server.endpoints());
+        register_backend_metrics(metrics, [this] { return server.endpoints(); });
+        if (auto* tls = server.tls()) {
+            // On every reload, changed keys or not: a certificate renewed in place (same paths,
+            // as certbot and cert-manager do) is re-read. Files that do not load throw: the
+            // reload changes nothing.
+            reload_hooks.push_back([tls](const config::config& next) {
+                tls->reload(next.tls);
+                runtime::logger("proxy")->info(
+                    "reload: TLS certificate {} and key {} loaded for new connections",
+                    next.tls.cert_file, next.tls.key_file);
+            });
+        }
         metrics.add([this](spillway::metrics::exposition& out) { durability.write_metrics(out); });
+        metrics.add([this](spillway::metrics::exposition& out) {
+            out.family("spillway_config_reloads_total", "counter",
+                       "Configuration reloads (SIGHUP): ok, or error when the file did not "
+                       "validate and nothing changed.");
+            out.sample("spillway_config_reloads_total", {{"result", "ok"}},
+                       static_cast<double>(reloads_ok.load()));
+            out.sample("spillway_config_reloads_total", {{"result", "error"}},
+                       static_cast<double>(reloads_failed.load()));
+        });
     }
 
     storage_state storage() const {
@@ -113,7 +166,14 @@ struct proxy_daemon::parts {
         return st;
     }
 
-    const config::config& cfg;
+    const config::config& cfg;  // as started: what needs a restart is read from here
+    std::shared_ptr<const config::config> running = std::make_shared<const config::config>(cfg);
+    // Called by reload() with the new configuration before anything else changes; a hook that
+    // throws config::config_error fails the reload, which then changes nothing. For what is
+    // reloaded outside the proxy's workers (the TLS listener's certificate and key).
+    std::vector<std::function<void(const config::config&)>> reload_hooks;
+    std::atomic<std::uint64_t> reloads_ok{0};
+    std::atomic<std::uint64_t> reloads_failed{0};
     std::unique_ptr<kafka::producer> producer;
     spool::spool spool;
     spool::drainer drainer;
@@ -160,6 +220,42 @@ bool proxy_daemon::start() {
         p.cfg.worker_threads(), describe_backend(p.cfg), p.cfg.kafka.brokers, p.cfg.kafka.topic,
         p.spool.path(), p.spool.records());
     log_sealing(p.cfg.capture);
+    return true;
+}
+
+bool proxy_daemon::reload(const std::function<config::config()>& load) {
+    const auto log = runtime::logger("proxy");
+    auto& p = *parts_;
+    config::reload_plan plan;
+    try {
+        const auto loaded = load();
+        plan = config::plan_reload(*p.running, loaded, config::proxy_key_class);
+        keep_envelopes_within_records(plan, *p.running, p.cfg);
+        for (const auto& hook : p.reload_hooks) {
+            hook(plan.effective);
+        }
+    } catch (const config::config_error& e) {
+        p.reloads_failed.fetch_add(1);
+        log->error("reload: configuration error: {}; nothing changed", e.what());
+        return false;
+    }
+    if (!plan.ignored.empty()) {
+        log->warn("reload: {} changed but need(s) a restart; the running value(s) stay",
+                  config::join_keys(plan.ignored));
+    }
+    p.reloads_ok.fetch_add(1);
+    if (!plan.changes_anything()) {
+        log->info("reload: nothing to change");
+        return true;
+    }
+    auto next = std::make_shared<const config::config>(std::move(plan.effective));
+    if (next->log.level != p.running->log.level) {
+        runtime::set_log_level(next->log.level);
+    }
+    p.server.reload(next);
+    p.running = next;
+    log->info("reload: {} changed; new requests use them (backend {})",
+              config::join_keys(plan.applied), describe_backend(*next));
     return true;
 }
 

@@ -264,8 +264,9 @@ void write_kafka_delivery(exposition& out, const kafka::producer& p) {
 }  // namespace
 
 void register_backend_metrics(metrics::registry& registry,
-                              const proxy::backend_endpoints& endpoints) {
-    registry.add([&endpoints](exposition& out) {
+                              std::function<proxy::backend_endpoints()> current) {
+    registry.add([current = std::move(current)](exposition& out) {
+        const auto endpoints = current();
         write_circuits(out, endpoints);
         write_pools(out, endpoints);
     });

@@ -3,6 +3,8 @@
 #include "spillway/core/text.hpp"
 #include "spillway/runtime/logging.hpp"
 
+#include <algorithm>
+
 namespace spillway::proxy {
 
 namespace {
@@ -33,7 +35,7 @@ backend_endpoint::backend_endpoint(config::host_port address,
 
 circuit_breaker::ticket backend_endpoint::admit() {
     const auto word = word_.load(std::memory_order_acquire);
-    if (!enabled_ || state_of(word) == circuit_state::closed) {
+    if (!enabled_.load(std::memory_order_relaxed) || state_of(word) == circuit_state::closed) {
         return {admission::pass, generation_of(word)};
     }
     std::lock_guard lock(mutex_);
@@ -46,7 +48,8 @@ circuit_breaker::ticket backend_endpoint::admit() {
 }
 
 void backend_endpoint::report(const circuit_breaker::ticket& t, verdict v, std::string_view cause) {
-    if (!enabled_ || (v == verdict::none && t.how == admission::pass)) {
+    if (!enabled_.load(std::memory_order_relaxed) ||
+        (v == verdict::none && t.how == admission::pass)) {
         return;
     }
     if (v == verdict::success && t.how == admission::pass) {
@@ -62,6 +65,19 @@ void backend_endpoint::report(const circuit_breaker::ticket& t, verdict v, std::
     if (entered_state) {
         entered(*entered_state, cause);
     }
+}
+
+void backend_endpoint::reconfigure(const config::circuit_breaker_config& cfg) {
+    std::lock_guard lock(mutex_);
+    if (cfg.enabled == enabled_.load() && cfg.failure_threshold == failure_threshold_ &&
+        cfg.open_duration == open_duration_) {
+        return;  // unchanged: an open circuit stays open
+    }
+    failure_threshold_ = cfg.failure_threshold;
+    open_duration_ = cfg.open_duration;
+    machine_ = circuit_breaker({cfg.failure_threshold, cfg.open_duration});
+    publish();
+    enabled_.store(cfg.enabled);
 }
 
 circuit_state backend_endpoint::state() const {
@@ -96,11 +112,19 @@ void backend_endpoint::entered(circuit_state s, std::string_view cause) {
     }
 }
 
-backend_endpoints make_endpoints(const config::config& cfg) {
+backend_endpoints make_endpoints(const config::config& cfg, const backend_endpoints& previous) {
     backend_endpoints out;
     for (const auto& address : cfg.backend.endpoints) {
+        const auto name = address.to_string();
+        const auto kept = std::find_if(previous.begin(), previous.end(),
+                                       [&](const auto& e) { return e->name() == name; });
+        if (kept != previous.end()) {
+            (*kept)->reconfigure(cfg.circuit_breaker);
+            out.push_back(*kept);
+            continue;
+        }
         out.push_back(
-            std::make_unique<backend_endpoint>(address, cfg.circuit_breaker, cfg.worker_threads()));
+            std::make_shared<backend_endpoint>(address, cfg.circuit_breaker, cfg.worker_threads()));
     }
     return out;
 }

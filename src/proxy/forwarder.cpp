@@ -171,8 +171,9 @@ forward_action relay_event(failure_policy& policy, const relay_end& end) {
 
 }  // namespace
 
-forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints, unsigned worker,
-                     const config::config& cfg, metrics::histogram& upstream_duration)
+forwarder::forwarder(netx::deadline_sweeper& sweeper, const backend_endpoints& endpoints,
+                     unsigned worker, const config::config& cfg,
+                     metrics::histogram& upstream_duration)
     : cfg_(cfg), upstream_duration_(upstream_duration) {
     for (auto& e : endpoints) {
         routes_.push_back(std::unique_ptr<route>(new route{
@@ -187,6 +188,12 @@ forwarder::forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoin
 void forwarder::close_idle() {
     for (auto& r : routes_) {
         r->pool.close_idle();
+    }
+}
+
+void forwarder::retire() {
+    for (auto& r : routes_) {
+        r->pool.retire();
     }
 }
 

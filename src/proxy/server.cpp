@@ -62,13 +62,13 @@ bool wait_until(Predicate done, std::chrono::milliseconds bound) {
 }  // namespace
 
 struct server::worker {
-    worker(const config::config& cfg, failure_handler& handler, proxy_counters& counters,
-           backend_endpoints& endpoints, unsigned index)
+    worker(std::shared_ptr<const snapshot> initial, failure_handler& handler,
+           proxy_counters& counters, unsigned index)
         : index(index),
           ioc(1),
           guard(net::make_work_guard(ioc)),
           acceptor(ioc.get_executor()),
-          state(ioc.get_executor(), cfg, handler, counters, endpoints, index) {}
+          state(ioc.get_executor(), std::move(initial), handler, counters, index) {}
 
     unsigned index;
     net::io_context ioc;
@@ -77,24 +77,27 @@ struct server::worker {
     worker_state state;
 };
 
-server::server(const config::config& cfg, failure_handler& handler)
-    : cfg_(cfg),
+server::server(std::shared_ptr<const config::config> cfg, failure_handler& handler)
+    : current_(make_snapshot(std::move(cfg))),
       handler_(handler),
-      tls_(cfg.tls.enabled() ? std::make_unique<tls_server_context>(cfg.tls) : nullptr),
-      body_budget_(cfg.limits.max_buffered_bytes),
-      endpoints_(make_endpoints(cfg)),
-      rate_limit_(rate_limiter::from_config(cfg.rate_limit)) {}
+      tls_(current_->cfg->tls.enabled()
+               ? std::make_unique<tls_server_context>(current_->cfg->tls)
+               : nullptr),
+      body_budget_(current_->cfg->limits.max_buffered_bytes) {}
+
+server::server(const config::config& cfg, failure_handler& handler)
+    : server(std::make_shared<const config::config>(cfg), handler) {}
 
 server::~server() {
     stop();
 }
 
 void server::start() {
-    endpoint_ = resolve_listen(cfg_.listen);
-    const unsigned n = cfg_.worker_threads();
+    const auto initial = current();
+    endpoint_ = resolve_listen(initial->cfg->listen);
+    const unsigned n = initial->cfg->worker_threads();
     for (unsigned i = 0; i < n; ++i) {
-        auto w = std::make_unique<worker>(cfg_, handler_, counters_, endpoints_, i);
-        w->state.rate_limit = rate_limit_.get();
+        auto w = std::make_unique<worker>(initial, handler_, counters_, i);
         w->state.body_budget = &body_budget_;
         w->state.tls = tls_.get();
         w->acceptor.open(endpoint_.protocol());
@@ -149,18 +152,65 @@ task<void> server::accept_loop(worker& w) {
         if (const auto attempts = exhausted.on_accepted(); attempts > 0) {
             log->warn("accept: resumed (worker {}) after {} paused attempt(s)", w.index, attempts);
         }
-        const auto open = counters_.open_connections.load(std::memory_order_relaxed);
-        if (open >= static_cast<std::int64_t>(cfg_.limits.max_connections)) {
-            counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
-            socket.close(ec);
-            continue;
+        start_session(w, std::move(socket));
+    }
+}
+
+void server::start_session(worker& w, netx::tcp_socket socket) {
+    const auto open = counters_.open_connections.load(std::memory_order_relaxed);
+    if (open >= static_cast<std::int64_t>(w.state.cfg().limits.max_connections)) {
+        counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    net::co_spawn(w.ioc.get_executor(), run_session(std::move(socket), w.state),
+                  [&counters = counters_](std::exception_ptr e) {
+                      if (e) {
+                          note_internal_error(counters, e, "session");
+                      }
+                  });
+}
+
+// Closing a listener resets the connections the kernel queued on it and nobody accepted yet.
+// Alone, a proxy loses nothing by that (it stops taking connections anyway); beside a new
+// process on the same address (SO_REUSEPORT: the kernel spreads connections over both
+// processes' listeners) those were clients that would have been served. So accept what is queued
+// first, without waiting, and serve it; only the connections that arrive between the last accept
+// and the close (microseconds) are still reset, which net.ipv4.tcp_migrate_req = 1 avoids by
+// moving them to the new process's listeners (README, "Restarting without downtime").
+void server::accept_queued(worker& w) {
+    boost::system::error_code ec;
+    w.acceptor.non_blocking(true, ec);
+    for (int taken = 0; !ec && taken < listen_backlog; ++taken) {
+        netx::tcp_socket socket(w.ioc.get_executor());
+        w.acceptor.accept(socket, ec);
+        if (!ec) {
+            start_session(w, std::move(socket));
+        } else if (netx::is_per_connection_accept_error(ec)) {
+            ec.clear();  // that one went away: the next may be there
         }
-        net::co_spawn(w.ioc.get_executor(), run_session(std::move(socket), w.state),
-                      [&counters = counters_](std::exception_ptr e) {
-                          if (e) {
-                              note_internal_error(counters, e, "session");
-                          }
-                      });
+    }
+}
+
+std::shared_ptr<const snapshot> server::current() const {
+    std::lock_guard lock(current_mutex_);
+    return current_;
+}
+
+void server::reload(std::shared_ptr<const config::config> next) {
+    const auto previous = current();
+    auto snap = make_snapshot(std::move(next), previous.get());
+    body_budget_.set_limit(snap->cfg->limits.max_buffered_bytes);
+    {
+        std::lock_guard lock(current_mutex_);
+        current_ = snap;
+    }
+    if (stopped_) {
+        return;
+    }
+    for (auto& w : workers_) {
+        net::post(w->ioc, [&state = w->state, snap] { state.adopt(snap); });
     }
 }
 
@@ -176,23 +226,27 @@ void server::stop() {
     stopped_ = true;
     // Stop accepting, and close connections that wait for a next request.
     for (auto& w : workers_) {
-        net::post(w->ioc, [&w = *w] {
+        net::post(w->ioc, [this, &w = *w] {
+            w.state.stopping = true;
+            accept_queued(w);
             boost::system::error_code ec;
             w.acceptor.close(ec);
-            w.state.stopping = true;
+            // An idle client may be sending its next request right now: cancelling its read
+            // would lose it. It gets a short grace instead; a request that comes is answered
+            // with Connection: close, and the client opens its next connection elsewhere.
             for (auto& s : w.state.sessions) {
                 if (s.idle) {
-                    s.stream->cancel();
+                    s.stream->expires_after(stopping_idle_grace);
                 }
             }
         });
     }
     // In-flight requests finish, within shutdown_timeout; then the rest are cut off.
     auto drained = [this] { return counters_.open_connections.load() == 0; };
-    if (!wait_until(drained, cfg_.shutdown_timeout)) {
+    const auto shutdown_timeout = cfg().shutdown_timeout;
+    if (!wait_until(drained, shutdown_timeout)) {
         runtime::logger("proxy")->warn("shutdown: {} connections still open after {} ms, closing",
-                                       counters_.open_connections.load(),
-                                       cfg_.shutdown_timeout.count());
+                                       counters_.open_connections.load(), shutdown_timeout.count());
         for (auto& w : workers_) {
             net::post(w->ioc, [&w = *w] {
                 for (auto& s : w.state.sessions) {
@@ -204,7 +258,7 @@ void server::stop() {
     }
     for (auto& w : workers_) {
         net::post(w->ioc, [&w = *w] {
-            w.state.forward.close_idle();
+            w.state.view->forward.close_idle();
             w.state.sweeper.stop();
         });
         w->guard.reset();

@@ -18,6 +18,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <utility>
+
 namespace spillway::proxy {
 
 namespace {
@@ -57,34 +59,34 @@ task<void> write_response(Stream& stream, const client_response& res, request_re
 // The answer to a request the proxy refuses (malformed, too large): the connection closes after.
 template <client_stream Stream>
 task<void> reject(Stream& stream, const http_util::rejection& refused, request_record& record,
-                  worker_state& w, std::string& scratch) {
+                  worker_state& w, const worker_view& v, std::string& scratch) {
     record.outcome = request_outcome::rejected;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     auto res = make_json_response(refused.status, http_util::rejection_body(refused), 11, false);
-    co_await write_response(stream, res, record, w.cfg, scratch);
+    co_await write_response(stream, res, record, v.cfg, scratch);
 }
 
 // A request whose body the proxy cannot hold now (limits.max_buffered_bytes): 503 with
 // Retry-After, not captured (nothing of it was read), and the connection closes.
 template <client_stream Stream>
 task<void> reject_overloaded(Stream& stream, request_record& record, worker_state& w,
-                             std::string& scratch) {
+                             const worker_view& v, std::string& scratch) {
     record.outcome = request_outcome::rejected;
     record.overloaded = true;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     w.counters.overloaded.fetch_add(1, std::memory_order_relaxed);
-    co_await write_response(stream, overloaded_response(record.id.view(), 11), record, w.cfg,
+    co_await write_response(stream, overloaded_response(record.id.view(), 11), record, v.cfg,
                             scratch);
 }
 
 // The answer when the proxy itself failed inside a request and nothing was answered yet.
 template <client_stream Stream>
-task<void> answer_internal_error(Stream& stream, request_record& record, worker_state& w,
+task<void> answer_internal_error(Stream& stream, request_record& record, const worker_view& v,
                                  std::string& scratch) {
     record.outcome = request_outcome::rejected;
     auto res = make_json_response(http::status::internal_server_error,
                                   R"({"error":"internal_error"})", 11, false);
-    co_await write_response(stream, res, record, w.cfg, scratch);
+    co_await write_response(stream, res, record, v.cfg, scratch);
 }
 
 bool expects_continue(const request_parser& parser) {
@@ -107,11 +109,11 @@ void note_head(const request_parser& parser, request_record& record) {
 template <client_stream Stream>
 task<bool> read_request(Stream& stream, beast::flat_buffer& buffer, request_parser& parser,
                         http_util::body_lease& lease, request_record& record, worker_state& w,
-                        std::string& scratch) {
-    const auto& limits = w.cfg.limits;
+                        const worker_view& v, std::string& scratch) {
+    const auto& limits = v.cfg.limits;
     auto& deadline = deadline_layer(stream);
     parser.limit_header_bytes(limits.max_header_bytes);
-    parser.body_limit(w.cfg.capture.max_body_bytes);
+    parser.body_limit(v.cfg.capture.max_body_bytes);
     auto ec = co_await http_util::read_request_head(stream, deadline, buffer, parser,
                                                     limits.header_timeout);
     if (parser.is_header_done()) {  // also when the declared body is already too large
@@ -120,14 +122,14 @@ task<bool> read_request(Stream& stream, beast::flat_buffer& buffer, request_pars
     if (!ec) {
         if (auto refused = http_util::check_request_head(parser)) {
             deadline.expires_never();
-            co_await reject(stream, *refused, record, w, scratch);
+            co_await reject(stream, *refused, record, w, v, scratch);
             co_return false;
         }
         note_head(parser, record);  // the target may be in origin-form now
         const auto declared = parser.content_length();
         if (!lease.hold(declared ? *declared : 0)) {
             deadline.expires_never();
-            co_await reject_overloaded(stream, record, w, scratch);
+            co_await reject_overloaded(stream, record, w, v, scratch);
             co_return false;
         }
         if (!parser.is_done() && expects_continue(parser)) {
@@ -143,7 +145,7 @@ task<bool> read_request(Stream& stream, beast::flat_buffer& buffer, request_pars
                 [&lease](std::uint64_t bytes) { return lease.hold(bytes); });
             if (body.overloaded) {
                 deadline.expires_never();
-                co_await reject_overloaded(stream, record, w, scratch);
+                co_await reject_overloaded(stream, record, w, v, scratch);
                 co_return false;
             }
             ec = body.error;
@@ -156,7 +158,7 @@ task<bool> read_request(Stream& stream, beast::flat_buffer& buffer, request_pars
         co_return true;
     }
     if (auto refused = http_util::rejection_for(ec)) {
-        co_await reject(stream, *refused, record, w, scratch);
+        co_await reject(stream, *refused, record, w, v, scratch);
     } else if (!record.method.empty() || ec == http::error::partial_message ||
                ec == beast::error::timeout) {
         // Timed out (slowloris) or went away mid-request: close without an answer.
@@ -175,28 +177,28 @@ bool is_health_check(const client_request& req, const config::config& cfg) {
 // was read whole, so the connection can stay open.
 template <client_stream Stream>
 task<void> answer_rate_limited(Stream& stream, const client_request& req, request_record& record,
-                               worker_state& w, rate_decision decision, bool keep_alive,
-                               std::string& scratch) {
+                               worker_state& w, const worker_view& v, rate_decision decision,
+                               bool keep_alive, std::string& scratch) {
     record.outcome = request_outcome::rejected;
     record.rate_limited = true;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     w.counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
     auto res =
         rate_limited_response(decision.retry_after, record.id.view(), req.version(), keep_alive);
-    co_await write_response(stream, res, record, w.cfg, scratch);
+    co_await write_response(stream, res, record, v.cfg, scratch);
 }
 
 // The proxy ran out of descriptors (or memory) for the backend connection: 503 overloaded, not
 // captured (it is not the backend's failure), and the connection closes, giving a descriptor back.
 template <client_stream Stream>
 task<void> answer_overloaded(Stream& stream, const client_request& req, request_record& record,
-                             worker_state& w, std::string& scratch) {
+                             worker_state& w, const worker_view& v, std::string& scratch) {
     record.outcome = request_outcome::rejected;
     record.overloaded = true;
     w.counters.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     w.counters.overloaded.fetch_add(1, std::memory_order_relaxed);
     co_await write_response(stream, overloaded_response(record.id.view(), req.version()), record,
-                            w.cfg, scratch);
+                            v.cfg, scratch);
 }
 
 // A request that asks to switch protocols (WebSocket): forwarded, and tunneled after the
@@ -205,9 +207,9 @@ task<void> answer_overloaded(Stream& stream, const client_request& req, request_
 template <client_stream Stream>
 task<bool> answer_upgrade(Stream& stream, beast::flat_buffer& buffer, const client_request& req,
                           std::string_view protocol, request_record& record, worker_state& w,
-                          bool keep_alive, std::string& scratch) {
+                          worker_view& v, bool keep_alive, std::string& scratch) {
     using how = forwarder::upgrade_result::how;
-    auto upgraded = co_await w.forward.upgrade(stream, buffer, req, protocol, record, keep_alive,
+    auto upgraded = co_await v.forward.upgrade(stream, buffer, req, protocol, record, keep_alive,
                                                scratch, w.counters.tunnels);
     switch (upgraded.outcome) {
         case how::tunneled:
@@ -215,7 +217,7 @@ task<bool> answer_upgrade(Stream& stream, beast::flat_buffer& buffer, const clie
             w.counters.requests_proxied.fetch_add(1, std::memory_order_relaxed);
             co_return upgraded.client_keep_alive;
         case how::overloaded:
-            co_await answer_overloaded(stream, req, record, w, scratch);
+            co_await answer_overloaded(stream, req, record, w, v, scratch);
             co_return false;
         case how::failed:
             break;
@@ -230,16 +232,17 @@ task<bool> answer_upgrade(Stream& stream, beast::flat_buffer& buffer, const clie
     record.failure = std::move(upgraded.failure);
     auto res = make_json_response(http::status::bad_gateway, R"({"error":"upgrade_failed"})",
                                   req.version(), false);
-    co_await write_response(stream, res, record, w.cfg, scratch);
+    co_await write_response(stream, res, record, v.cfg, scratch);
     co_return false;
 }
 
-// Answers one request that was read whole. Returns whether the connection stays open.
+// Answers one request that was read whole, under the view `v` it started with. Returns whether
+// the connection stays open.
 template <client_stream Stream>
 task<bool> answer(Stream& stream, beast::flat_buffer& buffer, const client_request& req,
-                  request_record& record, worker_state& w, std::string& scratch) {
+                  request_record& record, worker_state& w, worker_view& v, std::string& scratch) {
     bool keep_alive = req.keep_alive() && !w.stopping;
-    if (is_health_check(req, w.cfg)) {
+    if (is_health_check(req, v.cfg)) {
         record.outcome = request_outcome::local;
         w.counters.requests_local.fetch_add(1, std::memory_order_relaxed);
         auto res =
@@ -248,26 +251,26 @@ task<bool> answer(Stream& stream, beast::flat_buffer& buffer, const client_reque
             res.body().clear();
             res.content_length(15);
         }
-        co_await write_response(stream, res, record, w.cfg, scratch);
+        co_await write_response(stream, res, record, v.cfg, scratch);
         co_return keep_alive;
     }
     // The health check above is never limited: health checkers must not be throttled.
     record.trace = trace_context::from_request(req);
-    if (w.rate_limit != nullptr) {
-        const auto decision = w.rate_limit->admit(req, record.client_ip, rate_clock::now());
+    if (const auto& limiter = v.snap->rate_limit) {
+        const auto decision = limiter->admit(req, record.client_ip, rate_clock::now());
         if (!decision.allowed) {
-            co_await answer_rate_limited(stream, req, record, w, decision, keep_alive, scratch);
+            co_await answer_rate_limited(stream, req, record, w, v, decision, keep_alive, scratch);
             co_return keep_alive;
         }
     }
     record.trace.generate_if_absent();
     if (const auto protocol = http_util::requested_upgrade(req)) {
-        co_return co_await answer_upgrade(stream, buffer, req, *protocol, record, w, keep_alive,
-                                          scratch);
+        co_return co_await answer_upgrade(stream, buffer, req, *protocol, record, w, v,
+                                          keep_alive, scratch);
     }
-    auto forwarded = co_await w.forward.forward(stream, req, record, keep_alive, scratch);
+    auto forwarded = co_await v.forward.forward(stream, req, record, keep_alive, scratch);
     if (forwarded.overloaded) {
-        co_await answer_overloaded(stream, req, record, w, scratch);
+        co_await answer_overloaded(stream, req, record, w, v, scratch);
         co_return false;
     }
     if (!forwarded.failure) {
@@ -279,9 +282,9 @@ task<bool> answer(Stream& stream, beast::flat_buffer& buffer, const client_reque
     record.failure = std::move(forwarded.failure);
     record.outcome = request_outcome::captured;
     w.counters.requests_captured.fetch_add(1, std::memory_order_relaxed);
-    auto res = co_await w.on_failure.handle(req, *record.failure, record);
+    auto res = co_await w.on_failure.handle(req, *record.failure, record, v.cfg.capture);
     res.keep_alive(keep_alive);
-    co_await write_response(stream, res, record, w.cfg, scratch);
+    co_await write_response(stream, res, record, v.cfg, scratch);
     co_return keep_alive;
 }
 
@@ -304,13 +307,16 @@ task<bool> await_request(Stream& stream, beast::flat_buffer& buffer,
 template <client_stream Stream>
 task<void> serve(Stream& stream, session_handle& handle, std::string_view client_ip,
                  std::string_view scheme, worker_state& w) {
-    auto buffer = http_util::read_buffer(w.cfg.limits.max_header_bytes);
+    // Sized once per connection: a larger limits.max_header_bytes applies to new connections.
+    auto buffer = http_util::read_buffer(w.cfg().limits.max_header_bytes);
     std::string scratch;
     for (bool first = true;; first = false) {
         handle.idle = true;
-        const auto wait = first ? w.cfg.limits.header_timeout : w.cfg.limits.idle_timeout;
+        auto wait = first ? w.cfg().limits.header_timeout : w.cfg().limits.idle_timeout;
         if (w.stopping) {
-            break;
+            // The last answer may have promised keep-alive before the stop: the client may be
+            // sending its next request already. It gets a short grace, and the answer closes.
+            wait = std::min(wait, stopping_idle_grace);
         }
         // (co_await in a condition miscompiles with GCC 12: keep the result in a local.)
         const bool arrived = co_await await_request(stream, buffer, wait);
@@ -318,6 +324,8 @@ task<void> serve(Stream& stream, session_handle& handle, std::string_view client
             break;
         }
         handle.idle = false;
+        // The request's configuration until it ends, whatever a reload does meanwhile.
+        const std::shared_ptr<worker_view> view = w.view;
         request_record record;
         record.client_ip = client_ip;
         record.scheme = scheme;
@@ -326,9 +334,11 @@ task<void> serve(Stream& stream, session_handle& handle, std::string_view client
         bool keep_alive = false;
         bool failed = false;
         try {
-            keep_alive = co_await read_request(stream, buffer, parser, lease, record, w, scratch);
+            keep_alive =
+                co_await read_request(stream, buffer, parser, lease, record, w, *view, scratch);
             if (keep_alive) {
-                keep_alive = co_await answer(stream, buffer, parser.get(), record, w, scratch);
+                keep_alive =
+                    co_await answer(stream, buffer, parser.get(), record, w, *view, scratch);
             }
         } catch (...) {
             // A bug of ours, not the client's: this connection ends, no other is touched.
@@ -339,7 +349,7 @@ task<void> serve(Stream& stream, session_handle& handle, std::string_view client
         if (failed) {
             keep_alive = false;
             if (record.status == 0) {
-                co_await answer_internal_error(stream, record, w, scratch);
+                co_await answer_internal_error(stream, record, *view, scratch);
             }
         }
         if (record.status != 0 || !record.method.empty()) {
@@ -371,7 +381,7 @@ task<void> serve_tls(netx::timed_socket& socket, session_handle& handle, std::st
                      worker_state& w) {
     const auto context = w.tls->current();
     tls_stream stream(socket, *context);
-    socket.expires_after(w.cfg.limits.header_timeout);
+    socket.expires_after(w.cfg().limits.header_timeout);
     auto [ec] = co_await stream.async_handshake(tls_stream::server, tuple_awaitable);
     ec = socket.translate(ec);
     socket.expires_never();
@@ -388,15 +398,39 @@ task<void> serve_tls(netx::timed_socket& socket, session_handle& handle, std::st
 
 }  // namespace
 
-worker_state::worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
-                           proxy_counters& counters, backend_endpoints& endpoints, unsigned worker)
-    : cfg(cfg),
-      sweeper(ex, netx::deadline_sweeper::resolution_for(std::min(
-                      {cfg.limits.header_timeout, cfg.limits.idle_timeout, cfg.limits.body_timeout,
-                       cfg.backend.connect_timeout, cfg.backend.response_timeout}))),
-      forward(sweeper, endpoints, worker, cfg, counters.upstream_duration),
+namespace {
+
+// Fine enough for the shortest timeout of `cfg` (timed_socket.hpp).
+std::chrono::milliseconds sweep_resolution(const config::config& cfg) {
+    return netx::deadline_sweeper::resolution_for(
+        std::min({cfg.limits.header_timeout, cfg.limits.idle_timeout, cfg.limits.body_timeout,
+                  cfg.backend.connect_timeout, cfg.backend.response_timeout}));
+}
+
+}  // namespace
+
+worker_view::worker_view(std::shared_ptr<const snapshot> s, netx::deadline_sweeper& sweeper,
+                         unsigned worker, metrics::histogram& upstream_duration)
+    : snap(std::move(s)),
+      cfg(*snap->cfg),
+      forward(sweeper, snap->endpoints, worker, cfg, upstream_duration) {}
+
+worker_state::worker_state(netx::executor ex, std::shared_ptr<const snapshot> initial,
+                           failure_handler& handler, proxy_counters& counters, unsigned worker)
+    : index(worker),
+      sweeper(ex, sweep_resolution(*initial->cfg)),
       on_failure(handler),
-      counters(counters) {}
+      counters(counters),
+      view(std::make_shared<worker_view>(std::move(initial), sweeper, worker,
+                                         counters.upstream_duration)) {}
+
+void worker_state::adopt(std::shared_ptr<const snapshot> next) {
+    sweeper.set_resolution(sweep_resolution(*next->cfg));
+    auto previous = std::exchange(
+        view,
+        std::make_shared<worker_view>(std::move(next), sweeper, index, counters.upstream_duration));
+    previous->forward.retire();
+}
 
 void note_internal_error(proxy_counters& counters, std::exception_ptr error,
                          std::string_view where) {

@@ -142,6 +142,30 @@ void engine::launch(work&& w) {
     net::co_spawn(ioc_, handle(std::move(w)), net::detached);
 }
 
+void engine::launch_from_backlog() {
+    while (!stopping_ && !backlog_.empty() && in_flight_ < cfg_.replay.concurrency) {
+        auto next = std::move(backlog_.front());
+        backlog_.pop_front();
+        if (tracker_.current(next.ref)) {
+            launch(std::move(next));
+        }
+    }
+    update_backlog();
+}
+
+void engine::reload(const config::config& next) {
+    cfg_.replay.rate_limit = next.replay.rate_limit;
+    limiter_ = rate_limiter(next.replay.rate_limit);
+    cfg_.replay.concurrency = next.replay.concurrency;
+    const auto stuck_after = limits_.stuck_after;  // derived from the consumer, not the config
+    limits_ = backlog_limits::for_concurrency(next.replay.concurrency);
+    limits_.stuck_after = stuck_after;
+    launch_from_backlog();
+    log_->info("reload: concurrency {}, rate limit {}", cfg_.replay.concurrency,
+               cfg_.replay.rate_limit > 0 ? std::to_string(cfg_.replay.rate_limit) + "/s"
+                                          : std::string("none"));
+}
+
 netx::task<void> engine::handle(work w) {
     const result r = co_await replay_guarded(w);
     if (r == result::finished) {
@@ -152,14 +176,7 @@ netx::task<void> engine::handle(work w) {
         ++counters_.abandoned;
     }
     --in_flight_;
-    while (!stopping_ && !backlog_.empty() && in_flight_ < cfg_.replay.concurrency) {
-        auto next = std::move(backlog_.front());
-        backlog_.pop_front();
-        if (tracker_.current(next.ref)) {
-            launch(std::move(next));
-        }
-    }
-    update_backlog();
+    launch_from_backlog();
     counters_.in_flight = in_flight_;
     if (in_flight_ == 0) {
         idle_event_.cancel();

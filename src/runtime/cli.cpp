@@ -92,6 +92,7 @@ cli_result parse_command_line(int argc, char** argv, const program_info& info) {
     }
     cli_result result;
     result.flags = std::move(args.flags);
+    result.config_path = args.config_path;
     try {
         result.cfg = args.config_path ? config::load_file(*args.config_path) : config::parse("{}");
     } catch (const config::config_error& e) {
@@ -104,6 +105,10 @@ cli_result parse_command_line(int argc, char** argv, const program_info& info) {
         std::exit(exit_ok);
     }
     return result;
+}
+
+config::config reload_configuration(const cli_result& cli) {
+    return cli.config_path ? config::load_file(*cli.config_path) : config::parse("{}");
 }
 
 }  // namespace spillway::runtime

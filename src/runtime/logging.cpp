@@ -154,6 +154,15 @@ void setup_logging(const config::log_config& cfg) {
     });
 }
 
+void set_log_level(const std::string& level) {
+    auto& s = state();
+    std::lock_guard lock(s.mutex);
+    s.level = spdlog::level::from_str(level);
+    spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& log) {
+        log->set_level(level_for(log->name(), s));
+    });
+}
+
 void shutdown_logging(std::chrono::milliseconds bound) {
     spdlog::shutdown();
     state().writer->stop(bound);

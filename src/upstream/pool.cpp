@@ -167,6 +167,11 @@ void connection_pool::close_idle() {
     publish_idle();
 }
 
+void connection_pool::retire() {
+    max_idle_ = 0;
+    close_idle();
+}
+
 void connection_pool::close() {
     closed_ = true;
     close_idle();

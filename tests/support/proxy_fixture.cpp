@@ -46,6 +46,9 @@ spillway_proxy::spillway_proxy(const proxy_options& options)
           if (!options.settings.is_null()) {
               config_.merge_patch(options.settings);
           }
+          // A test may name the address (a second proxy taking over the first one's).
+          const std::string listen = config_["listen"];
+          port_ = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
           std::ofstream(config_path()) << config_.dump(2);
           return process::start({bin_path("spillway"),
                                  {"--config", config_path().string()},

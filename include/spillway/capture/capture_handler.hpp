@@ -24,11 +24,13 @@ struct capture_counters {
 
 class capture_handler final : public proxy::failure_handler {
 public:
+    // `cfg`: its kafka.* (restart only) and backend.url; capture.* comes with each request.
     capture_handler(const config::config& cfg, durable_store& store);
 
     netx::task<proxy::client_response> handle(const proxy::client_request& req,
                                               const core::failure& failure,
-                                              proxy::request_record& record) override;
+                                              proxy::request_record& record,
+                                              const config::capture_config& capture) override;
 
     const capture_counters& counters() const { return counters_; }
 

@@ -3,7 +3,7 @@
 // depend on each other. Kafka producer, spool and its drainer, the durable store and the capture
 // handler, the proxy's workers, the admin listener with the daemon's metric families and its
 // readiness, and the delivery-report pump on the first worker. The binary's main only reads the
-// command line, waits for a signal and calls stop().
+// command line, waits for a signal and calls reload() or stop().
 
 #include "spillway/config/config.hpp"
 
@@ -32,6 +32,15 @@ public:
     // flight finish (each capture completes to Kafka or the spool), then the drainer, the
     // producer (flushed) and the spool. Idempotent.
     void stop();
+
+    // SIGHUP (DESIGN.md "Configuration"): `load` reads the file and the environment again. A
+    // configuration that does not validate (load throws config::config_error) is logged as an
+    // error naming the key and changes nothing. Otherwise the live keys that changed serve new
+    // requests (those in flight finish under the old ones) and a changed key that needs a
+    // restart is logged as a warning and keeps its value. One log line says what changed;
+    // counted in spillway_config_reloads_total{result}. Returns whether it was applied. From
+    // main's thread, not concurrently with stop().
+    bool reload(const std::function<config::config()>& load);
 
     // A fatal error of the idempotent producer (librdkafka's ERR__FATAL) leaves it unusable for
     // good. The daemon does not build a second producer inside the same process: it reports it

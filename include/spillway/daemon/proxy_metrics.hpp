@@ -8,6 +8,8 @@
 #include "spillway/spool/drainer.hpp"
 #include "spillway/spool/spool.hpp"
 
+#include <functional>
+
 namespace spillway::daemon {
 
 struct proxy_metric_sources {
@@ -22,7 +24,8 @@ struct proxy_metric_sources {
 void register_proxy_metrics(metrics::registry& registry, proxy_metric_sources sources);
 
 // Per backend endpoint: circuit state and transitions, pool connections, connect attempts.
+// `endpoints` gives the newest configuration's (a reload may change them).
 void register_backend_metrics(metrics::registry& registry,
-                              const proxy::backend_endpoints& endpoints);
+                              std::function<proxy::backend_endpoints()> endpoints);
 
 }  // namespace spillway::daemon

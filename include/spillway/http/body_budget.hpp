@@ -17,9 +17,10 @@ public:
 
     // Takes `bytes` if they fit under the limit.
     bool try_take(std::uint64_t bytes) {
+        const auto limit = limit_.load(std::memory_order_relaxed);
         auto used = used_.load(std::memory_order_relaxed);
         do {
-            if (bytes > limit_ || used > limit_ - bytes) {
+            if (bytes > limit || used > limit - bytes) {
                 return false;
             }
         } while (!used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
@@ -27,10 +28,12 @@ public:
     }
     void give_back(std::uint64_t bytes) { used_.fetch_sub(bytes, std::memory_order_relaxed); }
     std::uint64_t in_use() const { return used_.load(std::memory_order_relaxed); }
-    std::uint64_t limit() const { return limit_; }
+    std::uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
+    // A reload: bodies already held stay held; below them, new requests wait for room.
+    void set_limit(std::uint64_t limit) { limit_.store(limit, std::memory_order_relaxed); }
 
 private:
-    const std::uint64_t limit_;
+    std::atomic<std::uint64_t> limit_;
     std::atomic<std::uint64_t> used_{0};
 };
 

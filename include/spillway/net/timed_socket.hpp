@@ -88,6 +88,8 @@ public:
     executor get_executor() noexcept { return timer_.get_executor(); }
     task<void> run();
     void stop();
+    // From the next sweep on (a reload changed the timeouts); on the sweeper's executor.
+    void set_resolution(std::chrono::milliseconds resolution) noexcept { resolution_ = resolution; }
 
     // A resolution fine enough for the shortest of these timeouts (a tenth, within 5..100 ms).
     static std::chrono::milliseconds resolution_for(std::chrono::milliseconds shortest);

@@ -9,6 +9,9 @@
 // transition, a success that resets a count). A race with another worker can let one more
 // request through a circuit that is just opening, or count a failure a success already reset:
 // harmless at the scale of a threshold.
+//
+// A reload keeps an endpoint whose address stays (its circuit and its counters go on) and
+// changes its breaker's settings in place; see make_endpoints.
 
 #include "spillway/config/config.hpp"
 #include "spillway/proxy/circuit_breaker.hpp"
@@ -38,6 +41,10 @@ public:
     // What the request let through found; `cause` names a failure in the log line of an open.
     void report(const circuit_breaker::ticket& t, verdict v, std::string_view cause = {});
 
+    // New circuit_breaker settings (a reload): when they differ, the circuit starts again closed
+    // under them (its transition counters go on). Thread-safe.
+    void reconfigure(const config::circuit_breaker_config& cfg);
+
     circuit_state state() const;
     std::uint64_t transitions_to(circuit_state s) const {
         return transitions_[static_cast<std::size_t>(s)].load(std::memory_order_relaxed);
@@ -52,7 +59,7 @@ private:
 
     config::host_port address_;
     std::string name_;
-    bool enabled_;
+    std::atomic<bool> enabled_;  // read without the mutex; the rest below only with it
     std::chrono::milliseconds open_duration_;
     unsigned failure_threshold_;
     std::atomic<std::uint32_t> word_{0};  // generation << 3 | failures pending << 2 | state
@@ -62,9 +69,13 @@ private:
     std::vector<upstream::pool_gauges> gauges_;
 };
 
-using backend_endpoints = std::vector<std::unique_ptr<backend_endpoint>>;
+// Shared: a request in flight keeps the endpoints of the configuration it started with, even when
+// a reload removed one.
+using backend_endpoints = std::vector<std::shared_ptr<backend_endpoint>>;
 
-// cfg.backend.endpoints, each with a circuit per cfg.circuit_breaker and gauges per worker.
-backend_endpoints make_endpoints(const config::config& cfg);
+// cfg.backend.endpoints, each with a circuit per cfg.circuit_breaker and gauges per worker. An
+// endpoint of `previous` with the same address is kept (reconfigured), so that a reload does not
+// forget that it is down.
+backend_endpoints make_endpoints(const config::config& cfg, const backend_endpoints& previous = {});
 
 }  // namespace spillway::proxy

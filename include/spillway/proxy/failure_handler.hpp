@@ -3,6 +3,7 @@
 // capture handler (capture/capture_handler.hpp) stores it durably and answers 503 "queued".
 // Called before any byte of a response reached the client.
 
+#include "spillway/config/config.hpp"
 #include "spillway/core/failure.hpp"
 #include "spillway/net/timed_socket.hpp"
 #include "spillway/proxy/request_record.hpp"
@@ -15,10 +16,11 @@ public:
     virtual ~failure_handler() = default;
 
     // Decides the client's answer to a failed request; records `queued` in `record` when it
-    // stores the request. Must not block the calling (I/O) thread.
+    // stores the request. `capture` is the capture.* of the configuration the request started
+    // with (a reload may have changed it since). Must not block the calling (I/O) thread.
     virtual netx::task<client_response> handle(const client_request& req,
-                                               const core::failure& failure,
-                                               request_record& record) = 0;
+                                               const core::failure& failure, request_record& record,
+                                               const config::capture_config& capture) = 0;
 };
 
 // A small JSON response of the proxy's own (errors, health).

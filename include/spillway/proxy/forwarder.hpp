@@ -28,7 +28,7 @@ namespace spillway::proxy {
 class forwarder {
 public:
     // One pool per endpoint for the worker numbered `worker` (its gauges in the endpoint).
-    forwarder(netx::deadline_sweeper& sweeper, backend_endpoints& endpoints, unsigned worker,
+    forwarder(netx::deadline_sweeper& sweeper, const backend_endpoints& endpoints, unsigned worker,
               const config::config& cfg, metrics::histogram& upstream_duration);
 
     struct result {
@@ -71,6 +71,10 @@ public:
 
     // Closes the idle connections of every pool (shutdown).
     void close_idle();
+
+    // A reload replaced this forwarder: its idle connections close now, and the connections its
+    // requests in flight give back close instead of waiting idle.
+    void retire();
 
 private:
     struct route {  // one endpoint, with this worker's pool to it

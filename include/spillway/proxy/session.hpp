@@ -12,18 +12,19 @@
 #include "spillway/proxy/failure_handler.hpp"
 #include "spillway/proxy/forwarder.hpp"
 #include "spillway/proxy/tls_server_context.hpp"
+#include "spillway/proxy/snapshot.hpp"
 
 #include <boost/intrusive/list.hpp>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string_view>
 
 namespace spillway::proxy {
-
-class rate_limiter;
 
 // A live session, linked into its worker's list so shutdown can wake the idle ones.
 struct session_handle : boost::intrusive::list_base_hook<> {
@@ -55,24 +56,47 @@ struct proxy_counters {
     metrics::histogram upstream_duration;  // request sent -> response head, or failure
 };
 
+// What one worker serves requests with under one snapshot: its configuration, and a forwarder
+// with this worker's pools to the snapshot's endpoints. A request holds the view it started with
+// until it ends; the next request takes the worker's newest.
+struct worker_view {
+    worker_view(std::shared_ptr<const snapshot> s, netx::deadline_sweeper& sweeper, unsigned worker,
+                metrics::histogram& upstream_duration);
+
+    std::shared_ptr<const snapshot> snap;
+    const config::config& cfg;  // *snap->cfg
+    forwarder forward;
+};
+
 // What a worker's sessions share: all of it is touched only on that worker's thread, except
 // the atomics.
 struct worker_state {
     // `worker`: this worker's number, 0-based (its slot in the endpoints' pool gauges).
-    worker_state(netx::executor ex, const config::config& cfg, failure_handler& handler,
-                 proxy_counters& counters, backend_endpoints& endpoints, unsigned worker);
+    worker_state(netx::executor ex, std::shared_ptr<const snapshot> initial,
+                 failure_handler& handler, proxy_counters& counters, unsigned worker);
 
-    const config::config& cfg;
+    // Serves the next requests under `next` (a reload); on this worker's thread. The previous
+    // view's idle backend connections close now, those in use when their request ends.
+    void adopt(std::shared_ptr<const snapshot> next);
+
+    // The newest configuration (a request in flight may hold an older one).
+    const config::config& cfg() const { return view->cfg; }
+
+    unsigned index;
     netx::deadline_sweeper sweeper;
-    forwarder forward;  // with one upstream pool per backend endpoint
     failure_handler& on_failure;
     proxy_counters& counters;
+    std::shared_ptr<worker_view> view;  // the newest
     boost::intrusive::list<session_handle> sessions;
     bool stopping = false;  // no new requests on kept-alive connections
-    rate_limiter* rate_limit = nullptr;  // shared by every worker; null when rate_limit is off
     http_util::body_budget* body_budget = nullptr;  // shared by every worker
     tls_server_context* tls = nullptr;  // shared by every worker; null on a plain listener
 };
+
+// Once the server stops, how long a kept-alive connection may still send its next request (it is
+// answered with Connection: close): a client that got a keep-alive answer just before the stop
+// may be sending it now, and closing under it would lose it.
+inline constexpr std::chrono::milliseconds stopping_idle_grace{1000};
 
 // Counts and logs a failure of the proxy itself (spillway_internal_errors_total); `where` says
 // what it ended (a request, a session, a worker's event loop).

@@ -52,6 +52,12 @@ public:
     // Stops fetching and starts the shutdown. Call on the engine's thread.
     void stop();
 
+    // SIGHUP (docs/replay.md, "Reloading"): replay.rate_limit and replay.concurrency of `next`
+    // take effect at once (the rate's schedule starts again; a larger concurrency takes from the
+    // backlog now, a smaller one lets the requests in flight finish). The rest of `next` is
+    // ignored: config::replay_key_class says what needs a restart. Call on the engine's thread.
+    void reload(const config::config& next);
+
     const replay_counters& counters() const { return counters_; }
     bool backend_up() const { return watch_.up(); }
 
@@ -71,6 +77,7 @@ private:
 
     void on_message(fetched_message&& m);
     void launch(work&& w);
+    void launch_from_backlog();  // while there is room under replay.concurrency
     netx::task<void> handle(work w);
     netx::task<result> replay_guarded(const work& w);
     netx::task<result> replay(const work& w);

@@ -25,6 +25,7 @@ struct program_info {
 
 struct cli_result {
     config::config cfg;
+    std::optional<std::string> config_path;  // --config or $SPILLWAY_CONFIG; none: the defaults
     std::map<std::string, std::string> flags;  // own flags given: name -> value ("" for switches)
 
     bool has(const std::string& flag) const { return flags.contains(flag); }
@@ -35,5 +36,9 @@ struct cli_result {
 // --check-config (exit 0 when valid), and every mistake (a message on stderr, exit 2) itself:
 // when it returns, the program runs.
 cli_result parse_command_line(int argc, char** argv, const program_info& info);
+
+// The configuration read again the way parse_command_line read it (a reload, SIGHUP): the same
+// file and the environment as it is now. Throws config::config_error naming the key.
+config::config reload_configuration(const cli_result& cli);
 
 }  // namespace spillway::runtime

@@ -18,6 +18,10 @@ namespace spillway::runtime {
 // Configures the level and format of every logger, including the access log. Call once at start.
 void setup_logging(const config::log_config& cfg);
 
+// Changes the level of the diagnostic logs (a reload's log.level); the access log stays as
+// log.access_log set it.
+void set_log_level(const std::string& level);
+
 // The named logger for a module ("proxy", "kafka", "spool", "replay", "admin", ...),
 // created on first use with the configured sinks.
 std::shared_ptr<spdlog::logger> logger(const std::string& name);

@@ -75,6 +75,10 @@ public:
     // Closes every idle connection (the proxy's shutdown: requests in flight go on).
     void close_idle();
 
+    // Keeps no idle connection from now on (a reload replaced the pool): the idle ones close, and
+    // so does each one released later. Connections lent out go on.
+    void retire();
+
     // Closes the pool for good (the replay's shutdown): every connection it made, idle, being
     // connected or lent out, is closed, so what is in progress on it completes with
     // operation_aborted; later acquires fail the same way and released connections are closed.

@@ -37,7 +37,7 @@ protected:
         core::failure failure;
         failure.kind = kind;
         failure.detail = "test";
-        auto r = run(handler().handle(req_, failure, record_), kafka);
+        auto r = run(handler().handle(req_, failure, record_, cfg_.capture), kafka);
         EXPECT_TRUE(r) << "the handler did not answer";
         return r ? r->first : proxy::client_response{};
     }

@@ -16,7 +16,8 @@ using test::scripted_backend;
 class recording_handler final : public failure_handler {
 public:
     netx::task<client_response> handle(const client_request& req, const core::failure& failure,
-                                       request_record& record) override {
+                                       request_record& record,
+                                       const config::capture_config&) override {
         failures.push_back(failure);
         record.queued = false;
         co_return make_json_response(http::status::service_unavailable, R"({"queued":false})",
@@ -29,8 +30,7 @@ class SessionTest : public ::testing::Test {
 protected:
     SessionTest() : backend_(ioc_) {
         cfg_.backend.endpoints = {{"127.0.0.1", backend_.port()}};
-        endpoints_ = make_endpoints(cfg_);
-        worker_.emplace(ioc_.get_executor(), cfg_, handler_, counters_, endpoints_, 0);
+        worker_.emplace(ioc_.get_executor(), make_snapshot(cfg_), handler_, counters_, 0);
         net::co_spawn(ioc_, worker_->sweeper.run(), net::detached);
     }
     ~SessionTest() override { worker_->sweeper.stop(); }
@@ -57,7 +57,6 @@ protected:
     net::io_context ioc_{1};
     scripted_backend backend_;
     config::config cfg_;
-    backend_endpoints endpoints_;
     recording_handler handler_;
     proxy_counters counters_;
     std::optional<worker_state> worker_;
