@@ -97,7 +97,6 @@ check: format-check build build-asan
 bench: build
 	@scripts/install-deps.sh --bench
 	bench/run.sh
-	BIN_DIR=$(BUILD_DIR)/bin bench/tls.sh
 	BIN_DIR=$(BUILD_DIR)/bin bench/replay/run.sh
 
 # The chaos run (docs/chaos.md): the whole system under overlapping faults for DURATION, then every

@@ -1,7 +1,8 @@
 #pragma once
 // The client's stream on the TLS listener (client_stream.hpp): Asio's ssl::stream over the
 // connection's timed socket, which keeps the deadlines. Included only by the files that
-// instantiate the phases for it (session.cpp, forwarder.cpp): the Asio SSL headers are heavy.
+// instantiate the phases for it (session.cpp, forwarder.cpp, tunnel.cpp): the Asio SSL headers
+// are heavy.
 
 #include "spillway/proxy/client_stream.hpp"
 

@@ -5,11 +5,14 @@
 #include "support/fake_backend.hpp"
 #include "support/http_client.hpp"
 #include "support/proxy_fixture.hpp"
+#include "support/test_ca.hpp"
+#include "support/tls_client.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <future>
 
@@ -144,6 +147,47 @@ TEST(ProxyReload, AnUnchangedFileReloadsAndChangesNothing) {
     ASSERT_TRUE(reload(proxy, "ok"));
     ASSERT_TRUE(reload(proxy, "ok", 2));
     EXPECT_EQ(fetch(proxy.port(), "GET", "/x").body, "GET /x");
+}
+
+// A certificate renewed in place (same paths, as certbot and cert-manager do): SIGHUP serves it
+// to new connections, a connection open across the reload goes on with the old one, and files
+// that do not load change nothing.
+TEST(ProxyReload, ARenewedCertificateIsServedToNewConnections) {
+    namespace fs = std::filesystem;
+    test_ca ca;
+    temp_dir dir("spillway-tls-renew");
+    const auto cert_file = dir / "cert.pem";
+    const auto key_file = dir / "key.pem";
+    const auto install = [&](const issued_certificate& cert) {
+        fs::copy_file(cert.cert_file, cert_file, fs::copy_options::overwrite_existing);
+        fs::copy_file(cert.key_file, key_file, fs::copy_options::overwrite_existing);
+    };
+    install(ca.issue("old", "old.test"));
+    fake_backend backend;
+    spillway_proxy proxy(backend.url(), {{"tls",
+                                          {{"cert_file", cert_file.string()},
+                                           {"key_file", key_file.string()}}}});
+    tls_client before(proxy.port(), {});  // unverified: the certificates differ in their names
+    ASSERT_FALSE(before.error()) << before.error().message();
+    EXPECT_EQ(before.peer_common_name(), "old.test");
+
+    install(ca.issue("new", "new.test"));
+    ASSERT_TRUE(reload(proxy, "ok")) << proxy.proc().stderr_text();
+    tls_client after(proxy.port(), {});
+    ASSERT_FALSE(after.error()) << after.error().message();
+    EXPECT_EQ(after.peer_common_name(), "new.test");
+    EXPECT_EQ(after.request(make_request("GET", "/after")).status, 200u);
+    EXPECT_EQ(before.request(make_request("GET", "/before")).status, 200u)
+        << "a connection open across the reload is not dropped";
+
+    const auto stranger = ca.issue("stranger", "stranger.test");
+    fs::copy_file(stranger.key_file, key_file, fs::copy_options::overwrite_existing);
+    ASSERT_TRUE(reload(proxy, "error")) << proxy.proc().stderr_text();
+    EXPECT_NE(proxy.proc().stderr_text().find("tls.key_file"), std::string::npos)
+        << proxy.proc().stderr_text();
+    tls_client later(proxy.port(), {});
+    ASSERT_FALSE(later.error()) << later.error().message();
+    EXPECT_EQ(later.peer_common_name(), "new.test") << "a key that does not match changed nothing";
 }
 
 }  // namespace
