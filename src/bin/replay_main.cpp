@@ -11,6 +11,7 @@
 #include "spillway/runtime/exit_status.hpp"
 #include "spillway/runtime/logging.hpp"
 #include "spillway/runtime/signals.hpp"
+#include "spillway/upstream/tls_client_context.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -41,6 +42,7 @@ int tail(const runtime::cli_result& cli) {
 // The engine runs on a thread of its own; this (main) thread waits for SIGTERM or SIGINT, or
 // for the engine to end by itself (a failure), like every other daemon's main thread.
 int replay_until_signalled(const config::config& cfg) {
+    upstream::prepare_backend_tls(cfg.backend);  // a CA file that does not load: exit 2
     runtime::signal_waiter signals;  // before librdkafka and the admin listener start threads
     net::io_context ioc(1);
     auto engine = std::make_unique<replay::engine>(
