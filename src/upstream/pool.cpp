@@ -184,7 +184,7 @@ task<acquire_result> connection_pool::connect() {
 task<boost::system::error_code> connection_pool::secure(connection& c) {
     boost::system::error_code ec = core::errc::tls_unavailable;
     if (tls_context_) {
-        ec = co_await tls_handshake(c.stream, *tls_context_, tls_peer_name_);
+        ec = co_await tls_handshake(c.stream, *tls_context_, tls_peer_name_, address_.to_string());
     }
     if (ec) {
         pool_gauges::bump(gauges_.tls_handshake_errors);

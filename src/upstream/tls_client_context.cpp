@@ -21,7 +21,8 @@ namespace {
 namespace ssl = boost::asio::ssl;
 using config::config_error;
 
-// Offered so that a backend which prefers h2 still picks HTTP/1.1, the only thing spoken here.
+// Offered so that a backend which prefers h2 still picks HTTP/1.1, the only
+// thing spoken here.
 constexpr unsigned char alpn_http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 std::string openssl_reason(const boost::system::error_code& ec) {
@@ -33,6 +34,16 @@ bool is_ip_address(const std::string& host) {
     boost::system::error_code ec;
     boost::asio::ip::make_address(host, ec);
     return !ec;
+}
+
+// Where on_new_session finds its context, and the backend a connection goes to.
+int context_index() {
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+int backend_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
 }
 
 class verify_category final : public boost::system::error_category {
@@ -52,6 +63,10 @@ tls_client_context::tls_client_context(const config::backend_tls_config& cfg)
     ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_alpn_protos(native, alpn_http11, sizeof(alpn_http11));
+    SSL_CTX_set_ex_data(native, context_index(), this);
+    SSL_CTX_set_session_cache_mode(native,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(native, &tls_client_context::on_new_session);
     if (!verify_) {
         ctx_.set_verify_mode(ssl::verify_none);
         return;
@@ -73,6 +88,41 @@ tls_client_context::tls_client_context(const config::backend_tls_config& cfg)
     }
 }
 
+void tls_client_context::offer_session(SSL* ssl, const std::string& backend) {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.try_emplace(backend, session_ptr(nullptr, SSL_SESSION_free)).first;
+    // A copy here too: the one offered becomes the connection's own session.
+    if (it->second) {
+        if (SSL_SESSION* copy = SSL_SESSION_dup(it->second.get())) {
+            SSL_set_session(ssl, copy);  // takes its own reference
+            SSL_SESSION_free(copy);
+        }
+    }
+    SSL_set_ex_data(ssl, backend_index(), const_cast<std::string*>(&it->first));
+}
+
+int tls_client_context::on_new_session(SSL* ssl, SSL_SESSION* session) {
+    auto* self = static_cast<tls_client_context*>(
+        SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
+    const auto* backend = static_cast<const std::string*>(SSL_get_ex_data(ssl, backend_index()));
+    if (self == nullptr || backend == nullptr) {
+        return 0;  // OpenSSL keeps the session to itself
+    }
+    try {
+        std::lock_guard lock(self->mutex_);
+        // A copy: OpenSSL marks the connection's own session not resumable when the connection
+        // is freed without a close_notify sent, which is how the pool closes connections.
+        if (auto it = self->sessions_.find(*backend); it != self->sessions_.end()) {
+            if (SSL_SESSION* copy = SSL_SESSION_dup(session)) {
+                it->second = session_ptr(copy, SSL_SESSION_free);
+            }
+        }
+    } catch (...) {
+        // A C callback: nothing may leave it. Without the session the next connect is a full one.
+    }
+    return 0;  // the connection's own session stays OpenSSL's
+}
+
 std::shared_ptr<tls_client_context> shared_tls_client_context(
     const config::backend_tls_config& cfg) {
     static std::mutex mutex;
@@ -84,8 +134,10 @@ std::shared_ptr<tls_client_context> shared_tls_client_context(
         if (!cfg.verify) {
             runtime::logger("upstream")
                 ->warn(
-                    "backend.tls.verify is false: https backends' certificates are NOT verified, "
-                    "anyone on the path can read and change the traffic (tests only)");
+                    "backend.tls.verify is false: https backends' certificates "
+                    "are NOT verified, "
+                    "anyone on the path can read and change the traffic (tests "
+                    "only)");
         }
     }
     return slot;
@@ -106,7 +158,8 @@ std::string tls_peer_name(const config::backend_config& cfg, const config::host_
 }
 
 netx::task<boost::system::error_code> tls_handshake(backend_stream& stream, tls_client_context& ctx,
-                                                    const std::string& peer_name) {
+                                                    const std::string& peer_name,
+                                                    const std::string& backend) {
     auto& tls = stream.start_tls(ctx.native());
     SSL* native = tls.native_handle();
     const bool ip = is_ip_address(peer_name);
@@ -123,6 +176,9 @@ netx::task<boost::system::error_code> tls_handshake(backend_stream& stream, tls_
             SSL_set1_host(native, peer_name.c_str());
         }
     }
+    // Keyed by the name too: a session verified for one name is never offered for
+    // another.
+    ctx.offer_session(native, backend + " " + peer_name);
     auto [ec] = co_await tls.async_handshake(ssl::stream_base::client, netx::use_task);
     if (!ec) {
         co_return ec;
