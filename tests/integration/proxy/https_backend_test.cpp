@@ -17,6 +17,11 @@
 #include <fstream>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace spillway::test {
 namespace {
 
@@ -164,6 +169,39 @@ TEST(HttpsBackendPlain, AnHttpsUrlToAPlainBackendIsAConnectErrorAndNothingIsRead
     EXPECT_EQ(records[0].envelope->failure.kind, core::failure_kind::connect_error);
     EXPECT_FALSE(records[0].envelope->failure.sent_upstream);
     EXPECT_EQ(plain.request_count(), 0u) << "a ClientHello is no request";
+}
+
+// A backend that accepts (the kernel's backlog does) but never answers the ClientHello: the
+// handshake is bounded by backend.connect_timeout_ms like the connect, and is a connect_error.
+TEST(HttpsBackendSilent, AHandshakeThatNeverEndsTimesOutWithinTheConnectTimeout) {
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(::listen(listener, 8), 0);
+    socklen_t length = sizeof address;
+    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    devbroker broker;
+    proxy_options o;
+    o.backend_url = "https://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+    o.brokers = broker.bootstrap();
+    o.settings = {{"backend", {{"connect_timeout_ms", 300}}}};
+    spillway_proxy proxy(o);
+    http_client client(proxy.port());
+    const auto started = std::chrono::steady_clock::now();
+    ASSERT_FALSE(expect_captured(client.request(make_request("GET", "/slow"))).empty());
+    const auto records = read_records(broker.bootstrap(), 1);
+    ::close(listener);
+    ASSERT_EQ(records.size(), 1u);
+    ASSERT_TRUE(records[0].envelope) << records[0].parse_error;
+    EXPECT_EQ(records[0].envelope->failure.kind, core::failure_kind::connect_error);
+    EXPECT_FALSE(records[0].envelope->failure.sent_upstream);
+    EXPECT_NE(records[0].envelope->failure.detail.find("timed out"), std::string::npos)
+        << records[0].envelope->failure.detail;
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms);
+    EXPECT_GE(proxy.metric("spillway_upstream_tls_handshake_errors_total").value_or(0), 1.0);
 }
 
 // backend.tls.ca_file that does not load: exit 2 naming the key, from the proxy and the replay.
