@@ -5,6 +5,7 @@
 #include "spillway/runtime/exit_status.hpp"
 #include "spillway/runtime/logging.hpp"
 #include "spillway/runtime/signals.hpp"
+#include "spillway/upstream/tls_client_context.hpp"
 
 #include <csignal>
 #include <cstdlib>
@@ -56,6 +57,7 @@ std::unique_ptr<runtime::signal_waiter> make_signal_waiter(bool test_hooks) {
 int run(const runtime::cli_result& cli) {
     const auto& cfg = cli.cfg;
     check_descriptor_limit(cfg);
+    upstream::prepare_backend_tls(cfg.backend);  // a CA file that does not load: exit 2
     // A file-size limit (ulimit -f) must fail the spool's write, which SQLite reports and the
     // capture answers "queued":false, not kill the proxy with SIGXFSZ.
     std::signal(SIGXFSZ, SIG_IGN);

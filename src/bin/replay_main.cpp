@@ -12,6 +12,7 @@
 #include "spillway/runtime/exit_status.hpp"
 #include "spillway/runtime/logging.hpp"
 #include "spillway/runtime/signals.hpp"
+#include "spillway/upstream/tls_client_context.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -101,6 +102,7 @@ private:
 // main thread.
 int replay_until_signalled(const runtime::cli_result& cli) {
     const auto& cfg = cli.cfg;
+    upstream::prepare_backend_tls(cfg.backend);  // a CA file that does not load: exit 2
     // Before librdkafka and the admin listener start threads.
     runtime::signal_waiter signals({SIGTERM, SIGINT, SIGHUP});
     replay_reloader reloader(cfg);

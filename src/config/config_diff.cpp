@@ -16,7 +16,7 @@ struct key_rule {
 };
 
 bool same(const host_port& a, const host_port& b) {
-    return a.host == b.host && a.port == b.port;
+    return a.host == b.host && a.port == b.port && a.tls == b.tls;
 }
 
 bool same(const std::vector<host_port>& a, const std::vector<host_port>& b) {
@@ -70,13 +70,13 @@ void copy_backend_url(config& to, const config& from) {
 
 // The listener's TLS keys change live only while it stays a TLS listener: turning TLS on or off
 // changes what the workers accept, which needs a restart ("tls", below).
-#define SPILLWAY_TLS_KEY(name, member)                                                        \
-    key_rule {                                                                                \
-        name,                                                                                 \
-            [](const config& a, const config& b) {                                            \
-                return a.tls.enabled() && b.tls.enabled() && a.tls.member != b.tls.member;    \
-            },                                                                                \
-            [](config& to, const config& from) { to.tls.member = from.tls.member; }           \
+#define SPILLWAY_TLS_KEY(name, member)                                                     \
+    key_rule {                                                                             \
+        name,                                                                              \
+            [](const config& a, const config& b) {                                         \
+                return a.tls.enabled() && b.tls.enabled() && a.tls.member != b.tls.member; \
+            },                                                                             \
+            [](config& to, const config& from) { to.tls.member = from.tls.member; }        \
     }
 
 bool tls_switched(const config& a, const config& b) {
@@ -110,6 +110,9 @@ const std::vector<key_rule>& rules() {
         SPILLWAY_KEY("backend.response_timeout_ms", backend.response_timeout),
         SPILLWAY_KEY("backend.pool_max_idle", backend.pool_max_idle),
         SPILLWAY_KEY("backend.pool_idle_timeout_ms", backend.pool_idle_timeout),
+        SPILLWAY_KEY("backend.tls.ca_file", backend.tls.ca_file),
+        SPILLWAY_KEY("backend.tls.server_name", backend.tls.server_name),
+        SPILLWAY_KEY("backend.tls.verify", backend.tls.verify),
         SPILLWAY_KEY("circuit_breaker.enabled", circuit_breaker.enabled),
         SPILLWAY_KEY("circuit_breaker.failure_threshold", circuit_breaker.failure_threshold),
         SPILLWAY_KEY("circuit_breaker.open_ms", circuit_breaker.open_duration),
@@ -215,8 +218,8 @@ key_class replay_key_class(std::string_view key) {
     if (key == "replay.concurrency" || key == "replay.rate_limit" || key == "log.level") {
         return key_class::live;
     }
-    for (std::string_view unused :
-         {"limits.", "rate_limit.", "circuit_breaker.", "backend.endpoints", "backend.pool_", "tls"}) {
+    for (std::string_view unused : {"limits.", "rate_limit.", "circuit_breaker.",
+                                    "backend.endpoints", "backend.pool_", "tls"}) {
         if (starts_with(key, unused)) {
             return key_class::unused;
         }

@@ -7,7 +7,12 @@
 #include "spillway/config/object_reader.hpp"
 #include "spillway/core/text.hpp"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
+#include <memory>
 #include <set>
 
 namespace spillway::config {
@@ -16,22 +21,51 @@ namespace {
 
 using json = nlohmann::json;
 
+// http://host[:port] (port 80) or https://host[:port] (port 443, TLS: backend.tls).
 host_port parse_backend_url(const std::string& key, const std::string& url) {
-    const std::string scheme = "http://";
-    if (url.rfind(scheme, 0) != 0) {
-        fail(key, "expected http://host:port (only plain http backends are supported)");
+    const bool tls = url.rfind("https://", 0) == 0;
+    if (!tls && url.rfind("http://", 0) != 0) {
+        fail(key, "expected http://host:port or https://host:port");
     }
-    std::string rest = url.substr(scheme.size());
+    std::string rest = url.substr(tls ? 8 : 7);
     while (!rest.empty() && rest.back() == '/') {
         rest.pop_back();
     }
     if (rest.empty() || rest.find('/') != std::string::npos) {
-        fail(key, "expected http://host:port with no path");
+        fail(key, "expected http(s)://host:port with no path");
     }
     if (rest.find(':') == std::string::npos || (rest.front() == '[' && rest.back() == ']')) {
-        rest += ":80";
+        rest += tls ? ":443" : ":80";
     }
-    return parse_host_port(key, rest);
+    auto address = parse_host_port(key, rest);
+    address.tls = tls;
+    return address;
+}
+
+// A CA file must hold at least one PEM certificate that parses: found now (exit 2 naming the
+// key), not as every request to an https backend failing its handshake.
+void check_ca_file(const std::string& key, const std::string& path) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_file(path.c_str(), "r"), &BIO_free);
+    if (!in) {
+        ERR_clear_error();
+        fail(key, "cannot read " + path);
+    }
+    int certificates = 0;
+    while (X509* cert = PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr)) {
+        X509_free(cert);
+        ++certificates;
+    }
+    ERR_clear_error();  // the end of the file reads as an error too
+    require(certificates > 0, key, "no PEM certificate in " + path);
+}
+
+void read_backend_tls(object_reader& r, backend_tls_config& t) {
+    r.read("ca_file", t.ca_file);
+    r.read("server_name", t.server_name);
+    r.read("verify", t.verify);
+    if (!t.ca_file.empty()) {
+        check_ca_file(r.key("ca_file"), t.ca_file);
+    }
 }
 
 // The top-level keys that are not sections.
@@ -83,7 +117,7 @@ void apply_endpoints(backend_config& backend, const std::vector<std::string>& ur
     }
     if (!url_given) {
         backend.address = backend.endpoints.front();
-        backend.url = "http://" + backend.address.to_string();
+        backend.url = (backend.address.tls ? "https://" : "http://") + backend.address.to_string();
     }
 }
 
@@ -98,6 +132,7 @@ void read_backend(object_reader& top, backend_config& b) {
         r.read("response_timeout_ms", b.response_timeout);
         r.read("pool_max_idle", b.pool_max_idle);
         r.read("pool_idle_timeout_ms", b.pool_idle_timeout);
+        r.section("tls", [&](object_reader& t) { read_backend_tls(t, b.tls); });
         require(b.connect_timeout.count() > 0, r.key("connect_timeout_ms"), "must be positive");
         require(b.response_timeout.count() > 0, r.key("response_timeout_ms"), "must be positive");
     });

@@ -14,6 +14,9 @@ public:
         switch (static_cast<errc>(ev)) {
             case errc::connect_timeout:
                 return "connect to backend timed out";
+            case errc::tls_unavailable:
+                return "no TLS client context for the https backend (see the error logged at "
+                       "start)";
         }
         return "unknown spillway error";
     }

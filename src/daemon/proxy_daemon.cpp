@@ -16,6 +16,7 @@
 #include "spillway/runtime/logging.hpp"
 #include "spillway/spool/drainer.hpp"
 #include "spillway/spool/spool.hpp"
+#include "spillway/upstream/tls_client_context.hpp"
 
 #include <boost/system/system_error.hpp>
 
@@ -231,6 +232,9 @@ bool proxy_daemon::reload(const std::function<config::config()>& load) {
         const auto loaded = load();
         plan = config::plan_reload(*p.running, loaded, config::proxy_key_class);
         keep_envelopes_within_records(plan, *p.running, p.cfg);
+        // A backend.tls.ca_file that does not load fails the reload here, before anything
+        // changed, rather than leaving the new pools without TLS.
+        upstream::prepare_backend_tls(plan.effective.backend);
         for (const auto& hook : p.reload_hooks) {
             hook(plan.effective);
         }

@@ -210,7 +210,7 @@ void write_circuits(exposition& out, const proxy::backend_endpoints& endpoints) 
 
 void write_pools(exposition& out, const proxy::backend_endpoints& endpoints) {
     struct totals {
-        double open = 0, idle = 0, connects = 0, connect_errors = 0;
+        double open = 0, idle = 0, connects = 0, connect_errors = 0, tls_errors = 0;
     };
     std::vector<totals> sums;
     for (const auto& e : endpoints) {
@@ -221,6 +221,8 @@ void write_pools(exposition& out, const proxy::backend_endpoints& endpoints) {
             t.connects += static_cast<double>(g.connects.load(std::memory_order_relaxed));
             t.connect_errors +=
                 static_cast<double>(g.connect_errors.load(std::memory_order_relaxed));
+            t.tls_errors +=
+                static_cast<double>(g.tls_handshake_errors.load(std::memory_order_relaxed));
         }
         sums.push_back(t);
     }
@@ -244,6 +246,13 @@ void write_pools(exposition& out, const proxy::backend_endpoints& endpoints) {
                    sums[i].connects);
         out.sample("spillway_upstream_connects_total", {{"endpoint", name}, {"result", "error"}},
                    sums[i].connect_errors);
+    }
+    out.family("spillway_upstream_tls_handshake_errors_total", "counter",
+               "TLS handshakes with an https backend endpoint that failed (certificate rejected, "
+               "not TLS, timed out); each is also a connect error.");
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        out.sample("spillway_upstream_tls_handshake_errors_total",
+                   {{"endpoint", endpoints[i]->name()}}, sums[i].tls_errors);
     }
 }
 

@@ -116,8 +116,10 @@ backend_endpoints make_endpoints(const config::config& cfg, const backend_endpoi
     backend_endpoints out;
     for (const auto& address : cfg.backend.endpoints) {
         const auto name = address.to_string();
-        const auto kept = std::find_if(previous.begin(), previous.end(),
-                                       [&](const auto& e) { return e->name() == name; });
+        const auto kept = std::find_if(previous.begin(), previous.end(), [&](const auto& e) {
+            // http:// and https:// to one port are two backends
+            return e->name() == name && e->address().tls == address.tls;
+        });
         if (kept != previous.end()) {
             (*kept)->reconfigure(cfg.circuit_breaker);
             out.push_back(*kept);

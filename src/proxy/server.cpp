@@ -80,9 +80,8 @@ struct server::worker {
 server::server(std::shared_ptr<const config::config> cfg, failure_handler& handler)
     : current_(make_snapshot(std::move(cfg))),
       handler_(handler),
-      tls_(current_->cfg->tls.enabled()
-               ? std::make_unique<tls_server_context>(current_->cfg->tls)
-               : nullptr),
+      tls_(current_->cfg->tls.enabled() ? std::make_unique<tls_server_context>(current_->cfg->tls)
+                                        : nullptr),
       body_budget_(current_->cfg->limits.max_buffered_bytes) {}
 
 server::server(const config::config& cfg, failure_handler& handler)

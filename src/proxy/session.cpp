@@ -265,8 +265,8 @@ task<bool> answer(Stream& stream, beast::flat_buffer& buffer, const client_reque
     }
     record.trace.generate_if_absent();
     if (const auto protocol = http_util::requested_upgrade(req)) {
-        co_return co_await answer_upgrade(stream, buffer, req, *protocol, record, w, v,
-                                          keep_alive, scratch);
+        co_return co_await answer_upgrade(stream, buffer, req, *protocol, record, w, v, keep_alive,
+                                          scratch);
     }
     auto forwarded = co_await v.forward.forward(stream, req, record, keep_alive, scratch);
     if (forwarded.overloaded) {

@@ -9,7 +9,6 @@
 #include <boost/beast/core/error.hpp>
 
 #include <array>
-#include <type_traits>
 
 namespace spillway::proxy {
 
@@ -41,6 +40,17 @@ struct direction {
     bool from_client;
 };
 
+// Whether a TCP half-close can pass a close on (under TLS it would read as a truncation).
+bool is_plain(netx::timed_socket&) {
+    return true;
+}
+bool is_plain(tls_stream&) {
+    return false;
+}
+bool is_plain(upstream::backend_stream& s) {
+    return s.tls() == nullptr;
+}
+
 // Copies `in` to `out` until `in` ends or fails, or writing fails; returns why it ended.
 // Cancelled (operation_aborted) when the other direction ended first.
 template <class In, class Out>
@@ -68,7 +78,7 @@ netx::task<std::string_view> pump(In& in, Out& out, direction d, tunnel_sides& s
                 // Pass the close on: the other side reads its end of stream after every byte.
                 // A TLS client is told by close_notify, which the session sends as soon as the
                 // tunnel has ended (a TCP half-close under TLS would read as a truncation).
-                if constexpr (std::is_same_v<Out, netx::timed_socket>) {
+                if (is_plain(out)) {
                     boost::system::error_code ignored;
                     d.out_layer.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
                 }
@@ -97,30 +107,31 @@ netx::task<std::string_view> pump(In& in, Out& out, direction d, tunnel_sides& s
 
 template <client_stream Stream>
 netx::task<tunnel_end> run_tunnel(Stream& client, beast::flat_buffer& from_client,
-                                  netx::timed_socket& backend, beast::flat_buffer& from_backend,
-                                  std::chrono::milliseconds idle, tunnel_counters& counters) {
+                                  upstream::backend_stream& backend,
+                                  beast::flat_buffer& from_backend, std::chrono::milliseconds idle,
+                                  tunnel_counters& counters) {
     using namespace net::experimental::awaitable_operators;
-    tunnel_sides sides{deadline_layer(client), backend, idle};
+    tunnel_sides sides{deadline_layer(client), backend.deadline_layer(), idle};
     sides.touch();
     // The first direction to end cancels the other (the || operator), so a tunnel never waits
     // for a side that is gone.
     tunnel_end end;
-    const direction up{sides.client,   backend, from_client, counters.bytes_to_backend,
+    const direction up{sides.client,   sides.backend, from_client, counters.bytes_to_backend,
                        end.to_backend, true};
-    const direction down{backend,       sides.client, from_backend, counters.bytes_to_client,
+    const direction down{sides.backend, sides.client, from_backend, counters.bytes_to_client,
                          end.to_client, false};
     auto ended = co_await (pump(client, backend, up, sides) || pump(backend, client, down, sides));
     end.ended_by = ended.index() == 0 ? std::get<0>(ended) : std::get<1>(ended);
     sides.client.expires_never();
-    backend.expires_never();
+    sides.backend.expires_never();
     co_return end;
 }
 
 template netx::task<tunnel_end> run_tunnel(netx::timed_socket&, beast::flat_buffer&,
-                                           netx::timed_socket&, beast::flat_buffer&,
+                                           upstream::backend_stream&, beast::flat_buffer&,
                                            std::chrono::milliseconds, tunnel_counters&);
-template netx::task<tunnel_end> run_tunnel(tls_stream&, beast::flat_buffer&, netx::timed_socket&,
-                                           beast::flat_buffer&, std::chrono::milliseconds,
-                                           tunnel_counters&);
+template netx::task<tunnel_end> run_tunnel(tls_stream&, beast::flat_buffer&,
+                                           upstream::backend_stream&, beast::flat_buffer&,
+                                           std::chrono::milliseconds, tunnel_counters&);
 
 }  // namespace spillway::proxy

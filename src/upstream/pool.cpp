@@ -1,7 +1,9 @@
 #include "spillway/upstream/pool.hpp"
 
 #include "spillway/core/errors.hpp"
+#include "spillway/runtime/logging.hpp"
 #include "spillway/upstream/stale_check.hpp"
+#include "spillway/upstream/tls_client_context.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
@@ -71,7 +73,24 @@ connection_pool::connection_pool(netx::deadline_sweeper& sweeper, const config::
 connection_pool::connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
                                  const config::host_port& address, pool_gauges& gauges,
                                  std::size_t max_idle)
-    : sweeper_(sweeper), cfg_(cfg), max_idle_(max_idle), gauges_(gauges), dns_(address) {}
+    : sweeper_(sweeper),
+      cfg_(cfg),
+      max_idle_(max_idle),
+      gauges_(gauges),
+      address_(address),
+      dns_(address),
+      tls_(address.tls),
+      tls_peer_name_(tls_peer_name(cfg, address)) {
+    if (!tls_) {
+        return;
+    }
+    try {
+        tls_context_ = shared_tls_client_context(cfg.tls);
+    } catch (const std::exception& e) {
+        // Made at start already (prepare_backend_tls), so only a reload can get here.
+        runtime::logger("upstream")->error("backend {}: no TLS: {}", address.to_string(), e.what());
+    }
+}
 
 task<acquire_result> connection_pool::acquire() {
     const auto now = std::chrono::steady_clock::now();
@@ -145,11 +164,39 @@ task<acquire_result> connection_pool::connect() {
             continue;
         }
         c->stream.socket().set_option(net::ip::tcp::no_delay(true), ec);
+        if (tls_) {
+            // A certificate rejected here is rejected at every address: no next one.
+            ec = co_await secure(*c);
+            if (ec) {
+                break;
+            }
+        }
         pool_gauges::bump(gauges_.connects);
         co_return acquire_result{{}, std::move(c)};
     }
     pool_gauges::bump(gauges_.connect_errors);
     co_return acquire_result{ec, nullptr};
+}
+
+// The TLS handshake, under the connect deadline still set on the socket. Each failure is counted
+// and logged (at most once a second per pool: a wrong CA fails every request) with OpenSSL's
+// reason; the request's own log line and capture carry it too.
+task<boost::system::error_code> connection_pool::secure(connection& c) {
+    boost::system::error_code ec = core::errc::tls_unavailable;
+    if (tls_context_) {
+        ec = co_await tls_handshake(c.stream, *tls_context_, tls_peer_name_, address_.to_string());
+    }
+    if (ec) {
+        pool_gauges::bump(gauges_.tls_handshake_errors);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_tls_warning_ >= std::chrono::seconds(1)) {
+            last_tls_warning_ = now;
+            runtime::logger("upstream")
+                ->warn("backend {}: TLS handshake failed (peer name {}): {}", address_.to_string(),
+                       tls_peer_name_, ec.message());
+        }
+    }
+    co_return ec;
 }
 
 void connection_pool::release(connection_ptr connection) {

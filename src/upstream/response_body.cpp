@@ -1,6 +1,7 @@
 #include "spillway/upstream/response_body.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include <algorithm>
@@ -48,7 +49,7 @@ body_piece parse_buffered_body(response_parser& parser, boost::beast::flat_buffe
     return piece;
 }
 
-netx::task<body_piece> read_body_some(netx::timed_socket& stream, boost::beast::flat_buffer& buffer,
+netx::task<body_piece> read_body_some(backend_stream& stream, boost::beast::flat_buffer& buffer,
                                       response_parser& parser, std::span<char> out) {
     bound_response_buffer(buffer);
     for (;;) {
@@ -66,7 +67,10 @@ netx::task<body_piece> read_body_some(netx::timed_socket& stream, boost::beast::
             std::min(room, std::max(out.size(), buffer.capacity() - buffer.size()));
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(want), netx::use_task);
         buffer.commit(n);
-        if (ec == boost::asio::error::eof) {
+        // A TLS backend that closes without close_notify has closed all the same (nginx and
+        // curl take it so too): for a body framed by the close, Content-Length or chunking
+        // still tell a truncated one.
+        if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated) {
             // A body that ends with the connection is complete; any other was cut short.
             error_code end;
             parser.put_eof(end);

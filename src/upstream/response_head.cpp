@@ -60,7 +60,7 @@ void response_parser::on_chunk_header_impl(std::uint64_t, boost::beast::string_v
     }
 }
 
-netx::task<head_result> read_response_head(netx::timed_socket& stream,
+netx::task<head_result> read_response_head(backend_stream& stream,
                                            boost::beast::flat_buffer& buffer,
                                            std::optional<response_parser>& parser,
                                            const head_options& options) {

@@ -1,13 +1,19 @@
 #include "spillway/upstream/stale_check.hpp"
 
+#include <openssl/ssl.h>
+
 #include <cerrno>
 
 #include <sys/socket.h>
 
 namespace spillway::upstream {
 
-bool is_stale(netx::timed_socket& stream, const boost::beast::flat_buffer& buffer) {
+bool is_stale(backend_stream& stream, const boost::beast::flat_buffer& buffer) {
     if (buffer.size() != 0) {
+        return true;
+    }
+    // Decrypted or undecrypted bytes TLS already took off the socket count as unsolicited too.
+    if (auto* tls = stream.tls(); tls != nullptr && SSL_has_pending(tls->native_handle())) {
         return true;
     }
     char probe;

@@ -9,6 +9,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -16,6 +18,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <array>
@@ -136,17 +139,24 @@ struct fake_backend::impl {
     std::thread thread;
     std::uint16_t port = 0;
     std::atomic<std::size_t> accepted{0};
+    std::unique_ptr<net::ssl::context> tls;  // set: every connection speaks TLS first
+    std::atomic<std::size_t> tls_handshakes{0};
+    std::atomic<std::size_t> tls_handshake_failures{0};
+    std::atomic<std::size_t> tls_resumed{0};
     std::mutex stop_mutex;
     bool stopped = false;
 
     void listen(std::uint16_t on_port);
     net::awaitable<void> accept_loop();
     net::awaitable<void> serve(tcp::socket socket, std::size_t index);
-    net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
+    template <class Stream>
+    net::awaitable<void> serve_requests(Stream& stream, tcp::socket& socket, std::size_t index);
+    template <class Stream>
+    net::awaitable<bool> read_request(Stream& socket, beast::flat_buffer& buffer,
                                       recorded_request& out, bool& keep_alive);
-    net::awaitable<boost::system::error_code> respond(tcp::socket& socket,
-                                                      const recorded_request& req, const route& r,
-                                                      bool keep_alive);
+    template <class Stream>
+    net::awaitable<boost::system::error_code> respond(Stream& socket, const recorded_request& req,
+                                                      const route& r, bool keep_alive);
 
     // Runs `f` on the io thread, where the sockets live, and waits until it ran.
     template <typename F>
@@ -185,8 +195,8 @@ net::awaitable<void> fake_backend::impl::accept_loop() {
 
 // Reads one request, keeping its bytes as they came: the parser is fed by hand from the buffer,
 // and what it consumed is appended to out.raw. Bytes past the request stay in `buffer`.
-net::awaitable<bool> fake_backend::impl::read_request(tcp::socket& socket,
-                                                      beast::flat_buffer& buffer,
+template <class Stream>
+net::awaitable<bool> fake_backend::impl::read_request(Stream& socket, beast::flat_buffer& buffer,
                                                       recorded_request& out, bool& keep_alive) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(max_request_body);
@@ -230,12 +240,36 @@ net::awaitable<void> fake_backend::impl::serve(tcp::socket socket, std::size_t i
         tcp::socket* socket;
         ~unlink() { set.erase(socket); }
     } unlink_on_exit{live, &socket};
+    if (!tls) {
+        co_await serve_requests(socket, socket, index);
+    } else {
+        net::ssl::stream<tcp::socket&> stream(socket, *tls);
+        auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, tuple_awaitable);
+        if (ec) {
+            ++tls_handshake_failures;  // nothing of a request was read
+        } else {
+            ++tls_handshakes;
+            if (SSL_session_reused(stream.native_handle()) == 1) {
+                ++tls_resumed;
+            }
+            co_await serve_requests(stream, socket, index);
+        }
+    }
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// Reads requests and answers them as the routes say until the client or a route closes.
+// `socket` is the TCP socket under `stream` (the same one for plain HTTP).
+template <class Stream>
+net::awaitable<void> fake_backend::impl::serve_requests(Stream& stream, tcp::socket& socket,
+                                                        std::size_t index) {
     beast::flat_buffer buffer;
     for (;;) {
         recorded_request req;
         bool keep_alive = false;
         // (co_await in a condition miscompiles with GCC 12: keep the result in a local.)
-        const bool got_request = co_await read_request(socket, buffer, req, keep_alive);
+        const bool got_request = co_await read_request(stream, buffer, req, keep_alive);
         if (!got_request) {
             break;
         }
@@ -256,7 +290,7 @@ net::awaitable<void> fake_backend::impl::serve(tcp::socket socket, std::size_t i
         if (r.close_without_answer) {
             break;
         }
-        const auto wec = co_await respond(socket, copy, r, keep_alive && !r.close_after);
+        const auto wec = co_await respond(stream, copy, r, keep_alive && !r.close_after);
         if (wec) {
             break;
         }
@@ -264,10 +298,10 @@ net::awaitable<void> fake_backend::impl::serve(tcp::socket socket, std::size_t i
             break;
         }
     }
-    boost::system::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
-net::awaitable<boost::system::error_code> fake_backend::impl::respond(tcp::socket& stream,
+
+template <class Stream>
+net::awaitable<boost::system::error_code> fake_backend::impl::respond(Stream& stream,
                                                                       const recorded_request& req,
                                                                       const route& r,
                                                                       bool keep_alive) {
@@ -331,6 +365,27 @@ fake_backend::fake_backend() : impl_(std::make_unique<impl>()) {
     self.thread = std::thread([&self] { self.ioc->run(); });
 }
 
+fake_backend::fake_backend(const tls_identity& identity) : impl_(std::make_unique<impl>()) {
+    auto& self = *impl_;
+    self.tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    self.tls->use_certificate_chain_file(identity.cert_file.string());
+    self.tls->use_private_key_file(identity.key_file.string(), net::ssl::context::pem);
+    self.listen(0);
+    self.thread = std::thread([&self] { self.ioc->run(); });
+}
+
+std::size_t fake_backend::tls_handshakes() const {
+    return impl_->tls_handshakes.load();
+}
+
+std::size_t fake_backend::tls_resumed_handshakes() const {
+    return impl_->tls_resumed.load();
+}
+
+std::size_t fake_backend::tls_handshake_failures() const {
+    return impl_->tls_handshake_failures.load();
+}
+
 fake_backend::~fake_backend() {
     stop();
 }
@@ -340,7 +395,7 @@ std::uint16_t fake_backend::port() const {
 }
 
 std::string fake_backend::url() const {
-    return "http://127.0.0.1:" + std::to_string(impl_->port);
+    return (impl_->tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(impl_->port);
 }
 
 void fake_backend::on(std::string path, route r) {

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,16 +67,28 @@ inline char pattern_byte(std::uint64_t offset) {
     return static_cast<char>('a' + offset % 26);
 }
 
+// A certificate and its key (PEM files, e.g. from test_ca::issue) for an HTTPS backend.
+struct tls_identity {
+    std::filesystem::path cert_file;
+    std::filesystem::path key_file;
+};
+
 class fake_backend {
 public:
     // Listens and starts serving. Throws std::system_error when it cannot listen.
     fake_backend();
+    // The same, speaking HTTPS: each connection's TLS handshake comes first (a failed one is
+    // counted, and nothing of a request is read). Throws when the files do not load.
+    explicit fake_backend(const tls_identity& identity);
     ~fake_backend();
     fake_backend(const fake_backend&) = delete;
     fake_backend& operator=(const fake_backend&) = delete;
 
     std::uint16_t port() const;
-    std::string url() const;  // http://127.0.0.1:PORT
+    std::string url() const;  // http://127.0.0.1:PORT (https:// when it speaks TLS)
+    std::size_t tls_handshakes() const;  // completed
+    std::size_t tls_resumed_handshakes() const;  // of those, resuming an earlier session
+    std::size_t tls_handshake_failures() const;
 
     // Scripts the answers for `path` (exact match on the target's path); others get the default.
     void on(std::string path, route r);

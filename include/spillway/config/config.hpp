@@ -32,8 +32,20 @@ public:
 struct host_port {
     std::string host;
     std::uint16_t port = 0;
+    bool tls = false;  // a backend endpoint given as https:// (backend_tls_config)
 
     std::string to_string() const;
+};
+
+// backend.tls: how https:// endpoints are verified (README, "TLS to the backend").
+struct backend_tls_config {
+    // PEM: the CAs a backend's certificate must chain to, instead of the system's; "" = the
+    // system's (OpenSSL's default verify paths).
+    std::string ca_file;
+    // The name the backend's certificate must carry, and the SNI; "" = each URL's host.
+    std::string server_name;
+    // false: any certificate is accepted (tests only; the daemons warn at start).
+    bool verify = true;
 };
 
 struct backend_config {
@@ -47,6 +59,7 @@ struct backend_config {
     // address of backend.url. `url`/`address` stay the replay consumer's single target (the
     // first endpoint unless backend.url is given too).
     std::vector<host_port> endpoints{host_port{"127.0.0.1", 3000}};
+    backend_tls_config tls;
 };
 
 // Per backend endpoint: after failure_threshold consecutive capture-worthy failures the circuit

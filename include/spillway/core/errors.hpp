@@ -8,7 +8,8 @@
 namespace spillway::core {
 
 enum class errc {
-    connect_timeout = 1,  // the backend did not accept the connection in time
+    connect_timeout = 1,  // the backend did not accept the connection (or TLS) in time
+    tls_unavailable = 2,  // an https backend, but no TLS client context (logged at start)
 };
 
 const boost::system::error_category& spillway_category() noexcept;

@@ -11,8 +11,8 @@
 #include "spillway/net/timed_socket.hpp"
 #include "spillway/proxy/failure_handler.hpp"
 #include "spillway/proxy/forwarder.hpp"
-#include "spillway/proxy/tls_server_context.hpp"
 #include "spillway/proxy/snapshot.hpp"
+#include "spillway/proxy/tls_server_context.hpp"
 
 #include <boost/intrusive/list.hpp>
 

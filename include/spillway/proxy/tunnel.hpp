@@ -5,6 +5,7 @@
 
 #include "spillway/net/timed_socket.hpp"
 #include "spillway/proxy/client_stream.hpp"
+#include "spillway/upstream/backend_stream.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 
@@ -38,12 +39,13 @@ struct tunnel_end {
 // Instantiated in tunnel.cpp for each client stream.
 template <client_stream Stream>
 netx::task<tunnel_end> run_tunnel(Stream& client, boost::beast::flat_buffer& from_client,
-                                  netx::timed_socket& backend,
+                                  upstream::backend_stream& backend,
                                   boost::beast::flat_buffer& from_backend,
                                   std::chrono::milliseconds idle, tunnel_counters& counters);
 
 extern template netx::task<tunnel_end> run_tunnel(netx::timed_socket&, boost::beast::flat_buffer&,
-                                                  netx::timed_socket&, boost::beast::flat_buffer&,
+                                                  upstream::backend_stream&,
+                                                  boost::beast::flat_buffer&,
                                                   std::chrono::milliseconds, tunnel_counters&);
 
 }  // namespace spillway::proxy

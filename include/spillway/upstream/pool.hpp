@@ -6,6 +6,7 @@
 
 #include "spillway/config/config.hpp"
 #include "spillway/net/timed_socket.hpp"
+#include "spillway/upstream/backend_stream.hpp"
 #include "spillway/upstream/dns_cache.hpp"
 #include "spillway/upstream/pool_gauges.hpp"
 #include "spillway/upstream/response_head.hpp"
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace spillway::upstream {
@@ -33,7 +35,7 @@ struct connection {
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    netx::timed_socket stream;
+    backend_stream stream;  // TLS over TCP for an https endpoint, its handshake done
     // Bytes read past the previous response stay here. Bounded: a hostile backend's endless line
     // fails the read instead of growing it.
     beast::flat_buffer buffer{max_response_framing_bytes};
@@ -53,6 +55,8 @@ struct acquire_result {
     bool local = false;
 };
 
+class tls_client_context;
+
 class connection_pool {
 public:
     // `address`: the endpoint; `gauges`: this pool's gauges, for /metrics. The pool keeps up to
@@ -62,7 +66,8 @@ public:
     connection_pool(netx::deadline_sweeper& sweeper, const config::backend_config& cfg,
                     const config::host_port& address, pool_gauges& gauges, std::size_t max_idle);
 
-    // An idle connection if one is alive, else a new one (bounded by connect_timeout).
+    // An idle connection if one is alive, else a new one (bounded by connect_timeout, which
+    // covers the TLS handshake of an https endpoint too: a failed one is a connect failure).
     task<acquire_result> acquire();
 
     // A new connection, never a pooled one.
@@ -85,6 +90,8 @@ public:
     void close();
 
 private:
+    task<boost::system::error_code> secure(connection& c);
+
     void publish_idle() {
         gauges_.idle.store(static_cast<std::uint32_t>(idle_.size()), std::memory_order_relaxed);
     }
@@ -97,7 +104,14 @@ private:
     const config::backend_config& cfg_;
     std::size_t max_idle_;
     pool_gauges& gauges_;
+    const config::host_port& address_;
     dns_cache dns_;
+    // An https endpoint: the process's client context (null when it could not be made: every
+    // connect then fails, and start-up said why), and the name its certificate must carry.
+    bool tls_;
+    std::shared_ptr<tls_client_context> tls_context_;
+    std::string tls_peer_name_;
+    std::chrono::steady_clock::time_point last_tls_warning_{};
     std::vector<connection_ptr> idle_;
     connection_list connections_;  // every live connection this pool made (for close())
     bool closed_ = false;

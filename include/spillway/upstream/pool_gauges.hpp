@@ -14,6 +14,7 @@ struct alignas(64) pool_gauges {
     std::atomic<std::uint32_t> idle{0};
     std::atomic<std::uint64_t> connects{0};  // new connections opened
     std::atomic<std::uint64_t> connect_errors{0};  // connect attempts that failed
+    std::atomic<std::uint64_t> tls_handshake_errors{0};  // of those, in the TLS handshake
 
     static void add(std::atomic<std::uint32_t>& g, int delta) {
         g.store(g.load(std::memory_order_relaxed) + static_cast<std::uint32_t>(delta),

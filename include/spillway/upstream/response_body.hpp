@@ -33,7 +33,7 @@ body_piece parse_buffered_body(response_parser& parser, boost::beast::flat_buffe
 // caller's (set on `stream`). A body that ends with the connection ends at end of stream; one
 // with a length or chunks that is cut short fails with http::error::partial_message; framing
 // larger than the buffer's bound fails with http::error::buffer_overflow.
-netx::task<body_piece> read_body_some(netx::timed_socket& stream, boost::beast::flat_buffer& buffer,
+netx::task<body_piece> read_body_some(backend_stream& stream, boost::beast::flat_buffer& buffer,
                                       response_parser& parser, std::span<char> out);
 
 }  // namespace spillway::upstream

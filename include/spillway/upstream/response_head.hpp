@@ -2,7 +2,7 @@
 // Reading a backend's response head, interim responses skipped: what the proxy and the replay
 // both do after sending a request.
 
-#include "spillway/net/timed_socket.hpp"
+#include "spillway/upstream/backend_stream.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -69,7 +69,7 @@ struct head_result {
 // which is final. The deadline is the caller's (set on `stream` before the request was sent).
 // `buffer` keeps the bytes read past the head: the start of the body. `buffer` is bounded
 // (bound_response_buffer) first.
-netx::task<head_result> read_response_head(netx::timed_socket& stream,
+netx::task<head_result> read_response_head(backend_stream& stream,
                                            boost::beast::flat_buffer& buffer,
                                            std::optional<response_parser>& parser,
                                            const head_options& options = {});

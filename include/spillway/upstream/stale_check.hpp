@@ -1,7 +1,7 @@
 #pragma once
 // Whether an idle keep-alive connection can carry another request.
 
-#include "spillway/net/timed_socket.hpp"
+#include "spillway/upstream/backend_stream.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 
@@ -11,6 +11,6 @@ namespace spillway::upstream {
 // (a non-blocking peek finds EOF or an error), or it holds bytes nobody asked for (in `buffer`,
 // or waiting in the socket), so the next response read from it would be out of step. Costs one
 // recv(MSG_PEEK) and spares a request a dead connection.
-bool is_stale(netx::timed_socket& stream, const boost::beast::flat_buffer& buffer);
+bool is_stale(backend_stream& stream, const boost::beast::flat_buffer& buffer);
 
 }  // namespace spillway::upstream

@@ -164,9 +164,9 @@ TEST(ProxyReload, ARenewedCertificateIsServedToNewConnections) {
     };
     install(ca.issue("old", "old.test"));
     fake_backend backend;
-    spillway_proxy proxy(backend.url(), {{"tls",
-                                          {{"cert_file", cert_file.string()},
-                                           {"key_file", key_file.string()}}}});
+    spillway_proxy proxy(
+        backend.url(),
+        {{"tls", {{"cert_file", cert_file.string()}, {"key_file", key_file.string()}}}});
     tls_client before(proxy.port(), {});  // unverified: the certificates differ in their names
     ASSERT_FALSE(before.error()) << before.error().message();
     EXPECT_EQ(before.peer_common_name(), "old.test");

@@ -49,7 +49,8 @@ TEST(ProxyUpgrade, WebSocketHandshakeIsTunneledBothWaysByteForByte) {
     EXPECT_NE(received.find("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
               std::string::npos)
         << received;
-    received.clear();
+    // The echo of the early frame may have come in the same read as the greeting.
+    received.erase(0, received.find("server-hello") + std::string_view("server-hello").size());
     ASSERT_TRUE(client.read_until("early-frame|", received)) << received;
 
     // 1 MiB each way, in 64 KiB messages, each echoed whole before the next.
@@ -92,9 +93,9 @@ TEST(ProxyUpgrade, WebSocketOverTheTlsListenerIsTunneledBothWays) {
     test_ca ca;
     const auto cert = ca.issue("server");
     upgrade_backend backend;
-    spillway_proxy proxy(backend.url(), {{"tls",
-                                          {{"cert_file", cert.cert_file.string()},
-                                           {"key_file", cert.key_file.string()}}}});
+    spillway_proxy proxy(
+        backend.url(),
+        {{"tls", {{"cert_file", cert.cert_file.string()}, {"key_file", cert.key_file.string()}}}});
     tls_client client(proxy.port(), {.ca_file = ca.ca_file()}, 10s);
     ASSERT_FALSE(client.error()) << client.error().message();
     ASSERT_FALSE(client.send(websocket_handshake() + "early-frame|"));

@@ -60,8 +60,8 @@ TEST_F(ConfigTest, InvalidValuesNameTheKey) {
     EXPECT_EQ(error_of(R"({"listen":"nope"})"), "listen: expected host:port, got \"nope\"");
     EXPECT_EQ(error_of(R"({"listen":"1.2.3.4:99999"})"),
               "listen: expected a port 0..65535 in \"1.2.3.4:99999\"");
-    EXPECT_EQ(error_of(R"({"backend":{"url":"https://x:1"}})"),
-              "backend.url: expected http://host:port (only plain http backends are supported)");
+    EXPECT_EQ(error_of(R"({"backend":{"url":"ftp://x:1"}})"),
+              "backend.url: expected http://host:port or https://host:port");
     EXPECT_EQ(error_of(R"({"kafka":{"key":"random"}})"),
               "kafka.key: expected id, client_ip or header:<Name>");
     EXPECT_EQ(error_of(R"({"log":{"format":"xml"}})"), "log.format: expected text or json");
@@ -220,9 +220,8 @@ TEST_F(BackendEndpointsConfig, MistakesNameTheKey) {
               "backend.endpoints: expected an array of strings");
     EXPECT_EQ(error_of(R"({"backend":{"endpoints":["http://a:1", 7]}})"),
               "backend.endpoints: expected an array of strings");
-    EXPECT_EQ(error_of(R"({"backend":{"endpoints":["http://a:1","https://b:2"]}})"),
-              "backend.endpoints[1]: expected http://host:port (only plain http backends are "
-              "supported)");
+    EXPECT_EQ(error_of(R"({"backend":{"endpoints":["http://a:1","tcp://b:2"]}})"),
+              "backend.endpoints[1]: expected http://host:port or https://host:port");
     EXPECT_EQ(error_of(R"({"backend":{"endpoints":["http://a:1","http://b:2","http://a:1/"]}})"),
               "backend.endpoints[2]: the same endpoint as backend.endpoints[0]");
 }

@@ -159,7 +159,7 @@ protected:
     // Reads the head, then the body until it ends or fails.
     outcome read(test::reply answer) {
         test::loopback_backend backend(ioc_, [&](auto, auto) { return answer; });
-        netx::timed_socket stream(sweeper_);
+        upstream::backend_stream stream(sweeper_);
         stream.socket().connect({net::ip::make_address("127.0.0.1"), backend.port()});
         net::write(stream.socket(), net::buffer(std::string_view("GET / HTTP/1.1\r\n\r\n")));
         stream.expires_after(2s);

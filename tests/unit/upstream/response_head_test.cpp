@@ -26,7 +26,7 @@ protected:
     // reads the response head.
     head_result exchange(test::reply answer, head_options options = {}) {
         test::loopback_backend backend(ioc_, [&](auto, auto) { return answer; });
-        netx::timed_socket stream(sweeper_);
+        upstream::backend_stream stream(sweeper_);
         stream.socket().connect({net::ip::make_address("127.0.0.1"), backend.port()});
         net::write(stream.socket(), net::buffer(std::string_view("GET / HTTP/1.1\r\n\r\n")));
         stream.expires_after(2s);
@@ -108,7 +108,7 @@ TEST_F(ResponseHeadTest, CloseAfterAnInterimResponseReceivedSomething) {
 
 TEST_F(ResponseHeadTest, DeadlineGivesTimeout) {
     test::loopback_backend backend(ioc_, [](auto, auto) { return test::reply{}; });
-    netx::timed_socket stream(sweeper_);
+    upstream::backend_stream stream(sweeper_);
     stream.socket().connect({net::ip::make_address("127.0.0.1"), backend.port()});
     stream.expires_after(30ms);
 

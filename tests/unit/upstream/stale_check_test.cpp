@@ -26,7 +26,7 @@ protected:
 
     net::io_context ioc_;
     netx::deadline_sweeper sweeper_{ioc_.get_executor(), 100ms};
-    netx::timed_socket client_{sweeper_};
+    upstream::backend_stream client_{sweeper_};
     netx::tcp_socket server_{ioc_.get_executor()};
     boost::beast::flat_buffer buffer_;
 };
