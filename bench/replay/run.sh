@@ -3,6 +3,7 @@
 # spillway-replay process to nginx answering `return 200` (keep-alive, no access log). Prints
 # messages/s (from the first to the N-th request the backend received, and end to end from the
 # process start, group join included) and the replay's peak RSS; writes bench/replay/results.txt.
+# ADAPTIVE=false runs it with replay.adaptive off (bench/replay/pacing.sh pairs the two).
 #
 # The devbroker (librdkafka's mock cluster) keeps only about 5 MB per partition and drops older
 # records past that, so the topic is created with PARTITIONS partitions: N * envelope size must
@@ -16,10 +17,13 @@ REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
 N=${N:-100000}
 PARTITIONS=${PARTITIONS:-32}
 CONCURRENCY=${CONCURRENCY:-64}
+ADAPTIVE=${ADAPTIVE:-true}
 BODY_BYTES=${BODY_BYTES:-200}
 BIN_DIR=${BIN_DIR:-$REPO_DIR/build/bin}
+[[ $ADAPTIVE == true || $ADAPTIVE == false ]] || { echo "ADAPTIVE must be true or false" >&2; exit 2; }
 BROKER_PORT=${BROKER_PORT:-19192}
 NGINX_PORT=${NGINX_PORT:-19193}
+ADMIN_PORT=${ADMIN_PORT:-19194}
 START_TIMEOUT_S=${START_TIMEOUT_S:-10}
 DONE_TIMEOUT_S=${DONE_TIMEOUT_S:-120}
 RUN_DIR=$BENCH_DIR/.run/replay-$(date -u +%Y%m%d-%H%M%S)
@@ -34,7 +38,7 @@ for b in spillway-devbroker spillway-replay; do
 done
 command -v nginx >/dev/null || die "nginx is missing: scripts/install-deps.sh --bench"
 command -v kcat >/dev/null || die "kcat is missing: scripts/install-deps.sh"
-for p in $BROKER_PORT $NGINX_PORT; do
+for p in $BROKER_PORT $NGINX_PORT $ADMIN_PORT; do
     port_in_use "$p" && die "port $p is in use"
 done
 
@@ -98,12 +102,18 @@ cat >"$RUN_DIR/replay.json" <<JSON
 {
   "backend": {"url": "http://127.0.0.1:$NGINX_PORT"},
   "kafka": {"brokers": "$BROKERS"},
-  "replay": {"concurrency": $CONCURRENCY},
+  "admin": {"listen": "127.0.0.1:$ADMIN_PORT"},
+  "replay": {"concurrency": $CONCURRENCY, "adaptive": $ADAPTIVE},
   "log": {"level": "warn"}
 }
 JSON
 
 requests_seen() { curl -s "http://127.0.0.1:$NGINX_PORT/nginx_status" | awk 'NR == 3 {print $3}'; }
+# The replay's concurrency limit now (empty until its admin listener answers).
+pacing_limit() {
+    curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" |
+        awk '$1 == "spillway_replay_concurrency_limit" {print $2}'
+}
 POLLS=0
 BASE=$(requests_seen)
 POLLS=$((POLLS + 1))
@@ -111,11 +121,14 @@ T0=$(now_ms)
 start_bg replay "$RUN_DIR/replay.log" "$BIN_DIR/spillway-replay" --config "$RUN_DIR/replay.json"
 REPLAY_PID=$LAST_PID
 T_FIRST=""
+LIMIT_MIN=""
 while :; do
     alive "$REPLAY_PID" || die "spillway-replay exited: $(tail -n 5 "$RUN_DIR/replay.log")"
     SEEN=$(($(requests_seen) - BASE - POLLS))
     POLLS=$((POLLS + 1))
     if [[ -z $T_FIRST ]] && ((SEEN > 0)); then T_FIRST=$(now_ms); FIRST_SEEN=$SEEN; fi
+    LIMIT=$(pacing_limit)
+    if [[ -n $LIMIT ]] && [[ -z $LIMIT_MIN || $LIMIT -lt $LIMIT_MIN ]]; then LIMIT_MIN=$LIMIT; fi
     ((SEEN >= N)) && break
     (($(now_ms) - T0 < DONE_TIMEOUT_S * 1000)) || die "only $SEEN of $N replayed in ${DONE_TIMEOUT_S}s"
     sleep 0.05
@@ -124,6 +137,7 @@ T_DONE=$(now_ms)
 PEAK_KB=$(tree_mem "$REPLAY_PID" VmHWM)
 # utime + stime of the replay, in clock ticks: how much of one core it needed.
 CPU_TICKS=$(awk '{print $14 + $15}' "/proc/$REPLAY_PID/stat")
+LIMIT=$(pacing_limit)
 stop_pid "$REPLAY_PID" 10
 
 STEADY_MS=$((T_DONE - T_FIRST))
@@ -131,8 +145,9 @@ RATE=$(((N - FIRST_SEEN) * 1000 / (STEADY_MS > 0 ? STEADY_MS : 1)))
 E2E=$((N * 1000 / (T_DONE - T0)))
 {
     echo "spillway-replay throughput ($(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-    echo "  envelopes:   $N x ~$ENVELOPE_BYTES B in $PARTITIONS partitions (devbroker), concurrency $CONCURRENCY, backend nginx return 200"
+    echo "  envelopes:   $N x ~$ENVELOPE_BYTES B in $PARTITIONS partitions (devbroker), concurrency $CONCURRENCY (adaptive $ADAPTIVE), backend nginx return 200"
     echo "  throughput:  $RATE msg/s (first to last request at the backend, $STEADY_MS ms)"
+    echo "  pacing:      concurrency limit $LIMIT at the end, lowest seen $LIMIT_MIN (spillway_replay_concurrency_limit, every 50 ms)"
     echo "  end to end:  $E2E msg/s ($((T_DONE - T0)) ms from process start, group join included)"
     echo "  peak RSS:    $((PEAK_KB / 1024)) MB (VmHWM)"
     echo "  replay CPU:  $((CPU_TICKS * 1000 / $(getconf CLK_TCK))) ms for $((T_DONE - T0)) ms of wall time"

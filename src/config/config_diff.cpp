@@ -146,6 +146,8 @@ const std::vector<key_rule>& rules() {
         SPILLWAY_KEY("replay.dlq_topic", replay.dlq_topic),
         SPILLWAY_KEY("replay.concurrency", replay.concurrency),
         SPILLWAY_KEY("replay.rate_limit", replay.rate_limit),
+        SPILLWAY_KEY("replay.adaptive", replay.adaptive),
+        SPILLWAY_KEY("replay.max_redrives", replay.max_redrives),
         SPILLWAY_KEY("replay.max_attempts", replay.max_attempts),
         SPILLWAY_KEY("replay.backoff_initial_ms", replay.backoff_initial),
         SPILLWAY_KEY("replay.backoff_max_ms", replay.backoff_max),
@@ -226,7 +228,8 @@ key_class replay_key_class(std::string_view key) {
     }
     if (key == "listen" || key == "threads" || key == "health_path" ||
         key == "shutdown_timeout_ms" || key == "capture.on" || key == "capture.response_status" ||
-        key == "capture.retry_after_s") {
+        key == "capture.retry_after_s" ||
+        key == "replay.max_redrives") {  // the last: spillway-ctl's
         return key_class::unused;
     }
     return key_class::restart;

@@ -232,6 +232,7 @@ void read_replay(object_reader& r, replay_config& rp) {
     r.read("group_id", rp.group_id);
     r.read("dlq_topic", rp.dlq_topic);
     r.read("concurrency", rp.concurrency);
+    r.read("adaptive", rp.adaptive);
     r.read("rate_limit", rp.rate_limit);
     r.read("max_attempts", rp.max_attempts);
     r.read("max_redrives", rp.max_redrives);

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <stdexcept>
 #include <variant>
 
@@ -41,13 +42,24 @@ engine::engine(net::io_context& ioc, const config::config& cfg,
       client_(ioc.get_executor(), cfg.backend, std::max<std::size_t>(cfg.replay.concurrency, 1),
               cfg.replay.probe_path),
       watch_(ioc.get_executor(), client_, cfg, counters_,
-             [this](bool up) { set_pause(pause_reason::backend_down, !up); }),
+             [this](bool up) {
+                 if (up && pace_.adaptive()) {
+                     pace_.on_outage_over();  // a ramp for a recovering backend
+                     publish_limit();
+                     log_->info(
+                         "pacing: concurrency limit back to 1 after the outage, +1 per "
+                         "round of good answers up to {}",
+                         pace_.max());
+                 }
+                 set_pause(pause_reason::backend_down, !up);
+             }),
       consumer_(ioc.get_executor(), cfg,
                 rebalance_handlers{[this](const auto& p) { on_assigned(p); },
                                    [this](const auto& p) { on_revoked(p); }}),
       lag_(consumer_.handle(), cfg.kafka.topic, lag_interval, kafka_check_timeout),
       backoff_(cfg.replay.backoff_initial, cfg.replay.backoff_max),
       limiter_(cfg.replay.rate_limit),
+      pace_(cfg.replay.concurrency, cfg.replay.adaptive),
       limits_(backlog_limits::for_concurrency(cfg.replay.concurrency)),
       idle_event_(ioc, netx::steady_timer::time_point::max()),
       dead_letters_(*dlq_, backoff_, counters_.dlq_produce_failures) {
@@ -62,8 +74,10 @@ engine::engine(net::io_context& ioc, const config::config& cfg,
 engine::~engine() = default;
 
 netx::task<void> engine::run() {
-    log_->info("replaying {} (group {}) to {}, concurrency {}", consumer_.topic(),
-               cfg_.replay.group_id, cfg_.backend.url, cfg_.replay.concurrency);
+    log_->info("replaying {} (group {}) to {}, concurrency {}{}", consumer_.topic(),
+               cfg_.replay.group_id, cfg_.backend.url, cfg_.replay.concurrency,
+               cfg_.replay.adaptive ? " (adaptive)" : "");
+    publish_limit();
     lag_.start();
     // A backlog stuck full pauses well before the consumer would leave its group for not polling.
     limits_.stuck_after = std::min(limits_.stuck_after, consumer_.max_poll_interval() / 4);
@@ -160,6 +174,9 @@ void engine::reload(const config::config& next) {
     const auto stuck_after = limits_.stuck_after;  // derived from the consumer, not the config
     limits_ = backlog_limits::for_concurrency(next.replay.concurrency);
     limits_.stuck_after = stuck_after;
+    pace_.set_max(next.replay.concurrency);  // the adaptive limit stays within the new maximum
+    publish_limit();
+    wake_send_waiters();  // a larger maximum may free places at once
     launch_from_backlog();
     log_->info("reload: concurrency {}, rate limit {}", cfg_.replay.concurrency,
                cfg_.replay.rate_limit > 0 ? std::to_string(cfg_.replay.rate_limit) + "/s"
@@ -338,6 +355,46 @@ netx::task<std::optional<action>> engine::step(replay_fsm& fsm, const action& a,
             co_return std::nullopt;
         }
     }
+    // A place on the wire first (adaptive pacing), then the rate limit, then the exchange. The
+    // place is given back by hand, not by a destructor: a frame destroyed with the io_context
+    // after the engine must not touch it.
+    const bool placed = co_await take_send_slot(ref);
+    if (!placed) {
+        co_return std::nullopt;
+    }
+    std::optional<send_result> sent;
+    std::exception_ptr failure;
+    try {
+        sent = co_await send_paced(req, a.attempt, ref, sent_at);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    release_send_slot();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    if (!sent) {
+        co_return std::nullopt;
+    }
+    switch (sent->outcome) {
+        case send_result::kind::response:
+            watch_.on_answer(sent->status);
+            co_return fsm.on_response(sent->status, sent->retry_after);
+        case send_result::kind::connect_failed:
+            counters_.not_counted_connect.fetch_add(1, std::memory_order_relaxed);
+            watch_.on_connect_failure(sent->detail);
+            co_return fsm.on_connect_failure();
+        case send_result::kind::transport_failed:
+            co_return fsm.on_transport_failure(sent->detail);
+        case send_result::kind::aborted:
+            break;
+    }
+    co_return std::nullopt;
+}
+
+netx::task<std::optional<send_result>> engine::send_paced(
+    const outgoing_request& req, unsigned attempt, const message_ref& ref,
+    std::chrono::steady_clock::time_point& sent_at) {
     auto delay = limiter_.acquire(std::chrono::steady_clock::now());
     if (delay.count() > 0) {
         const bool slept = co_await sleep(delay, ref.partition);
@@ -346,33 +403,33 @@ netx::task<std::optional<action>> engine::step(replay_fsm& fsm, const action& a,
         }
     }
     sent_at = std::chrono::steady_clock::now();
+    const auto ticket = pace_.on_send();
     exchange_cancel cancel;
     const auto registered = exchanges_.emplace(ref.partition, &cancel);
-    auto sent = co_await client_.send(req, a.attempt, &cancel);
+    auto sent = co_await client_.send(req, attempt, &cancel);
     exchanges_.erase(registered);
     if (cancel.cancelled()) {
         counters_.exchanges_cancelled.fetch_add(1, std::memory_order_relaxed);
         co_return std::nullopt;  // its partition was revoked: the new owner replays it
     }
+    const auto now = std::chrono::steady_clock::now();
     if (sent.outcome == send_result::kind::response ||
         sent.outcome == send_result::kind::transport_failed) {
         counters_.attempts.fetch_add(1, std::memory_order_relaxed);
-        counters_.attempt_duration.observe(std::chrono::steady_clock::now() - sent_at);
+        counters_.attempt_duration.observe(now - sent_at);
     }
-    switch (sent.outcome) {
-        case send_result::kind::response:
-            watch_.on_answer(sent.status);
-            co_return fsm.on_response(sent.status, sent.retry_after);
-        case send_result::kind::connect_failed:
-            counters_.not_counted_connect.fetch_add(1, std::memory_order_relaxed);
-            watch_.on_connect_failure(sent.detail);
-            co_return fsm.on_connect_failure();
-        case send_result::kind::transport_failed:
-            co_return fsm.on_transport_failure(sent.detail);
-        case send_result::kind::aborted:
-            break;
+    if (sent.outcome == send_result::kind::response) {
+        const unsigned before = pace_.value();
+        pace_.on_answer(ticket, sent.status, now - sent_at, now);
+        if (pace_.value() != before) {
+            log_->debug(
+                "pacing: concurrency limit {} -> {} (an answer {} after {} ms)", before,
+                pace_.value(), sent.status,
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - sent_at).count());
+            publish_limit();
+        }
     }
-    co_return std::nullopt;
+    co_return sent;
 }
 
 netx::task<engine::result> engine::dead_letter(const kafka::record& rec) {
@@ -415,6 +472,36 @@ netx::task<bool> engine::wait_backend(const message_ref& ref) {
     const bool up =
         co_await watch_.wait_up([this, ref] { return !stopping_ && tracker_.current(ref); });
     co_return up;
+}
+
+netx::task<bool> engine::take_send_slot(const message_ref& ref) {
+    while (on_wire_ >= pace_.value()) {
+        netx::steady_timer timer(ioc_, netx::steady_timer::time_point::max());
+        sleepers_.emplace(&timer, ref.partition);  // so stop() and a revoke end the wait
+        send_waiters_.push_back(&timer);
+        co_await timer.async_wait(netx::use_task);
+        sleepers_.erase(&timer);
+        std::erase(send_waiters_, &timer);  // still queued when stop() or a revoke woke it
+        if (stopping_ || !tracker_.current(ref)) {
+            co_return false;
+        }
+    }
+    ++on_wire_;
+    co_return true;
+}
+
+void engine::release_send_slot() {
+    --on_wire_;
+    wake_send_waiters();
+}
+
+void engine::wake_send_waiters() {
+    // A woken waiter looks again when it runs; one that finds the place taken queues again.
+    for (auto free = pace_.value() - std::min<std::size_t>(on_wire_, pace_.value());
+         free > 0 && !send_waiters_.empty(); --free) {
+        send_waiters_.front()->cancel();
+        send_waiters_.pop_front();
+    }
 }
 
 void engine::throw_if_fault_injected(const envelope::envelope& env) {
@@ -475,6 +562,10 @@ std::optional<std::string> engine::readiness() const {
         return "stopping";
     }
     return lag_.readiness();
+}
+
+void engine::publish_limit() {
+    counters_.concurrency_limit.store(pace_.value(), std::memory_order_relaxed);
 }
 
 void engine::on_assigned(const std::vector<std::int32_t>& parts) {

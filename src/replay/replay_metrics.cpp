@@ -85,6 +85,11 @@ void write_flow(exposition& out, const replay_counters& c) {
                "Partitions of the topic this replay holds in its consumer group now. Summed over "
                "the replays, 0 while the topic has lag means nothing is being delivered.");
     out.sample("spillway_replay_assigned_partitions", value(c.assigned_partitions));
+    out.family("spillway_replay_concurrency_limit", "gauge",
+               "Requests the replay lets be on the wire at once now: halved on 429/503 or a "
+               "latency well above the recent minimum, one more per round of good answers, 1 "
+               "after an outage (replay.adaptive; else replay.concurrency).");
+    out.sample("spillway_replay_concurrency_limit", value(c.concurrency_limit));
     out.family("spillway_replay_in_flight", "gauge", "Messages being replayed now.");
     out.sample("spillway_replay_in_flight", value(c.in_flight));
     out.family("spillway_replay_backlog", "gauge", "Fetched messages waiting for a slot.");

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <fcntl.h>
 
@@ -275,7 +276,19 @@ net::awaitable<void> fake_backend::impl::serve_requests(Stream& stream, tcp::soc
         }
         req.connection = index;
         const auto copy = req;  // the ledger keeps the request; the answer needs it too
-        const auto [r, hold] = ledger.take(std::move(req));
+        const auto answer = ledger.take(std::move(req));
+        const auto& r = answer.how;
+        const bool hold = answer.hold;
+        struct answered_guard {  // however this request ends, it is no longer in progress
+            fake_backend_ledger& ledger;
+            bool counted;
+            void release() {
+                if (std::exchange(counted, false)) {
+                    ledger.answered();
+                }
+            }
+            ~answered_guard() { release(); }
+        } in_progress{ledger, answer.in_progress};
         // Nothing suspends between take() and this wait, so release() cannot slip in between.
         if (hold) {
             co_await release_event.async_wait(tuple_awaitable);
@@ -290,6 +303,9 @@ net::awaitable<void> fake_backend::impl::serve_requests(Stream& stream, tcp::soc
         if (r.close_without_answer) {
             break;
         }
+        // Out of progress before the answer goes out: a client that sends its next request on
+        // reading this answer must not find this one still counted.
+        in_progress.release();
         const auto wec = co_await respond(stream, copy, r, keep_alive && !r.close_after);
         if (wec) {
             break;
@@ -412,6 +428,18 @@ void fake_backend::script(std::vector<unsigned> statuses) {
 
 void fake_backend::dedupe_idempotency_keys(bool on) {
     impl_->ledger.dedupe_idempotency_keys(on);
+}
+
+void fake_backend::overloaded_above(std::size_t n) {
+    impl_->ledger.overloaded_above(n);
+}
+
+std::size_t fake_backend::overloaded_answers() const {
+    return impl_->ledger.overloaded_answers();
+}
+
+bool fake_backend::wait_for_overloaded_answers(std::size_t n, std::chrono::milliseconds timeout) {
+    return impl_->ledger.wait_for_overloaded_answers(n, timeout);
 }
 
 void fake_backend::set_probe_path(std::string path) {

@@ -128,6 +128,14 @@ public:
     void hold_after(std::size_t n);
     void release();
 
+    // From now on, a request that arrives while more than `n` are in progress (received, not yet
+    // answered) is answered 503 and takes no effect: a backend with a hard concurrency limit.
+    // Use with a route delay, so that requests overlap.
+    void overloaded_above(std::size_t n);
+    std::size_t overloaded_answers() const;
+    // True once at least `n` requests were answered 503 for it.
+    bool wait_for_overloaded_answers(std::size_t n, std::chrono::milliseconds timeout);
+
     // Closes the listener and every connection, then joins the thread. Idempotent.
     void stop();
 

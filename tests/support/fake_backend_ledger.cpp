@@ -58,10 +58,15 @@ fake_backend_ledger::answer fake_backend_ledger::take(recorded_request request) 
         return out;
     }
     const auto key = request.header("Idempotency-Key");
+    ++in_progress_;
+    out.in_progress = true;
     if (!out.how.close_without_answer) {
         // A key that already took effect is answered as done, and takes no effect again.
         const bool done_before = dedupe_ && key && effects_.contains(*key);
-        if (done_before) {
+        if (in_progress_ > overload_above_) {
+            out.how.status = 503;
+            ++overloaded_;
+        } else if (done_before) {
             out.how.status = 200;
             ++duplicates_;
         } else if (!script_.empty()) {
@@ -80,6 +85,29 @@ fake_backend_ledger::answer fake_backend_ledger::take(recorded_request request) 
     received_.push_back(std::move(request));
     changed_.notify_all();
     return out;
+}
+
+void fake_backend_ledger::answered() {
+    std::lock_guard lock(mutex_);
+    if (in_progress_ > 0) {
+        --in_progress_;
+    }
+}
+
+void fake_backend_ledger::overloaded_above(std::size_t n) {
+    std::lock_guard lock(mutex_);
+    overload_above_ = n;
+}
+
+std::size_t fake_backend_ledger::overloaded_answers() const {
+    std::lock_guard lock(mutex_);
+    return overloaded_;
+}
+
+bool fake_backend_ledger::wait_for_overloaded_answers(std::size_t n,
+                                                      std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return overloaded_ >= n; });
 }
 
 std::vector<recorded_request> fake_backend_ledger::requests() const {

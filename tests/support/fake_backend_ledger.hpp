@@ -20,6 +20,7 @@ public:
     struct answer {
         route how;  // how.status is the status to send
         bool hold = false;  // wait for release() before answering
+        bool in_progress = false;  // counted as in progress: call answered() once it is done
     };
 
     void on(std::string path, route r);
@@ -33,6 +34,13 @@ public:
 
     // Decides the answer to `request`, records the request with its status, wakes the waiters.
     answer take(recorded_request request);
+    // The answer to a request take() decided is written (or its connection went away).
+    void answered();
+    // From now on, a request that arrives while more than `n` are in progress is answered 503
+    // (and takes no effect): a backend that cannot take more than `n` at once.
+    void overloaded_above(std::size_t n);
+    std::size_t overloaded_answers() const;
+    bool wait_for_overloaded_answers(std::size_t n, std::chrono::milliseconds timeout) const;
 
     std::vector<recorded_request> requests() const;
     std::size_t request_count() const;
@@ -58,6 +66,9 @@ private:
     std::size_t duplicates_ = 0;
     std::string probe_path_;  // empty: none
     std::size_t probes_ = 0;
+    std::size_t in_progress_ = 0;  // taken, answer not yet being written (probes not counted)
+    std::size_t overload_above_ = SIZE_MAX;
+    std::size_t overloaded_ = 0;
 };
 
 }  // namespace spillway::test

@@ -129,6 +129,8 @@ struct replay_config {
     std::string group_id = "spillway-replay";
     std::string dlq_topic = "failed-requests.dlq";
     unsigned concurrency = 16;
+    // Pace to the backend within `concurrency` (AIMD: replay/concurrency_limit.hpp).
+    bool adaptive = true;
     double rate_limit = 0;  // requests per second, 0 = none
     unsigned max_attempts = 10;
     // `spillway-ctl redrive` skips a dead letter already sent back this often (unless --force).

@@ -1,8 +1,9 @@
 #pragma once
 // The replay consumer's I/O layer: fetches envelopes (group_consumer), replays each to the backend
 // (backend_client) as the sans-I/O decisions say (replay_fsm, pause_control, offset_tracker,
-// rate_limiter; backend_watch for the outage rule), dead-letters through the producer, and stores
-// offsets of finished messages. Everything runs on one Asio thread; librdkafka has its own threads.
+// rate_limiter, concurrency_limit; backend_watch for the outage rule), dead-letters through the
+// producer, and stores offsets of finished messages. Everything runs on one Asio thread; librdkafka
+// has its own threads.
 //
 // A message is "finished" when the backend took it or when the dead-letter topic acknowledged
 // it; only then can its offset count. Everything else (a shutdown in the middle, a revoked
@@ -17,6 +18,7 @@
 #include "spillway/metrics/metrics.hpp"
 #include "spillway/replay/backend_client.hpp"
 #include "spillway/replay/backend_watch.hpp"
+#include "spillway/replay/concurrency_limit.hpp"
 #include "spillway/replay/dead_letter_sender.hpp"
 #include "spillway/replay/flow_control.hpp"
 #include "spillway/replay/group_consumer.hpp"
@@ -93,11 +95,22 @@ private:
     // False when stopping; `partition`'s revoke ends it early too (-1: none).
     netx::task<bool> sleep(std::chrono::steady_clock::duration d, std::int32_t partition = -1);
     netx::task<bool> wait_backend(const message_ref& ref);
+    // Waits until fewer requests than the pacing limit are on the wire, and takes that place;
+    // false when stopping or `ref`'s partition was revoked (no place taken then).
+    netx::task<bool> take_send_slot(const message_ref& ref);
+    // The rate limit's wait, then the exchange, whose answer moves the pacing. Nothing when
+    // stopping or the partition was revoked meanwhile. Call with a send slot taken.
+    netx::task<std::optional<send_result>> send_paced(
+        const outgoing_request& req, unsigned attempt, const message_ref& ref,
+        std::chrono::steady_clock::time_point& sent_at);
+    void release_send_slot();
+    void wake_send_waiters();  // as many as there are free places
     netx::task<void> wait_idle(std::chrono::steady_clock::time_point deadline);
     void throw_if_fault_injected(const envelope::envelope& env);
     void set_pause(pause_reason reason, bool active);
     void update_backlog();
     void on_assigned(const std::vector<std::int32_t>& parts);
+    void publish_limit();  // the concurrency limit, for /metrics
     void on_revoked(const std::vector<std::int32_t>& parts);
 
     net::io_context& ioc_;
@@ -113,6 +126,11 @@ private:
     offset_tracker tracker_;
     backoff backoff_;
     rate_limiter limiter_;
+    // Requests on the wire at most now (AIMD, replay.adaptive): a message waits for a place before
+    // each attempt, so retries in backoff are paced as well as first attempts.
+    concurrency_limit pace_;
+    std::size_t on_wire_ = 0;
+    std::deque<netx::steady_timer*> send_waiters_;  // oldest first; also in sleepers_
     pause_control pause_;
     backlog_limits limits_;
     std::deque<work> backlog_;

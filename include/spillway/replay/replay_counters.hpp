@@ -16,6 +16,7 @@ struct replay_counters {
     std::atomic<std::uint64_t> abandoned{0};  // left unfinished at shutdown or on a revoke
     std::atomic<std::uint64_t> backend_outages{0};
     std::atomic<std::uint64_t> in_flight{0};
+    std::atomic<std::uint64_t> concurrency_limit{0};  // the AIMD limit now (replay.adaptive)
     std::atomic<std::uint64_t> attempts{0};  // requests the backend received (a status or
                                              // a failure after connecting)
     std::atomic<std::uint64_t> backlog{0};  // fetched, waiting for a slot

@@ -21,6 +21,7 @@ TEST_F(ConfigTest, EmptyDocumentGivesDocumentedDefaults) {
     EXPECT_EQ(c.kafka.topic, "failed-requests");
     EXPECT_EQ(c.replay.dlq_topic, "failed-requests.dlq");
     EXPECT_EQ(c.replay.group_id, "spillway-replay");
+    EXPECT_TRUE(c.replay.adaptive);
     EXPECT_EQ(c.capture.on, (std::vector<unsigned>{502, 503, 504}));
     EXPECT_EQ(c.capture.response_status, 503u);
     EXPECT_FALSE(c.admin.listen.has_value());
@@ -38,6 +39,7 @@ TEST_F(ConfigTest, ShippedConfigFileParsesAndMatchesTheDefaults) {
     EXPECT_EQ(shipped.kafka.delivery_timeout, defaults.kafka.delivery_timeout);
     EXPECT_EQ(shipped.spool.max_bytes, defaults.spool.max_bytes);
     EXPECT_EQ(shipped.replay.max_attempts, defaults.replay.max_attempts);
+    EXPECT_EQ(shipped.replay.adaptive, defaults.replay.adaptive);
     EXPECT_EQ(shipped.shutdown_timeout, defaults.shutdown_timeout);
 }
 
@@ -49,6 +51,7 @@ TEST_F(ConfigTest, WrongTypeNamesTheKey) {
               "limits.idle_timeout_ms: expected a non-negative integer");
     EXPECT_EQ(error_of(R"({"log":{"access_log":"yes"}})"),
               "log.access_log: expected true or false");
+    EXPECT_EQ(error_of(R"({"replay":{"adaptive":1}})"), "replay.adaptive: expected true or false");
 }
 
 TEST_F(ConfigTest, UnknownKeysAreErrors) {
