@@ -125,6 +125,22 @@ TEST(ConfigDiffTest, TlsFilesChangeLiveButTurningTlsOnOrOffNeedsARestart) {
     EXPECT_TRUE(replay.applied.empty() && replay.ignored.empty()) << "the replay has no listener";
 }
 
+// https:// to the same host and port is another backend; backend.tls.* are the proxy's live keys
+// and need a restart of the replay (its pool is bound to them).
+TEST(ConfigDiffTest, BackendTlsKeysAndTheSchemeOfAnEndpointAreChanges) {
+    const auto plain = parsed(R"({"backend": {"endpoints": ["http://10.0.0.1:8443"]}})");
+    const auto https = parsed(R"({"backend": {"endpoints": ["https://10.0.0.1:8443"],
+                                              "tls": {"server_name": "api.test"}}})");
+    const auto plan = plan_reload(plain, https, proxy_key_class);
+    // The url follows the first endpoint when only the list is given.
+    EXPECT_EQ(plan.applied, (keys{"backend.url", "backend.endpoints", "backend.tls.server_name"}));
+    EXPECT_TRUE(plan.effective.backend.endpoints.front().tls);
+
+    const auto replay = plan_reload(plain, https, replay_key_class);
+    EXPECT_EQ(replay.ignored, (keys{"backend.url", "backend.tls.server_name"}));
+    EXPECT_EQ(replay.effective.backend.tls.server_name, "");
+}
+
 TEST(ConfigDiffTest, KeysDifferByPrefix) {
     const auto a = parsed("{}");
     const auto b = parsed(R"({"rate_limit": {"trusted_proxies": ["10.0.0.0/8"]}})");
