@@ -51,8 +51,12 @@ concurrency_limit::concurrency_limit(unsigned max, bool adaptive)
     : max_(std::max(max, 1u)), adaptive_(adaptive), limit_(max_) {}
 
 void concurrency_limit::set_max(unsigned max) {
+    const bool unhindered = limit_ >= max_;  // at its maximum, as it starts: the backend keeps up
     max_ = std::max(max, 1u);
-    limit_ = adaptive_ ? std::min(limit_, max_) : max_;
+    // Unhindered, it takes the new maximum at once, as it would have at start; held below the old
+    // one by the backend, it stays where the backend put it (within the new one) and grows from
+    // there by rounds.
+    limit_ = !adaptive_ || unhindered ? max_ : std::min(limit_, max_);
 }
 
 void concurrency_limit::on_answer(ticket t, unsigned status, clock::duration latency,

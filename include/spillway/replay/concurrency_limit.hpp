@@ -57,7 +57,8 @@ public:
     unsigned max() const { return max_; }
     bool adaptive() const { return adaptive_; }
 
-    // A new replay.concurrency (a reload): the limit is kept within it.
+    // A new replay.concurrency (a reload): a limit at its maximum takes the new one at once; a
+    // limit the backend holds below it stays (within the new one).
     void set_max(unsigned max);
 
     // A request goes on the wire; pass the ticket back with its answer.

@@ -168,15 +168,21 @@ TEST(ConcurrencyLimit, OffItIsTheConfiguredConcurrencyWhateverHappens) {
     EXPECT_EQ(c.value(), 8u);
 }
 
-TEST(ConcurrencyLimit, ANewMaximumBoundsTheLimit) {
+TEST(ConcurrencyLimit, ANewMaximumIsTakenAtOnceUnlessTheBackendHoldsTheLimitBelow) {
     concurrency_limit c(16, true);
     clock::time_point t{};
     c.set_max(4);
     EXPECT_EQ(c.value(), 4u);
     c.set_max(32);
-    EXPECT_EQ(c.value(), 4u);  // it grows there by rounds, like after a decrease
-    exchanges(c, 4, 200, 1ms, t);
-    EXPECT_EQ(c.value(), 5u);
+    EXPECT_EQ(c.value(), 32u) << "at its maximum, as it starts: a reload raises it at once";
+    c.on_answer(c.on_send(), 503, 1ms, t);
+    EXPECT_EQ(c.value(), 16u);
+    c.set_max(64);
+    EXPECT_EQ(c.value(), 16u) << "held below by the backend: it grows there by rounds";
+    exchanges(c, 16, 200, 1ms, t);
+    EXPECT_EQ(c.value(), 17u);
+    c.set_max(8);
+    EXPECT_EQ(c.value(), 8u);
     c.set_max(0);
     EXPECT_EQ(c.value(), 1u);
 }
