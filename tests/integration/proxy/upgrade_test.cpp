@@ -102,7 +102,8 @@ TEST(ProxyUpgrade, WebSocketOverTheTlsListenerIsTunneledBothWays) {
     std::string received;
     ASSERT_TRUE(client.read_until("server-hello", received)) << received;
     EXPECT_EQ(received.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << received;
-    received.clear();
+    // The echo of the early frame may have come in the same read as the greeting.
+    received.erase(0, received.find("server-hello") + std::string_view("server-hello").size());
     ASSERT_TRUE(client.read_until("early-frame|", received)) << received;
     std::size_t sent = std::string("early-frame|").size();
     for (int i = 0; i < 4; ++i) {
