@@ -47,7 +47,8 @@ TEST(ProxyUpgrade, WebSocketHandshakeIsTunneledBothWaysByteForByte) {
     EXPECT_NE(received.find("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
               std::string::npos)
         << received;
-    received.clear();
+    // The echo of the early frame may have come in the same read as the greeting.
+    received.erase(0, received.find("server-hello") + std::string_view("server-hello").size());
     ASSERT_TRUE(client.read_until("early-frame|", received)) << received;
 
     // 1 MiB each way, in 64 KiB messages, each echoed whole before the next.
