@@ -128,9 +128,9 @@ public:
     void hold_after(std::size_t n);
     void release();
 
-    // From now on, a request that arrives while more than `n` are in progress (received, not yet
-    // answered) is answered 503 and takes no effect: a backend with a hard concurrency limit.
-    // Use with a route delay, so that requests overlap.
+    // From now on, a request that arrives while `n` are in progress (received, not yet answered)
+    // is answered 503 at once, takes no effect and holds no place: a backend with a hard
+    // concurrency limit that sheds the excess. Use with a route delay, so that requests overlap.
     void overloaded_above(std::size_t n);
     std::size_t overloaded_answers() const;
     // True once at least `n` requests were answered 503 for it.

@@ -58,25 +58,31 @@ fake_backend_ledger::answer fake_backend_ledger::take(recorded_request request) 
         return out;
     }
     const auto key = request.header("Idempotency-Key");
-    ++in_progress_;
-    out.in_progress = true;
-    if (!out.how.close_without_answer) {
-        // A key that already took effect is answered as done, and takes no effect again.
-        const bool done_before = dedupe_ && key && effects_.contains(*key);
-        if (in_progress_ > overload_above_) {
-            out.how.status = 503;
-            ++overloaded_;
-        } else if (done_before) {
-            out.how.status = 200;
-            ++duplicates_;
-        } else if (!script_.empty()) {
-            out.how.status = script_.front();
-            script_.pop_front();
-        }
-        if (!done_before && key && out.how.status / 100 == 2) {
-            ++effects_[*key];
-        }
+    if (in_progress_ >= overload_above_ && !out.how.close_without_answer) {
+        // Shed at the door, the way a server's concurrency limit does it: answered at once and
+        // never in progress, so a refusal holds none of the capacity the admitted requests hold.
+        out.how.status = 503;
+        out.how.delay = {};
+        ++overloaded_;
         request.status = out.how.status;
+    } else {
+        ++in_progress_;
+        out.in_progress = true;
+        if (!out.how.close_without_answer) {
+            // A key that already took effect is answered as done, and takes no effect again.
+            const bool done_before = dedupe_ && key && effects_.contains(*key);
+            if (done_before) {
+                out.how.status = 200;
+                ++duplicates_;
+            } else if (!script_.empty()) {
+                out.how.status = script_.front();
+                script_.pop_front();
+            }
+            if (!done_before && key && out.how.status / 100 == 2) {
+                ++effects_[*key];
+            }
+            request.status = out.how.status;
+        }
     }
     out.hold = answered_ >= hold_at_;
     if (!out.hold) {

@@ -36,8 +36,8 @@ public:
     answer take(recorded_request request);
     // The answer to a request take() decided is written (or its connection went away).
     void answered();
-    // From now on, a request that arrives while more than `n` are in progress is answered 503
-    // (and takes no effect): a backend that cannot take more than `n` at once.
+    // From now on, a request that arrives while `n` are in progress is answered 503 at once (and
+    // takes no effect, and is never in progress): a backend that cannot take more than `n` at once.
     void overloaded_above(std::size_t n);
     std::size_t overloaded_answers() const;
     bool wait_for_overloaded_answers(std::size_t n, std::chrono::milliseconds timeout) const;
