@@ -418,16 +418,19 @@ netx::task<std::optional<send_result>> engine::send_paced(
         counters_.attempts.fetch_add(1, std::memory_order_relaxed);
         counters_.attempt_duration.observe(now - sent_at);
     }
+    const unsigned before = pace_.value();
     if (sent.outcome == send_result::kind::response) {
-        const unsigned before = pace_.value();
         pace_.on_answer(ticket, sent.status, now - sent_at, now);
-        if (pace_.value() != before) {
-            log_->debug(
-                "pacing: concurrency limit {} -> {} (an answer {} after {} ms)", before,
-                pace_.value(), sent.status,
-                std::chrono::duration_cast<std::chrono::milliseconds>(now - sent_at).count());
-            publish_limit();
-        }
+    } else if (sent.timed_out) {
+        pace_.on_timeout(ticket);
+    }
+    if (pace_.value() != before) {
+        log_->debug("pacing: concurrency limit {} -> {} ({} after {} ms)", before, pace_.value(),
+                    sent.outcome == send_result::kind::response
+                        ? "an answer " + std::to_string(sent.status)
+                        : std::string("a response timeout"),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(now - sent_at).count());
+        publish_limit();
     }
     co_return sent;
 }
@@ -483,6 +486,10 @@ netx::task<bool> engine::take_send_slot(const message_ref& ref) {
         sleepers_.erase(&timer);
         std::erase(send_waiters_, &timer);  // still queued when stop() or a revoke woke it
         if (stopping_ || !tracker_.current(ref)) {
+            // A release may have handed this waiter a free place (popped it) before the revoke
+            // or stop() reached it: pass that place on, or the waiters behind it would wait
+            // for a release that never comes.
+            wake_send_waiters();
             co_return false;
         }
     }
