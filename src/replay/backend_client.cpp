@@ -123,7 +123,7 @@ netx::task<send_result> backend_client::send(const outgoing_request& r, unsigned
             continue;
         }
         co_return send_result{send_result::kind::transport_failed, 0, std::nullopt,
-                              x.error.message()};
+                              x.error.message(), x.error == beast::error::timeout};
     }
 }
 

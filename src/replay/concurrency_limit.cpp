@@ -86,6 +86,12 @@ void concurrency_limit::on_answer(ticket t, unsigned status, clock::duration lat
     }
 }
 
+void concurrency_limit::on_timeout(ticket t) {
+    if (adaptive_ && t >= round_start_) {
+        decrease();
+    }
+}
+
 bool concurrency_limit::queueing(clock::duration block_mean, clock::time_point now) {
     const auto recent = min_block_mean_.value(now);
     min_block_mean_.add(block_mean, now);

@@ -37,6 +37,7 @@ struct send_result {
     unsigned status = 0;
     std::optional<std::chrono::milliseconds> retry_after;  // from Retry-After (retry_after.hpp)
     std::string detail;
+    bool timed_out = false;  // transport_failed: no full answer within backend.response_timeout_ms
 };
 
 struct probe_result {

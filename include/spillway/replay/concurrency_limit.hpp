@@ -8,6 +8,7 @@
 //   request sent before the last decrease says nothing about the new limit. (Without that rule the
 //   28 refusals of one burst of 32 would halve it 28 times, to 1, for a single overload.)
 // - A latency well above the recent minimum halves it too: a backend queues before it refuses.
+//   So does a response timeout (once per round as well), the end of such a queue.
 //   Judged on blocks of 16 delivered answers, so that one slow request of a mixed traffic is not
 //   taken for a queue: a block whose mean is more than twice the recent minimum of block means
 //   and more than 10 ms above it. "Recent": see recent_minimum.
@@ -65,6 +66,9 @@ public:
     ticket on_send() { return next_ticket_++; }
     // The answer to the request of `t`, `latency` after it was sent.
     void on_answer(ticket t, unsigned status, clock::duration latency, clock::time_point now);
+    // The request of `t` got no full answer within backend.response_timeout_ms: the clearest
+    // queueing there is. Halves the limit, once per round like a 503.
+    void on_timeout(ticket t);
     // The backend was down and answers again.
     void on_outage_over();
 

@@ -141,6 +141,21 @@ TEST(ConcurrencyLimit, ALatencyThatStaysUpBecomesTheNewNormal) {
     EXPECT_EQ(c.value(), 4u) << "50 ms is the new normal, not a queue";
 }
 
+TEST(ConcurrencyLimit, ResponseTimeoutsHalveItOncePerRoundAndNotWhenOff) {
+    concurrency_limit c(32, true);
+    const auto burst = send(c, 32);
+    for (const auto k : burst) {
+        c.on_timeout(k);  // a backend whose queue outgrew backend.response_timeout_ms
+    }
+    EXPECT_EQ(c.value(), 16u) << "one round, one halving";
+    c.on_timeout(c.on_send());
+    EXPECT_EQ(c.value(), 8u) << "a request sent after the decrease timed out too";
+
+    concurrency_limit off(32, false);
+    off.on_timeout(off.on_send());
+    EXPECT_EQ(off.value(), 32u);
+}
+
 TEST(ConcurrencyLimit, AfterAnOutageItStartsFromOneAndRampsByOnePerRound) {
     concurrency_limit c(16, true);
     clock::time_point t{};
