@@ -168,12 +168,19 @@ netx::task<boost::system::error_code> tls_handshake(backend_stream& stream, tls_
     }
     if (ctx.verify()) {
         X509_VERIFY_PARAM* param = SSL_get0_param(native);
-        if (ip) {
-            X509_VERIFY_PARAM_set1_ip_asc(param, peer_name.c_str());
-        } else {
+        // Fails closed: a name OpenSSL cannot take (a scoped IPv6 address, say) would otherwise
+        // leave no name to check, and any certificate of a trusted CA would pass.
+        if (ip && X509_VERIFY_PARAM_set1_ip_asc(param, peer_name.c_str()) != 1) {
+            co_return boost::system::error_code(X509_V_ERR_IP_ADDRESS_MISMATCH,
+                                                tls_verify_category());
+        }
+        if (!ip) {
             // Wildcards only as the whole leftmost label (RFC 6125 §6.4.3).
             X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            SSL_set1_host(native, peer_name.c_str());
+            if (SSL_set1_host(native, peer_name.c_str()) != 1) {
+                co_return boost::system::error_code(X509_V_ERR_HOSTNAME_MISMATCH,
+                                                    tls_verify_category());
+            }
         }
     }
     // Keyed by the name too: a session verified for one name is never offered for

@@ -194,6 +194,20 @@ bool tls_client::read_until(std::string_view needle, std::string& received) {
     }
 }
 
+error_code tls_client::renegotiate() {
+    error_code result;
+    if (SSL_renegotiate(impl_->stream->native_handle()) != 1) {
+        return net::error::operation_not_supported;
+    }
+    if (auto ec = impl_->run(timeout_, [&] {
+            impl_->stream->async_handshake(ssl::stream_base::client,
+                                           [&](error_code ec) { result = ec; });
+        })) {
+        result = ec;
+    }
+    return result;
+}
+
 error_code tls_client::shutdown() {
     error_code result;
     if (auto ec = impl_->run(timeout_, [&] {

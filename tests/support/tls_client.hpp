@@ -50,6 +50,9 @@ public:
     bool read_until(std::string_view needle, std::string& received);
     // Sends close_notify and waits for the server's (or its end of stream): the TLS close.
     boost::system::error_code shutdown();
+    // TLS 1.2 only: asks for a new handshake on this connection (renegotiation) and waits for
+    // it; the error when the server refused it.
+    boost::system::error_code renegotiate();
 
 private:
     struct impl;

@@ -1,7 +1,7 @@
 // The TLS listener (tls.*): HTTPS clients are proxied to a plain backend byte for byte with
 // X-Forwarded-Proto https, a capture says scheme "https", a plain HTTP request on the TLS port
-// and a TLS version below tls.min_version are refused and counted, and a bad certificate or key
-// is a configuration error naming the key (exit 2).
+// and a TLS version below tls.min_version are refused and counted, a TLS 1.2 renegotiation is
+// refused, and a bad certificate or key is a configuration error naming the key (exit 2).
 
 #include "support/captures.hpp"
 #include "support/devbroker.hpp"
@@ -11,6 +11,7 @@
 #include "support/test_ca.hpp"
 #include "support/tls_client.hpp"
 
+#include <boost/beast/core/error.hpp>
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
@@ -117,6 +118,19 @@ TEST_F(TlsListener, MinVersion13RefusesTls12) {
     tls_client tls13(proxy.port(), verified());
     ASSERT_FALSE(tls13.error()) << tls13.error().message();
     EXPECT_EQ(tls13.version(), "TLSv1.3");
+}
+
+TEST_F(TlsListener, ATls12ClientCannotRenegotiate) {
+    spillway_proxy proxy(backend_.url(), tls_settings(cert_));
+    tls_client client(proxy.port(), {.ca_file = ca_.ca_file(), .max_version = TLS1_2_VERSION});
+    ASSERT_FALSE(client.error()) << client.error().message();
+    // Each renegotiation would be a full handshake's CPU spent inside a read, never counted.
+    const auto ec = client.renegotiate();
+    EXPECT_TRUE(ec) << "the proxy took a renegotiation";
+    EXPECT_NE(ec, boost::beast::error::timeout) << "refused with an alert, not left unanswered";
+    tls_client next(proxy.port(), verified());
+    ASSERT_FALSE(next.error()) << next.error().message();
+    EXPECT_EQ(next.request(make_request("GET", "/after")).status, 200u);
 }
 
 TEST_F(TlsListener, AnRsaCertificateIsServedToo) {
