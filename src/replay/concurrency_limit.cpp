@@ -95,7 +95,12 @@ void concurrency_limit::on_timeout(ticket t) {
 bool concurrency_limit::queueing(clock::duration block_mean, clock::time_point now) {
     const auto recent = min_block_mean_.value(now);
     min_block_mean_.add(block_mean, now);
-    return recent && block_mean > 2 * *recent && block_mean > *recent + queueing_margin;
+    const bool high = recent && block_mean > 2 * *recent && block_mean > *recent + queueing_margin;
+    // Two blocks in a row: a backend's queue stays, while a stall of the replay's own (a CPU
+    // shared with the backend and the broker, a page fault, a GC'd neighbour) passes in one.
+    const bool queue = high && previous_block_high_;
+    previous_block_high_ = high;
+    return queue;
 }
 
 void concurrency_limit::decrease() {
@@ -115,6 +120,7 @@ void concurrency_limit::start_round() {
     good_in_round_ = 0;
     block_sum_ = {};
     block_count_ = 0;
+    previous_block_high_ = false;
 }
 
 }  // namespace spillway::replay

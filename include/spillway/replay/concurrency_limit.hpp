@@ -10,8 +10,9 @@
 // - A latency well above the recent minimum halves it too: a backend queues before it refuses.
 //   So does a response timeout (once per round as well), the end of such a queue.
 //   Judged on blocks of 16 delivered answers, so that one slow request of a mixed traffic is not
-//   taken for a queue: a block whose mean is more than twice the recent minimum of block means
-//   and more than 10 ms above it. "Recent": see recent_minimum.
+//   taken for a queue: two blocks in a row whose means are more than twice the recent minimum of
+//   block means and more than 10 ms above it (one such block is as often the replay's own stall,
+//   on a CPU it shares, as the backend's queue). "Recent": see recent_minimum.
 // - A round of good answers (as many as the limit) adds one.
 // - After an outage it starts again from 1, so a recovering backend gets a ramp, not the backlog.
 // - It starts at the maximum: a backend that keeps up pays nothing for the pacing.
@@ -85,6 +86,7 @@ private:
     unsigned good_in_round_ = 0;
     clock::duration block_sum_{};
     unsigned block_count_ = 0;
+    bool previous_block_high_ = false;  // the last block's mean was over the queueing threshold
     recent_minimum min_block_mean_{min_window};
 };
 

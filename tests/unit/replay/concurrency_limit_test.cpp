@@ -106,7 +106,20 @@ TEST(ConcurrencyLimit, LatencyWellAboveTheRecentMinimumHalvesIt) {
     exchanges(c, 16, 200, 12ms, t);  // over twice the minimum, but not 10 ms over it: jitter
     EXPECT_EQ(c.value(), 16u);
     exchanges(c, 16, 200, 40ms, t);  // a queue building up at the backend
+    EXPECT_EQ(c.value(), 16u) << "one block could be a stall of the replay's own";
+    exchanges(c, 16, 200, 40ms, t);  // it stays: a queue
     EXPECT_EQ(c.value(), 8u);
+}
+
+TEST(ConcurrencyLimit, OneSlowBlockBetweenFastOnesIsAStallNotAQueue) {
+    concurrency_limit c(16, true);
+    clock::time_point t{};
+    exchanges(c, 16, 200, 3ms, t);
+    exchanges(c, 16, 200, 30ms, t);  // the replay starved of CPU for a moment
+    exchanges(c, 16, 200, 3ms, t);
+    exchanges(c, 16, 200, 30ms, t);  // and again, but never twice in a row
+    exchanges(c, 16, 200, 3ms, t);
+    EXPECT_EQ(c.value(), 16u);
 }
 
 TEST(ConcurrencyLimit, OneSlowRequestAmongFastOnesIsNoQueue) {
