@@ -61,8 +61,8 @@ void concurrency_limit::set_max(unsigned max) {
 
 void concurrency_limit::on_answer(ticket t, unsigned status, clock::duration latency,
                                   clock::time_point now) {
-    if (!adaptive_ || t < round_start_) {
-        return;  // off, or sent before the last decrease: it describes a limit no longer in force
+    if (!counts(t)) {
+        return;
     }
     if (says_too_much(status)) {
         decrease();
@@ -87,7 +87,7 @@ void concurrency_limit::on_answer(ticket t, unsigned status, clock::duration lat
 }
 
 void concurrency_limit::on_timeout(ticket t) {
-    if (adaptive_ && t >= round_start_) {
+    if (counts(t)) {
         decrease();
     }
 }

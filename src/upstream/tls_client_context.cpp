@@ -36,6 +36,18 @@ bool is_ip_address(const std::string& host) {
     return !ec;
 }
 
+// Tells OpenSSL the name (or IP address) the certificate must carry; false when it cannot take
+// it, so that the caller fails closed.
+bool expect_peer_name(SSL* ssl, const std::string& name, bool ip) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    if (ip) {
+        return X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) == 1;
+    }
+    // Wildcards only as the whole leftmost label (RFC 6125 §6.4.3).
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    return SSL_set1_host(ssl, name.c_str()) == 1;
+}
+
 // Where on_new_session finds its context, and the backend a connection goes to.
 int context_index() {
     static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -166,22 +178,12 @@ netx::task<boost::system::error_code> tls_handshake(backend_stream& stream, tls_
     if (!ip) {
         SSL_set_tlsext_host_name(native, peer_name.c_str());
     }
-    if (ctx.verify()) {
-        X509_VERIFY_PARAM* param = SSL_get0_param(native);
-        // Fails closed: a name OpenSSL cannot take (a scoped IPv6 address, say) would otherwise
-        // leave no name to check, and any certificate of a trusted CA would pass.
-        if (ip && X509_VERIFY_PARAM_set1_ip_asc(param, peer_name.c_str()) != 1) {
-            co_return boost::system::error_code(X509_V_ERR_IP_ADDRESS_MISMATCH,
-                                                tls_verify_category());
-        }
-        if (!ip) {
-            // Wildcards only as the whole leftmost label (RFC 6125 §6.4.3).
-            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            if (SSL_set1_host(native, peer_name.c_str()) != 1) {
-                co_return boost::system::error_code(X509_V_ERR_HOSTNAME_MISMATCH,
-                                                    tls_verify_category());
-            }
-        }
+    // Fails closed: a name OpenSSL cannot take (a scoped IPv6 address, say) would otherwise
+    // leave no name to check, and any certificate of a trusted CA would pass.
+    if (ctx.verify() && !expect_peer_name(native, peer_name, ip)) {
+        co_return boost::system::error_code(
+            ip ? X509_V_ERR_IP_ADDRESS_MISMATCH : X509_V_ERR_HOSTNAME_MISMATCH,
+            tls_verify_category());
     }
     // Keyed by the name too: a session verified for one name is never offered for
     // another.

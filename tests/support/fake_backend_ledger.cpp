@@ -64,7 +64,6 @@ fake_backend_ledger::answer fake_backend_ledger::take(recorded_request request) 
         out.how.status = 503;
         out.how.delay = {};
         ++overloaded_;
-        request.status = out.how.status;
     } else {
         ++in_progress_;
         out.in_progress = true;
@@ -81,8 +80,10 @@ fake_backend_ledger::answer fake_backend_ledger::take(recorded_request request) 
             if (!done_before && key && out.how.status / 100 == 2) {
                 ++effects_[*key];
             }
-            request.status = out.how.status;
         }
+    }
+    if (!out.how.close_without_answer) {
+        request.status = out.how.status;
     }
     out.hold = answered_ >= hold_at_;
     if (!out.hold) {

@@ -74,6 +74,9 @@ public:
     void on_outage_over();
 
 private:
+    // Whether what became of the request of `t` moves the limit: not when pacing is off, nor when
+    // it was sent before the last decrease (it describes a limit no longer in force).
+    bool counts(ticket t) const { return adaptive_ && t >= round_start_; }
     void decrease();
     void start_round();  // forget the answers counted toward an increase or a latency judgement
     bool queueing(clock::duration block_mean, clock::time_point now);

@@ -26,6 +26,38 @@ std::string websocket_handshake() {
     return make_request("GET", "/chat", websocket_headers);
 }
 
+constexpr std::string_view greeting = "server-hello";  // upgrade_backend's default, after its 101
+constexpr std::string_view early_frame = "early-frame|";
+
+// Sends the handshake with a first frame right behind it, before the 101 (it must not be lost),
+// reads the answer up to the backend's greeting into `head`, then the early frame's echo, which
+// may have come in the same read as the greeting. Plain or TLS client.
+template <class Client>
+void open_tunnel(Client& client, std::string& head) {
+    ASSERT_FALSE(client.send(websocket_handshake() + std::string(early_frame)));
+    ASSERT_TRUE(client.read_until(greeting, head)) << head;
+    EXPECT_EQ(head.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << head;
+    const auto greeting_end = head.find(greeting) + greeting.size();
+    std::string after = head.substr(greeting_end);
+    head.resize(greeting_end);
+    ASSERT_TRUE(client.read_until(early_frame, after)) << after;
+}
+
+// `count` messages of 64 KiB filled with `fill`, 'fill' + 1, ..., each echoed whole before the
+// next is sent; their bytes are added to `sent`.
+template <class Client>
+void echo_messages(Client& client, int count, char fill, std::size_t& sent) {
+    for (int i = 0; i < count; ++i) {
+        std::string message(64 * 1024 - 16, static_cast<char>(fill + i));
+        message += "#end-" + std::to_string(i) + "#";
+        ASSERT_FALSE(client.send(message));
+        sent += message.size();
+        std::string received;
+        ASSERT_TRUE(client.read_until("#end-" + std::to_string(i) + "#", received)) << i;
+        ASSERT_EQ(received, message) << "message " << i << " came back changed";
+    }
+}
+
 // Everything counted of upgrades and captures, read once the tunnel count is back to `open`.
 void expect_counts(const spillway_proxy& proxy, double tunneled, double declined, double failed) {
     EXPECT_EQ(proxy.metric("spillway_upgrades_total", {{"result", "tunneled"}}), tunneled);
@@ -39,31 +71,17 @@ TEST(ProxyUpgrade, WebSocketHandshakeIsTunneledBothWaysByteForByte) {
     upgrade_backend backend;
     spillway_proxy proxy(backend.url());
     http_client client(proxy.port(), 10s);
-    // A first frame right behind the handshake, before the 101: it must not be lost.
-    ASSERT_FALSE(client.send(websocket_handshake() + "early-frame|"));
-    std::string received;
-    ASSERT_TRUE(client.read_until("server-hello", received)) << received;
-    EXPECT_EQ(received.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << received;
-    EXPECT_NE(received.find("\r\nUpgrade: websocket\r\n"), std::string::npos) << received;
-    EXPECT_NE(received.find("\r\nConnection: Upgrade\r\n"), std::string::npos) << received;
-    EXPECT_NE(received.find("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+    std::string head;
+    ASSERT_NO_FATAL_FAILURE(open_tunnel(client, head));
+    EXPECT_NE(head.find("\r\nUpgrade: websocket\r\n"), std::string::npos) << head;
+    EXPECT_NE(head.find("\r\nConnection: Upgrade\r\n"), std::string::npos) << head;
+    EXPECT_NE(head.find("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
               std::string::npos)
-        << received;
-    // The echo of the early frame may have come in the same read as the greeting.
-    received.erase(0, received.find("server-hello") + std::string_view("server-hello").size());
-    ASSERT_TRUE(client.read_until("early-frame|", received)) << received;
+        << head;
 
     // 1 MiB each way, in 64 KiB messages, each echoed whole before the next.
-    std::size_t sent = std::string("early-frame|").size();
-    for (int i = 0; i < 16; ++i) {
-        std::string message(64 * 1024 - 16, static_cast<char>('a' + i));
-        message += "#end-" + std::to_string(i) + "#";
-        ASSERT_FALSE(client.send(message));
-        sent += message.size();
-        received.clear();
-        ASSERT_TRUE(client.read_until("#end-" + std::to_string(i) + "#", received)) << i;
-        ASSERT_EQ(received, message) << "message " << i << " came back changed";
-    }
+    std::size_t sent = early_frame.size();
+    ASSERT_NO_FATAL_FAILURE(echo_messages(client, 16, 'a', sent));
     EXPECT_TRUE(proxy.wait_for_metric("spillway_tunnels_open", {}, 1.0));
 
     const auto heads = backend.heads();
@@ -84,7 +102,7 @@ TEST(ProxyUpgrade, WebSocketHandshakeIsTunneledBothWaysByteForByte) {
     EXPECT_GE(proxy.metric("spillway_tunnel_bytes_total", {{"direction", "to_backend"}}),
               static_cast<double>(sent));
     EXPECT_GE(proxy.metric("spillway_tunnel_bytes_total", {{"direction", "to_client"}}),
-              static_cast<double>(sent + std::string("server-hello").size()));
+              static_cast<double>(sent + greeting.size()));
 }
 
 // wss:// : the same tunnel behind the TLS listener, the client's bytes decrypted to the backend
@@ -98,23 +116,10 @@ TEST(ProxyUpgrade, WebSocketOverTheTlsListenerIsTunneledBothWays) {
         {{"tls", {{"cert_file", cert.cert_file.string()}, {"key_file", cert.key_file.string()}}}});
     tls_client client(proxy.port(), {.ca_file = ca.ca_file()}, 10s);
     ASSERT_FALSE(client.error()) << client.error().message();
-    ASSERT_FALSE(client.send(websocket_handshake() + "early-frame|"));
-    std::string received;
-    ASSERT_TRUE(client.read_until("server-hello", received)) << received;
-    EXPECT_EQ(received.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << received;
-    // The echo of the early frame may have come in the same read as the greeting.
-    received.erase(0, received.find("server-hello") + std::string_view("server-hello").size());
-    ASSERT_TRUE(client.read_until("early-frame|", received)) << received;
-    std::size_t sent = std::string("early-frame|").size();
-    for (int i = 0; i < 4; ++i) {
-        std::string message(64 * 1024 - 16, static_cast<char>('k' + i));
-        message += "#end-" + std::to_string(i) + "#";
-        ASSERT_FALSE(client.send(message));
-        sent += message.size();
-        received.clear();
-        ASSERT_TRUE(client.read_until("#end-" + std::to_string(i) + "#", received)) << i;
-        ASSERT_EQ(received, message) << "message " << i << " came back changed";
-    }
+    std::string head;
+    ASSERT_NO_FATAL_FAILURE(open_tunnel(client, head));
+    std::size_t sent = early_frame.size();
+    ASSERT_NO_FATAL_FAILURE(echo_messages(client, 4, 'k', sent));
     const auto heads = backend.heads();
     ASSERT_EQ(heads.size(), 1u);
     EXPECT_NE(heads[0].find("\r\nX-Forwarded-Proto: https\r\n"), std::string::npos) << heads[0];
@@ -145,7 +150,7 @@ TEST(ProxyUpgrade, IdleTunnelIsClosedAfterTheIdleTimeout) {
     http_client client(proxy.port(), 10s);
     ASSERT_FALSE(client.send(websocket_handshake()));
     std::string received;
-    ASSERT_TRUE(client.read_until("server-hello", received));
+    ASSERT_TRUE(client.read_until(greeting, received));
     // Traffic keeps it open past the timeout...
     for (int i = 0; i < 4; ++i) {
         const std::string ping = "ping-" + std::to_string(i);
@@ -167,7 +172,7 @@ TEST(ProxyUpgrade, SigtermCutsAnOpenTunnelAtTheShutdownTimeoutAndExitsZero) {
     http_client client(proxy.port(), 10s);
     ASSERT_FALSE(client.send(websocket_handshake()));
     std::string received;
-    ASSERT_TRUE(client.read_until("server-hello", received));
+    ASSERT_TRUE(client.read_until(greeting, received));
     // A tunnel is a request in flight: it goes on until the shutdown timeout, then is cut, and
     // the proxy still exits 0.
     EXPECT_EQ(proxy.terminate(10s), std::optional<int>(0));
